@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is set up here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Django 6.1 needs Python >= 3.12: prefer the version in .python-version (pyenv), then 3.13, 3.12.
+PYTHON ?= $(shell for c in "$$(pyenv root 2>/dev/null)/versions/$$(cat .python-version 2>/dev/null)/bin/python3" python3.13 python3.12 python3; do \
+	p=$$(command -v "$$c" 2>/dev/null) || continue; \
+	"$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$p"; break; }; done)
+
+.PHONY: help run test venv chromium services stop check bench clean
+
+help:
+	@echo "make run    set up everything and serve the portal with demo data on http://127.0.0.1:8000"
+	@echo "make test   set up everything and run the whole test suite"
+	@echo "make bench  run the benchmarks in bench/ (see docs/performance.md)"
+	@echo "make stop   stop the embedded PostgreSQL/Redis started under var/"
+
+$(STAMP): requirements.txt
+	@if [ -z "$(PYTHON)" ]; then echo "error: Python >= 3.12 not found (Django 6.1 needs it). Install Python 3.13 (e.g. 'pyenv install 3.13.0') or set PYTHON=/path/to/python3.13." >&2; exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	@[ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Browser tests drive Debian's Chromium through Playwright (no `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+run: venv
+	$(PY) -m portal.run
+
+test: venv chromium
+	@eval "$$($(PY) -m portal.devservices env --mode test)" && \
+		export TESTING=1 && mkdir -p var/staticfiles && \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+check: venv
+	@eval "$$($(PY) -m portal.devservices env --mode test)" && $(PY) manage.py check
+
+bench: venv
+	@eval "$$($(PY) -m portal.devservices env --mode test)" && for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+stop: venv
+	$(PY) -m portal.devservices stop
+
+clean: stop
+	rm -rf var/ test-artifacts/

@@ -1,0 +1,77 @@
+"""The public site (landing) and the signed-in dashboard shell, plus health endpoints."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django_redis import get_redis_connection
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/landing.html")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/dashboard.html", {"org": request.org, "membership": request.membership})
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches no dependency."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+    except Exception as exc:  # a readiness probe reports every failure, whatever its type
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2), **(detail or {})}
+
+
+def _postgres() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {}
+
+
+def _redis() -> dict:
+    get_redis_connection("default").ping()
+    return {}
+
+
+def _celery() -> dict:
+    from portal.celery import app
+
+    replies = app.control.ping(timeout=0.5) or []
+    if not replies:
+        raise RuntimeError("no Celery worker answered a ping within 0.5 s")
+    return {"workers": len(replies)}
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: PostgreSQL, Redis and a Celery worker are reachable."""
+    checks = {"postgres": _check(_postgres), "redis": _check(_redis), "celery": _check(_celery)}
+    ready = all(c["ok"] for c in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
+
+
+__all__ = ["dashboard", "healthz", "landing", "readyz", "settings"]
