@@ -5,5 +5,5 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("", views.organization_list, name="organizations"),
+    path("orgs/", views.organization_list, name="organizations"),
 ]

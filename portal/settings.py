@@ -140,7 +140,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Celery's own beat (django-celery-beat does not support Django 6.1). Apps add entries in
 # portal/celery.py so the whole schedule is readable in one place.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {}  # filled at the end of this file
 
 # --- Auth and accounts ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -314,3 +314,41 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ===========================================================================================
+# Per-area settings. Each area adds its settings under its own header, so parallel work on
+# different areas never edits the same lines.
+# ===========================================================================================
+
+# --- Accounts and site shell (issue 2) -----------------------------------------------------
+
+
+
+# --- Keys, limits and the gateway hot path (issue 3) ---------------------------------------
+
+
+
+# --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
+
+
+
+# --- Billing (issue 5) ---------------------------------------------------------------------
+
+
+
+# --- Docs, pricing and status (issue 6) ----------------------------------------------------
+
+
+
+# --- Celery beat: the whole periodic workload in one place ---------------------------------
+# Each area adds entries in its own block: CELERY_BEAT_SCHEDULE.update({...})
+
+# beat: usage (issue 4)
+
+
+# beat: billing (issue 5)
+
+
+# beat: status probes (issue 6)
+
+

@@ -1,3 +1,7 @@
+"""Root URLconf. Each app's ``urls.py`` owns its full paths (HTML pages under their own
+prefix, the customer REST API under ``api/``, the monetized API under ``v1/``), so apps
+never need to edit this file."""
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,11 +17,12 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("orgs/", include("accounts.urls")),
-    path("plans/", include("plans.urls")),
-    path("keys/", include("keys.urls")),
-    path("usage/", include("usage.urls")),
-    path("billing/", include("billing.urls")),
-    path("", include("gateway.urls")),
     path("admin/", admin.site.urls),
+    path("", include("portal.site.urls")),  # pricing, docs, status, OpenAPI schema
+    path("", include("accounts.urls")),
+    path("", include("plans.urls")),
+    path("", include("keys.urls")),
+    path("", include("usage.urls")),
+    path("", include("billing.urls")),
+    path("", include("gateway.urls")),
 ]

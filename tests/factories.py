@@ -44,3 +44,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.DEVELOPER
+
+
+# --- plans and keys (issue 3) ---------------------------------------------------------------
+
+
+
+# --- usage (issue 4) ------------------------------------------------------------------------
+
+
+
+# --- billing (issue 5) ----------------------------------------------------------------------
+
+
+
+# --- docs and status (issue 6) --------------------------------------------------------------
