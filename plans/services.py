@@ -79,3 +79,12 @@ def plans_seed_demo() -> list[Plan]:
                     )
         plans.append(plan)
     return plans
+
+
+def entitlements_publish(*, org_id: int) -> None:
+    """Make the organization's current plan limits visible to the hot path immediately.
+
+    Called after every subscription change (checkout confirmed, dunning downgrade, cancel,
+    operator edit) so that "a plan change takes effect on the next request". Issue 3
+    implements it (limits into Redis); until then it is a no-op.
+    """
