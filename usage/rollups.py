@@ -21,7 +21,7 @@ _HOUR_SQL = f"""
 INSERT INTO usage_rollup (granularity, bucket_start, {DIMS}, status_class, requests, units,
                           billable_units, errors, latency_sum_ms, latency_hist)
 SELECT 'hour', %(start)s, {DIMS}, status_class, count(*), sum(units),
-       sum(units) FILTER (WHERE mode = 'live' AND status < 500),
+       coalesce(sum(units) FILTER (WHERE mode = 'live' AND status < 500), 0),
        count(*) FILTER (WHERE status >= 500), sum(latency_ms),
        ARRAY[{", ".join(f"count(*) FILTER (WHERE b = {i})" for i in range(N_BUCKETS))}]::int[]
 FROM (

@@ -216,3 +216,77 @@ def default_range(window: str, *, org_id: int, now: datetime | None = None) -> t
         start, end = usage_period_for_org(org_id=org_id, now=now)
         return start, end, Granularity.DAY
     return end_hour - timedelta(hours=24), end_hour, Granularity.HOUR
+
+
+# --- operator overview (staff) -------------------------------------------------------------
+def operator_revenue() -> dict:
+    """Customers per plan, MRR per currency and the revenue mix per tier.
+
+    MRR counts active and past-due subscriptions (trials pay nothing yet), with the price's
+    amount normalized to a month (yearly ÷ 12, kept in minor units, rounded half-up once per
+    subscription). Organizations without a live subscription are Free customers.
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from accounts.models import Organization
+    from plans.models import LIVE_STATUSES, Interval, Plan, Subscription, SubscriptionStatus
+
+    plans = {p.pk: p for p in Plan.objects.all()}
+    tiers: dict[int, dict] = {}
+    mrr: dict[str, int] = {}
+    live = Subscription.objects.filter(status__in=LIVE_STATUSES).select_related("price")
+    subscribed_orgs = set()
+    for sub in live:
+        subscribed_orgs.add(sub.organization_id)
+        tier = tiers.setdefault(sub.plan_id, {"customers": 0, "mrr": {}})
+        tier["customers"] += 1
+        if sub.status == SubscriptionStatus.TRIALING or sub.price is None:
+            continue
+        amount = Decimal(sub.price.amount_minor)
+        if sub.price.interval == Interval.YEAR:
+            amount = (amount / 12).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        currency = sub.price.currency
+        tier["mrr"][currency] = tier["mrr"].get(currency, 0) + int(amount)
+        mrr[currency] = mrr.get(currency, 0) + int(amount)
+    free = next((p for p in plans.values() if p.code == "free"), None)
+    free_count = Organization.objects.exclude(pk__in=subscribed_orgs).count()
+    if free is not None:
+        tiers.setdefault(free.pk, {"customers": 0, "mrr": {}})["customers"] += free_count
+    rows = []
+    for plan_id, tier in tiers.items():
+        plan = plans[plan_id]
+        currencies = tier["mrr"] or {}
+        rows.append({
+            "plan": plan, "customers": tier["customers"],
+            "revenue": [{"currency": c, "amount_minor": a,
+                         "percent": round(100 * a / mrr[c], 1) if mrr.get(c) else 0.0} for c, a in sorted(currencies.items())],
+        })
+    rows.sort(key=lambda r: (r["plan"].sort_order, r["plan"].pk))
+    return {"tiers": rows, "mrr": dict(sorted(mrr.items())), "customers": sum(r["customers"] for r in rows)}
+
+
+def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict:
+    """Top customers and endpoints by requests, with error rates and p95 (daily rollups)."""
+    from accounts.models import Organization
+
+    qs = UsageRollup.objects.filter(granularity=Granularity.DAY, bucket_start__gte=since, bucket_start__lt=until)
+    customers = list(qs.values("org_id").annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
+                     .order_by("-requests")[:limit])
+    names = dict(Organization.objects.filter(pk__in=[c["org_id"] for c in customers]).values_list("pk", "name"))
+    for c in customers:
+        c["name"] = names.get(c["org_id"], f"#{c['org_id']}")
+        c["error_rate"] = round(c["errors"] / c["requests"], 4) if c["requests"] else 0.0
+    endpoints: dict[str, dict] = {}
+    for op, requests, errors, hist in qs.values_list("operation_id", "requests", "errors", "latency_hist"):
+        e = endpoints.setdefault(op, {"operation": op, "requests": 0, "errors": 0, "hist": [0] * histogram.N_BUCKETS})
+        e["requests"] += requests
+        e["errors"] += errors
+        e["hist"] = histogram.merge(e["hist"], hist)
+    rows = []
+    for e in sorted(endpoints.values(), key=lambda e: -e["requests"])[:limit * 2]:
+        hist = e.pop("hist")
+        e["error_rate"] = round(e["errors"] / e["requests"], 4) if e["requests"] else 0.0
+        e["p95_ms"] = histogram.percentile(hist, 0.95)
+        rows.append(e)
+    total = qs.aggregate(requests=Sum("requests"), errors=Sum("errors"))
+    return {"customers": customers, "endpoints": rows, "requests": total["requests"] or 0, "errors": total["errors"] or 0}

@@ -36,3 +36,20 @@ def event_count(org_id: int | None = None) -> int:
 @pytest.fixture
 def hour_ago():
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def ingest(redis, events: list[UsageEvent]) -> None:
+    """Produce the events onto the stream, run the consumer and the rollup, as beat would."""
+    from usage import ingest as pipeline
+    from usage.tasks import usage_rollup_dirty
+
+    produce(redis, events)
+    pipeline.IngestConsumer(redis, name="test").drain(seconds=10)
+    usage_rollup_dirty()
+
+
+@pytest.fixture
+def free_plan(db):
+    from plans.models import Plan
+
+    return Plan.objects.update_or_create(code="free", defaults={"name": "Free", "monthly_quota": 100})[0]
