@@ -41,6 +41,17 @@ def partitions_existing() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def months_present() -> set[datetime]:
+    """First instants (UTC) of the months that have a partition."""
+    months = set()
+    for name in partitions_existing():
+        suffix = name.removeprefix(f"{PARENT}_y")
+        if name != suffix and "m" in suffix:
+            year, month = suffix.split("m")
+            months.add(datetime(int(year), int(month), 1, tzinfo=UTC))
+    return months
+
+
 def partition_ensure(*, month: datetime) -> str:
     """Create the partition holding ``month`` if it does not exist; return its name."""
     start = month_start(month)

@@ -88,3 +88,25 @@ def test_trim_keeps_pending_and_unread_entries(db, redis_client, org):
     ingest.IngestConsumer(redis_client, name="t2", claim_idle_ms=0).drain(seconds=5)
     assert event_count(org.pk) == 31
     assert ingest.stream_trim(redis_client) == 3
+
+
+def test_unknown_mode_or_impossible_status_is_a_dead_letter(db, redis_client, org):
+    produce(redis_client, [make_event(org.pk, mode="sandbox", request_id="m")])
+    produce(redis_client, [make_event(org.pk, status=42, request_id="s")])
+    produce(redis_client, [make_event(org.pk, request_id="ok")])
+    result = ingest.IngestConsumer(redis_client, name="t1").drain(seconds=5)
+    assert (result.inserted, result.dead) == (1, 2)
+    assert event_count(org.pk) == 1
+
+
+def test_non_utc_timestamps_land_in_the_right_hour_and_month(db, redis_client, org):
+    from datetime import timedelta, timezone
+
+    at = datetime(2026, 11, 30, 21, 30, tzinfo=timezone(timedelta(hours=-5)))  # = 1 Dec 02:30 UTC
+    produce(redis_client, [make_event(org.pk, at=at, request_id="tz")])
+    ingest.IngestConsumer(redis_client, name="t1").drain(seconds=5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM usage_event WHERE org_id = %s", [org.pk])
+        assert cursor.fetchone()[0] == "usage_event_y2026m12"
+    epoch_hour = int(datetime(2026, 12, 1, 2, tzinfo=UTC).timestamp()) // 3600
+    assert redis_client.sismember(ingest.DIRTY_KEY, f"{org.pk}:{epoch_hour}")

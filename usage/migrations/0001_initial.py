@@ -24,7 +24,10 @@ CREATE TABLE usage_event (
     latency_ms double precision NOT NULL,
     plan text NOT NULL,
     request_id text NOT NULL,
-    PRIMARY KEY (id, occurred_at)
+    PRIMARY KEY (id, occurred_at),
+    CONSTRAINT usage_event_mode_known CHECK (mode IN ('live', 'test')),
+    CONSTRAINT usage_event_status_http CHECK (status BETWEEN 100 AND 599),
+    CONSTRAINT usage_event_units_non_negative CHECK (units >= 0)
 ) PARTITION BY RANGE (occurred_at);
 CREATE INDEX usage_event_org_time ON usage_event (org_id, occurred_at);
 CREATE TABLE usage_event_default PARTITION OF usage_event DEFAULT;
