@@ -128,3 +128,31 @@ class QuotaDrift(models.Model):
     @property
     def drift(self) -> int:
         return self.redis_count - self.db_count
+
+
+class UsageSummary(models.Model):
+    """One dimension at a time, per (granularity, bucket, org): the rows the dashboard reads.
+
+    Derived from ``UsageRollup`` in the same transaction (``GROUPING SETS``), so a busy
+    organization's month is a few thousand rows instead of hundreds of thousands. ``dimension``
+    is ``all`` (value ``""``), ``key``, ``operation``, ``status_class``, ``meter`` or ``mode``.
+    """
+
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    bucket_start = models.DateTimeField()
+    org_id = models.BigIntegerField()
+    dimension = models.CharField(max_length=16)
+    value = models.TextField()
+    requests = models.BigIntegerField()
+    units = models.BigIntegerField()
+    billable_units = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    latency_sum_ms = models.FloatField()
+    latency_hist = ArrayField(models.IntegerField())
+
+    class Meta:
+        db_table = "usage_summary"
+        constraints = [
+            models.UniqueConstraint(fields=["org_id", "granularity", "dimension", "bucket_start", "value"],
+                                    name="usage_summary_unique_slice"),
+        ]

@@ -45,6 +45,22 @@ GROUP BY {DIMS}, status_class
 """
 
 
+_DIMENSIONS = {"key": "api_key_prefix", "operation": "operation_id", "status_class": "status_class::text",
+               "meter": "meter", "mode": "mode"}
+_SUMMARY_SQL = f"""
+INSERT INTO usage_summary (granularity, bucket_start, org_id, dimension, value, requests, units, billable_units,
+                           errors, latency_sum_ms, latency_hist)
+SELECT %(granularity)s, %(start)s, org_id,
+       CASE {" ".join(f"WHEN GROUPING({col}) = 0 THEN '{dim}'" for dim, col in _DIMENSIONS.items())} ELSE 'all' END,
+       coalesce({", ".join(col for col in _DIMENSIONS.values())}, ''),
+       sum(requests), sum(units), sum(billable_units), sum(errors), sum(latency_sum_ms),
+       ARRAY[{", ".join(f"sum(latency_hist[{i + 1}])" for i in range(N_BUCKETS))}]::int[]
+FROM usage_rollup
+WHERE granularity = %(granularity)s AND bucket_start = %(start)s AND org_id = ANY(%(orgs)s)
+GROUP BY GROUPING SETS ({", ".join(f"(org_id, {col})" for col in _DIMENSIONS.values())}, (org_id))
+"""
+
+
 def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -80,6 +96,11 @@ def _replace(granularity: str, start: datetime, end: datetime, org_ids: list[int
             [granularity, start, org_ids],
         )
         cursor.execute(sql, {"start": start, "end": end, "orgs": org_ids})
+        cursor.execute(
+            "DELETE FROM usage_summary WHERE granularity = %s AND bucket_start = %s AND org_id = ANY(%s)",
+            [granularity, start, org_ids],
+        )
+        cursor.execute(_SUMMARY_SQL, {"granularity": granularity, "start": start, "orgs": org_ids})
 
 
 def rollup_slices_recompute(*, slices: set[tuple[int, int]]) -> None:

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from usage import histogram
-from usage.models import Granularity, UsageAlert, UsageRollup
+from usage.models import Granularity, UsageAlert, UsageRollup, UsageSummary
 
 BILLABLE_SQL = "mode = 'live' AND status < 500"
 
@@ -121,8 +121,11 @@ def quota_status(*, org_id: int, now: datetime | None = None, used: int | None =
     if used is None:
         try:
             used = quota_used_now(org_id=org_id)
-        except ImportError:  # before the hot path exists: the database's count
-            used = requests_in_period_db(org_id=org_id, start=start, end=now)
+        except ImportError:  # before the hot path exists: the rollups' count
+            used = UsageSummary.objects.filter(
+                org_id=org_id, granularity=Granularity.HOUR, dimension="mode", value="live",
+                bucket_start__gte=start, bucket_start__lt=end,
+            ).aggregate(n=Sum("requests"))["n"] or 0
     elapsed = max((now - start).total_seconds(), 3600.0)
     projected = round(used * (end - start).total_seconds() / elapsed)
     return QuotaStatus(period_start=start, period_end=end, quota=plan.monthly_quota, used=used, projected=projected)
@@ -132,55 +135,62 @@ def quota_status(*, org_id: int, now: datetime | None = None, used: int | None =
 GROUPS = {"key": "api_key_prefix", "operation": "operation_id", "status_class": "status_class", "meter": "meter"}
 
 
-def _rollups(*, org_id: int, start: datetime, end: datetime, granularity: str, key: str | None = None,
-             operation: str | None = None):
-    qs = UsageRollup.objects.filter(org_id=org_id, granularity=granularity, bucket_start__gte=start, bucket_start__lt=end)
-    if key:
-        qs = qs.filter(api_key_prefix=key)
-    if operation:
-        qs = qs.filter(operation_id=operation)
-    return qs
+def _source(*, org_id: int, start: datetime, end: datetime, granularity: str, key: str | None,
+            operation: str | None, group_by: str | None) -> tuple[str, str, str, list]:
+    """(table, group expression, WHERE clause, params) for a rollup read.
 
-
-def usage_series(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
-                 key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
-    """Requests, units and errors per bucket (and per group when ``group_by`` is given)."""
-    fields = ["bucket_start"] + ([GROUPS[group_by]] if group_by else [])
-    rows = (
-        _rollups(org_id=org_id, start=start, end=end, granularity=granularity, key=key, operation=operation)
-        .values(*fields)
-        .annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"), billable_units=Sum("billable_units"))
-        .order_by(*fields)
-    )
-    out = []
-    for row in rows:
-        item = {"bucket": row["bucket_start"], "requests": row["requests"], "units": row["units"],
-                "billable_units": row["billable_units"], "errors": row["errors"]}
-        if group_by:
-            item["group"] = str(row[GROUPS[group_by]])
-        out.append(item)
-    return out
-
-
-def usage_breakdown(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
-                    key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
-    """Totals (with p50/p95 from the merged histograms) per group, or one overall row.
-
-    Aggregation, histogram merge included, happens in PostgreSQL: a month of hourly rows of
-    a busy organization is tens of thousands of rows."""
-    dim = GROUPS[group_by] if group_by else "'all'"
+    Unfiltered reads use ``usage_summary`` (one dimension per row: small); a key or operation
+    filter needs the full-dimension ``usage_rollup``, already narrowed by the filter."""
     where = ["org_id = %s", "granularity = %s", "bucket_start >= %s", "bucket_start < %s"]
     params: list = [org_id, granularity, start, end]
+    if not key and not operation:
+        where.append("dimension = %s")
+        params.append(group_by or "all")
+        return "usage_summary", ("value" if group_by else "'all'"), " AND ".join(where), params
     if key:
         where.append("api_key_prefix = %s")
         params.append(key)
     if operation:
         where.append("operation_id = %s")
         params.append(operation)
+    return "usage_rollup", (GROUPS[group_by] if group_by else "'all'"), " AND ".join(where), params
+
+
+def usage_series(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
+                 key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
+    """Requests, units and errors per bucket (and per group when ``group_by`` is given)."""
+    table, dim, where, params = _source(org_id=org_id, start=start, end=end, granularity=granularity, key=key,
+                                        operation=operation, group_by=group_by)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT bucket_start, {dim}, sum(requests), sum(units), sum(billable_units), sum(errors) "
+            f"FROM {table} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2",
+            params,
+        )
+        rows = cursor.fetchall()
+    out = []
+    for bucket, group, requests, units, billable, errors in rows:
+        item = {"bucket": bucket, "requests": int(requests), "units": int(units), "billable_units": int(billable),
+                "errors": int(errors)}
+        if group_by:
+            item["group"] = str(group)
+        out.append(item)
+    return out
+
+
+_HIST_SUM = "ARRAY[" + ", ".join(f"sum(latency_hist[{i + 1}])" for i in range(histogram.N_BUCKETS)) + "]::bigint[]"
+
+
+def usage_breakdown(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
+                    key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
+    """Totals (with p50/p95 from the merged histograms) per group, or one overall row.
+    Aggregation, histogram merge included, happens in PostgreSQL."""
+    table, dim, where, params = _source(org_id=org_id, start=start, end=end, granularity=granularity, key=key,
+                                        operation=operation, group_by=group_by)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {dim}, sum(requests), sum(units), sum(billable_units), sum(errors), sum(latency_sum_ms), "
-            f"{_HIST_SUM} FROM usage_rollup WHERE {' AND '.join(where)} GROUP BY 1 ORDER BY 2 DESC",
+            f"{_HIST_SUM} FROM {table} WHERE {where} GROUP BY 1 ORDER BY 2 DESC",
             params,
         )
         rows = cursor.fetchall()
@@ -188,9 +198,6 @@ def usage_breakdown(*, org_id: int, start: datetime, end: datetime, granularity:
     if not group_by and not out:
         out.append(_breakdown_row("all", 0, 0, 0, 0, 0.0, [0] * histogram.N_BUCKETS))
     return out
-
-
-_HIST_SUM = "ARRAY[" + ", ".join(f"sum(latency_hist[{i + 1}])" for i in range(histogram.N_BUCKETS)) + "]::bigint[]"
 
 
 def _breakdown_row(group, requests, units, billable, errors, latency_sum, hist) -> dict:
@@ -277,7 +284,7 @@ def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict
     """Top customers and endpoints by requests, with error rates and p95 (daily rollups)."""
     from accounts.models import Organization
 
-    qs = UsageRollup.objects.filter(granularity=Granularity.DAY, bucket_start__gte=since, bucket_start__lt=until)
+    qs = UsageSummary.objects.filter(granularity=Granularity.DAY, dimension="all", bucket_start__gte=since, bucket_start__lt=until)
     customers = list(qs.values("org_id").annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
                      .order_by("-requests")[:limit])
     names = dict(Organization.objects.filter(pk__in=[c["org_id"] for c in customers]).values_list("pk", "name"))
@@ -286,8 +293,8 @@ def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict
         c["error_rate"] = round(c["errors"] / c["requests"], 4) if c["requests"] else 0.0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT operation_id, sum(requests), sum(errors), {_HIST_SUM} FROM usage_rollup "
-            "WHERE granularity = 'day' AND bucket_start >= %s AND bucket_start < %s GROUP BY 1 ORDER BY 2 DESC LIMIT %s",
+            f"SELECT value, sum(requests), sum(errors), {_HIST_SUM} FROM usage_summary "
+            "WHERE granularity = 'day' AND dimension = 'operation' AND bucket_start >= %s AND bucket_start < %s GROUP BY 1 ORDER BY 2 DESC LIMIT %s",
             [since, until, limit * 2],
         )
         rows = [{"operation": op, "requests": int(requests), "errors": int(errors),

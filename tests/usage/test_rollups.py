@@ -106,3 +106,19 @@ def test_csv_ledger_sums_to_rollups_and_to_billable_units(db, redis_client, org,
     day_rows = UsageRollup.objects.filter(org_id=org.pk, granularity="day")
     assert sum(int(r["units"]) for r in rows) == day_rows.aggregate(s=Sum("units"))["s"]
     assert sum(billable.values()) == day_rows.aggregate(s=Sum("billable_units"))["s"]
+
+
+def test_summary_rows_agree_with_the_full_rollup_for_every_dimension(db, redis_client, org):
+    from usage.models import UsageSummary
+
+    ingest(redis_client, _mixed_events(org.pk))
+    for granularity in ("hour", "day"):
+        full = UsageRollup.objects.filter(org_id=org.pk, granularity=granularity)
+        for dimension, column in (("all", None), ("key", "api_key_prefix"), ("operation", "operation_id"),
+                                  ("status_class", "status_class"), ("meter", "meter"), ("mode", "mode")):
+            summary = UsageSummary.objects.filter(org_id=org.pk, granularity=granularity, dimension=dimension)
+            if column is None:
+                assert summary.aggregate(s=Sum("requests"))["s"] == full.aggregate(s=Sum("requests"))["s"] == 61
+                continue
+            expected = {str(v): n for v, n in full.values_list(column).annotate(n=Sum("units")).values_list(column, "n")}
+            assert {v: n for v, n in summary.values("value").annotate(n=Sum("units")).values_list("value", "n")} == expected
