@@ -4,7 +4,7 @@ Generates the events with ``generate_series`` straight into the monthly partitio
 separate database (``USAGE_BENCH_DATABASE_URL``, default ``<DATABASE_URL>_bench``), rolls them
 up with the same code beat runs, then times the usage API and the dashboard page through
 Django's test client as a signed-in member of the busiest organization (20 % of all events,
-20 keys, 8 operations). The generated data is kept for the next run (``--regenerate`` to redo).
+20 keys, 8 operations; the other 80 % spread over 99 organizations). The generated data is kept for the next run (``--regenerate`` to redo).
 
     export DATABASE_URL=… REDIS_URL=…; .venv/bin/python bench/bench_usage_api.py [--events 10000000]
 """
@@ -23,7 +23,7 @@ INSERT INTO usage_event (id, occurred_at, org_id, user_id, api_key_id, api_key_p
                          status, units, meter, latency_ms, plan, request_id)
 SELECT gen_random_uuid(),
        %(start)s::timestamptz + (i * %(step)s::double precision) * interval '1 second',
-       CASE WHEN i %% 5 = 0 THEN %(org)s ELSE %(org)s + 1 + (i %% 997) END,
+       CASE WHEN i %% 5 = 0 THEN %(org)s ELSE %(org)s + 1 + (i %% 99) END,
        NULL, NULL,
        'tg_live_k' || lpad(((i / 7) %% 20)::text, 2, '0'),
        CASE WHEN i %% 50 = 0 THEN 'test' ELSE 'live' END,
@@ -107,6 +107,9 @@ def main() -> int:
         "/api/usage/?window=30d&group_by=status_class",
         "/api/usage/?window=period&group_by=key",
         f"/api/usage/?from={(end - timedelta(days=30)).isoformat()}&to={end.isoformat()}&granularity=hour&group_by=operation".replace("+", "%2B"),
+        f"/api/usage/?from={(end - timedelta(days=30)).isoformat()}&to={end.isoformat()}&granularity=hour&group_by=key".replace("+", "%2B"),
+        "/api/usage/?window=7d&key=tg_live_k03&group_by=operation",
+        "/api/usage/?window=30d&operation=sms_send&group_by=status_class",
         "/api/usage/quota/",
         "/usage/",
         "/usage/card/",
