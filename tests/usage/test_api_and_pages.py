@@ -116,3 +116,14 @@ def test_billing_role_may_view_usage(client, org, free_plan):
     session["active_org_id"] = org.pk
     session.save()
     assert client.get("/api/usage/").status_code == 200
+
+
+def test_beat_drain_task_makes_a_new_request_visible_on_the_dashboard_api(member_client, org, free_plan, redis_client):
+    from tests.usage.conftest import produce
+    from usage.tasks import usage_ingest_drain
+
+    assert member_client.get("/api/usage/").json()["totals"]["requests"] == 0
+    produce(redis_client, [make_event(org.pk, request_id="first-call")])
+    usage_ingest_drain()  # what beat runs every 2 s; it enqueues the rollup of touched slices
+    assert member_client.get("/api/usage/").json()["totals"]["requests"] == 1
+    assert redis_client.get("usage:ingest:drain-lock") is None
