@@ -77,7 +77,8 @@ def monitor_phase(raw_key: str, *, requests: int) -> dict:
     for command in seen:
         counts[command] = counts.get(command, 0) + 1
     background = {"XADD", "HSET", "SET"}  # the recorder thread's pipeline, written after responses
-    before = sum(n for c, n in counts.items() if c not in background and c != "ECHO")
+    setup = {"ECHO", "SELECT", "HELLO", "CLIENT", "PING"}  # connection set-up and our own stop marker
+    before = sum(n for c, n in counts.items() if c not in background and c not in setup)
     return {"requests": requests, "commands": counts, "before_response_per_request": before / requests,
             "background_per_request": sum(counts.get(c, 0) for c in background) / requests}
 
@@ -105,6 +106,8 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
             sql += int(client.get("bench:sql_queries") or 0)
             for name, calls in after.items():
                 redis_calls[name] = redis_calls.get(name, 0) + calls - before.get(name, 0)
+        drf = wrk(f"http://127.0.0.1:{PORT}/v1/_baseline/drf/deliveries/{TRACKING}", seconds=seconds,
+                  connections=connections) if kind == "granian" else None
         monitor = monitor_phase(raw_key, requests=500) if kind == "granian" else None
     finally:
         stop_server(proc)
@@ -113,6 +116,7 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
     return {"server": kind, "a": a, "b": b, "ratio": b["rps"] / a["rps"], "b_non_2xx": sum(r["non_2xx"] for r in b_runs),
             "sql_per_request": sql / max(served_b, 1), "evalsha_per_request": redis_calls.get("evalsha", 0) / max(served_b, 1),
             "redis_commands_server_wide": {k: v for k, v in redis_calls.items() if v > 0}, "monitor": monitor,
+            "drf_baseline": drf,
             "a_all": [r["rps"] for r in a_runs], "b_all": [r["rps"] for r in b_runs]}
 
 
@@ -121,6 +125,9 @@ def report(result: dict) -> None:
     print(f"\n== {result['server']} (2 workers) ==")
     print(f"(a) baseline, no auth/metering : {a['rps']:>9.0f} req/s   p50 {a['p50_ms']:.2f} ms   p99 {a['p99_ms']:.2f} ms   runs {result['a_all']}")
     print(f"(b) metered + rate-limited     : {b['rps']:>9.0f} req/s   p50 {b['p50_ms']:.2f} ms   p99 {b['p99_ms']:.2f} ms   runs {result['b_all']}")
+    if result.get("drf_baseline"):
+        d = result["drf_baseline"]
+        print(f"(c) baseline through DRF APIView: {d['rps']:>8.0f} req/s   p50 {d['p50_ms']:.2f} ms   p99 {d['p99_ms']:.2f} ms   (c/a {d['rps'] / a['rps']:.3f})")
     print(f"ratio b/a                      : {result['ratio']:.3f}   (target >= 0.85)")
     print(f"non-2xx in (b)                 : {result['b_non_2xx']}")
     print(f"SQL queries per request (b)    : {result['sql_per_request']:.4f}   (target 0 for a warm key)")
