@@ -321,6 +321,8 @@ LOGGING = {
 # ===========================================================================================
 
 # --- Accounts and site shell (issue 2) -----------------------------------------------------
+# Days an organization invitation link stays valid.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 
 
