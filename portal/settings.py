@@ -350,6 +350,14 @@ CELERY_BEAT_SCHEDULE.update({
 
 
 # --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
+# ArrayField (mergeable latency histograms in usage rollups) needs django.contrib.postgres.
+INSTALLED_APPS += ["django.contrib.postgres"]
+# Ingest: batch size (stream entries per XREADGROUP), how long a pending entry of a silent
+# consumer waits before another consumer claims it, and the Celery drain's time budget.
+USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)
+USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)
+USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
+USAGE_ALERT_THRESHOLDS = (80, 100)
 
 
 
@@ -365,6 +373,17 @@ CELERY_BEAT_SCHEDULE.update({
 # Each area adds entries in its own block: CELERY_BEAT_SCHEDULE.update({...})
 
 # beat: usage (issue 4)
+CELERY_BEAT_SCHEDULE.update({
+    # Drain the usage stream into PostgreSQL (a Redis lock keeps one drain at a time per host).
+    "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
+    # Recompute rollups of the (org, hour) slices the consumer touched, then check alerts.
+    "usage-rollup-dirty": {"task": "usage.tasks.usage_rollup_dirty", "schedule": 10.0},
+    # Safety net: recompute the last two hours/days for everyone; partitions ahead; trim.
+    "usage-rollup-recent": {"task": "usage.tasks.usage_rollup_recent", "schedule": 600.0},
+    "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
+    "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
+    "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+})
 
 
 # beat: billing (issue 5)
