@@ -337,6 +337,10 @@ def stream_trim(redis) -> int:
             ms, seq = (int(x) for x in last.split("-"))
             candidate = f"{ms}-{seq + 1}"
         floor = candidate if floor is None or _id_lt(candidate, floor) else floor
+    # Forget consumers of restarted processes (nothing pending, silent for a day).
+    for consumer in redis.xinfo_consumers(STREAM_KEY, GROUP):
+        if not consumer["pending"] and consumer["idle"] > 86_400_000:
+            redis.xgroup_delconsumer(STREAM_KEY, GROUP, consumer["name"])
     if floor is None:
         return 0
     return redis.xtrim(STREAM_KEY, minid=floor, approximate=False)
