@@ -19,7 +19,9 @@ from accounts.permissions import OrgCapability
 from usage import selectors
 from usage.models import Granularity
 
-MAX_HOURLY_RANGE = timedelta(days=31)
+# Hourly resolution for the last week or so; beyond that a chart of 700+ bars per group is
+# unreadable and the response large, so longer ranges are daily.
+MAX_HOURLY_RANGE = timedelta(days=8)
 MAX_RANGE = timedelta(days=400)
 WINDOWS = ("24h", "7d", "30d", "period")
 
