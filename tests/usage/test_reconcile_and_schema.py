@@ -46,3 +46,13 @@ def test_reconcile_task_reads_the_hot_path_counters(db, redis_client, org, free_
     assert task() >= 1
     drift = QuotaDrift.objects.get(organization=org)
     assert (drift.redis_count, drift.db_count, drift.drift) == (4, 3, 1)
+
+
+def test_events_of_a_deleted_organization_neither_alert_nor_break_reconciliation(db, redis_client, org, free_plan):
+    from usage.tasks import usage_quota_reconcile as task
+
+    ingest(redis_client, [make_event(987654, request_id="ghost")])  # no such organization
+    ingest(redis_client, [make_event(org.pk, request_id="real")])
+    admit(org.pk, 1)
+    task()
+    assert list(QuotaDrift.objects.values_list("organization_id", flat=True)) == [org.pk]
