@@ -333,6 +333,15 @@ LOGGING = {
 
 
 # --- Billing (issue 5) ---------------------------------------------------------------------
+# How the sandbox delivers its signed webhooks: "http" (to SITE_URL, a running server) or
+# "inprocess" (Django's test client, no server needed — the default under tests).
+BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
+# Day of the period close (UTC hour) and the invoice number prefix (TG-2026-000123).
+BILLING_INVOICE_PREFIX = env_str("BILLING_INVOICE_PREFIX", "TG")
+if STRIPE_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]
+if PAYSTACK_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.paystack.com", "https://paystack.com"]
 
 
 
@@ -347,6 +356,10 @@ LOGGING = {
 
 
 # beat: billing (issue 5)
+CELERY_BEAT_SCHEDULE.update({
+    "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60},
+    "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 60 * 60},
+})
 
 
 # beat: status probes (issue 6)
