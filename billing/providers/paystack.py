@@ -187,6 +187,8 @@ class PaystackProvider(PaymentProvider):
             kind, data = event["event"], event["data"]
         except (ValueError, KeyError, TypeError) as exc:
             raise SignatureInvalid(f"unparsable event: {exc}") from exc
+        if not isinstance(data, dict):  # e.g. subscription.expiring_cards sends a list
+            data = {"items": data}
         return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data)
 
 

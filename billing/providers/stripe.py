@@ -92,11 +92,12 @@ class StripeProvider(PaymentProvider):
             currency=(session.currency or "").upper(),
             customer_id=session.customer or "",
             subscription_id=session.subscription or "",
-            metadata=dict(session.metadata or {}),
+            metadata=session.metadata.to_dict() if session.metadata else {},
         )
 
     # --- subscriptions ----------------------------------------------------------------------
     def _subscription_info(self, sub) -> SubscriptionInfo:
+        sub = sub.to_dict() if hasattr(sub, "to_dict") else sub
         items = sub["items"]["data"] if sub.get("items") else []
         base = next((i for i in items if (i.get("price") or {}).get("recurring", {}).get("usage_type") != "metered"), None)
         start = sub.get("current_period_start") or (base or {}).get("current_period_start")
@@ -113,7 +114,7 @@ class StripeProvider(PaymentProvider):
 
     def find_subscription(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})
-        return self._subscription_info(subs.data[0]) if subs.data else None
+        return self._subscription_info(subs.data[0].to_dict()) if subs.data else None
 
     def cancel_subscription(self, *, subscription_id, email_token="", at_period_end=True):
         if at_period_end:
@@ -122,7 +123,7 @@ class StripeProvider(PaymentProvider):
             self._call(self.client.v1.subscriptions.cancel, subscription_id)
 
     def change_subscription_price(self, *, subscription_id, price, prorate):
-        sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id)
+        sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
         info = self._subscription_info(sub)
         base_item = next(i for i in sub["items"]["data"] if i["price"]["id"] == info.price_ref)
         updated = self._call(self.client.v1.subscriptions.update, subscription_id, {
