@@ -255,7 +255,10 @@ def dunning_email_send(*, org_id: int, kind: str) -> None:
     else:
         subject = "Payment received — your plan is active again"
         body = f"Thanks! Payment for {org.name} went through and your plan is fully active.\n\n{link}\n"
-    send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, None, recipients, fail_silently=True)
+    try:
+        send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, None, recipients)
+    except OSError:  # a mail outage must not undo a billing state change
+        log.exception("dunning e-mail %s to org %s failed", kind, org_id)
 
 
 @transaction.atomic
@@ -381,8 +384,12 @@ def payment_record(*, org_id: int, provider: str, reference: str, amount_minor: 
         payment.status = PaymentStatus.REFUNDED if payment.refunded_minor >= payment.amount_minor else PaymentStatus.PARTIALLY_REFUNDED
     if dispute_status is not None:
         payment.dispute_status = dispute_status
-        if payment.status == PaymentStatus.SUCCEEDED or payment.status == PaymentStatus.DISPUTED:
-            payment.status = PaymentStatus.DISPUTED if dispute_status not in ("won", "resolved", "merchant-won") else PaymentStatus.SUCCEEDED
+        if dispute_status in ("won", "merchant-won", "declined"):  # settled in our favour: back to the money state
+            payment.status = (PaymentStatus.SUCCEEDED if not payment.refunded_minor else
+                              PaymentStatus.REFUNDED if payment.refunded_minor >= payment.amount_minor
+                              else PaymentStatus.PARTIALLY_REFUNDED)
+        elif payment.status != PaymentStatus.FAILED:
+            payment.status = PaymentStatus.DISPUTED
     if failed:
         payment.status = PaymentStatus.FAILED
     payment.save()
