@@ -220,7 +220,7 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
         if profile.downgraded_from_id == local.pk and not Subscription.objects.filter(
                 organization_id=org_id, status__in=LIVE_STATUSES).exists():
             local.status, local.past_due_since, local.canceled_at = SubscriptionStatus.ACTIVE, None, None
-            if info.current_period_end and info.current_period_start:
+            if info.current_period_end and info.current_period_start and info.current_period_end > info.current_period_start:
                 local.current_period_start, local.current_period_end = info.current_period_start, info.current_period_end
             local.save()
             profile.downgraded_from = None

@@ -47,29 +47,34 @@ def webhook_receive(*, provider: PaymentProvider, body: bytes, headers: dict[str
     row.event_type = event.type
     try:
         with transaction.atomic():
-            row.event_id = event.id
-            row.save(update_fields=["event_id", "event_type"])  # claims (provider, event_id) or fails
+            try:
+                with transaction.atomic():
+                    row.event_id = event.id
+                    row.save(update_fields=["event_id", "event_type"])  # claims (provider, event_id) or fails
+            except IntegrityError:
+                # Another delivery of the same event got here first (or is processing it right
+                # now: the unique index made us wait for its commit).
+                row.event_id = None
+                _finish(row, EventStatus.DUPLICATE, f"already received as {event.id}")
+                return Outcome(200, row)
             try:
                 with transaction.atomic():
                     HANDLERS[provider.name].get(event.type, _ignore)(provider, event)
                 status, error = EventStatus.PROCESSED, ""
             except Ignored as exc:
                 status, error = EventStatus.IGNORED, str(exc)
-            except (ProviderUnavailable, OperationalError):
-                raise  # transient: roll back the claim so the provider's retry is processed
+            except (ProviderUnavailable, OperationalError, IntegrityError):
+                raise  # transient (or a concurrent writer): roll back the claim so the retry is processed
             except Problem as exc:  # permanent: a retry cannot help (mismatch, not paid, refused)
                 status, error = EventStatus.FAILED, f"{exc.title}: {exc.detail}"
                 log.warning("webhook %s %s failed: %s", provider.name, event.id, error)
             row.status, row.error, row.processed_at = status, error, timezone.now()
             row.save(update_fields=["status", "error", "processed_at"])
         return Outcome(200, row)
-    except IntegrityError:
+    except (ProviderUnavailable, OperationalError, IntegrityError) as exc:
+        log.warning("webhook %s %s transient failure: %s", provider.name, event.id, exc)
         row.event_id = None
-        _finish(row, EventStatus.DUPLICATE, f"already received as {event.id}")
-        return Outcome(200, row)
-    except (ProviderUnavailable, OperationalError) as exc:
-        row.event_id = None
-        _finish(row, EventStatus.FAILED, f"transient: {exc}")
+        _finish(row, EventStatus.FAILED, f"transient: {type(exc).__name__}: {exc}")
         return Outcome(503, row)
 
 

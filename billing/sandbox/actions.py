@@ -216,9 +216,12 @@ def paystack_renewal(subscription_code: str, *, card: str | None = None) -> str:
                "subscription": {k: sub[k] for k in ("status", "subscription_code", "email_token", "amount",
                                                      "cron_expression", "next_payment_date", "open_invoice")}}
     if outcome == "succeeded":
+        if sub["status"] != "attention":  # a retried invoice pays the period already started
+            sub["period_start"] = sub["next_payment_date"]
+            start = datetime.fromisoformat(sub["period_start"].replace("Z", "+00:00"))
+            sub["next_payment_date"] = _iso(start + timedelta(days=30))
         sub["status"] = "active"
-        sub["period_start"] = sub["next_payment_date"]
-        sub["next_payment_date"] = _iso(now + timedelta(days=30))
+        sub["open_invoice"] = None
         reference = new_id("", 12).lower()
         tx = shape("paystack", "transactions-verify") | {
             "id": 1, "reference": reference, "amount": sub["amount"], "requested_amount": sub["amount"],

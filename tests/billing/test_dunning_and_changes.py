@@ -47,6 +47,11 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     assert deliver(dunning_expire, now=timezone.now() + timedelta(days=settings.BILLING_GRACE_DAYS, minutes=1)) == 1
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.CANCELED and plan_for_org(org_id=org.pk).code == "free"
+    from django_redis import get_redis_connection
+
+    from usage.limiter import entitlements_key
+
+    assert get_redis_connection("default").hget(entitlements_key(org.pk), "plan") == b"free"
     assert BillingProfile.objects.get(organization=org).downgraded_from_id == sub.pk
     assert any("Free plan" in m.subject for m in mail.outbox)
 
@@ -160,3 +165,4 @@ def test_paystack_refund_webhook_updates_payment(ngn_client, ngn_org, deliver):
     deliver(provider_get("paystack").refund, reference=reference)
     payment = Payment.objects.get(reference=reference)
     assert payment.status == "refunded" and payment.refunded_minor == 1_500_000
+

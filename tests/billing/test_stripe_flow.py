@@ -19,7 +19,9 @@ def upgrade(client, deliver, plan="pro", card="4242 4242 4242 4242"):
     return deliver(client.post, page, {"card_number": card})
 
 
-def test_stripe_upgrade_free_to_pro_activates_paid_plan(usd_client, usd_org, deliver):
+def test_stripe_upgrade_free_to_pro_activates_paid_plan(usd_client, usd_org, deliver, redis_client):
+    from usage.limiter import entitlements_key
+
     assert plan_for_org(org_id=usd_org.pk).code == "free"
     response = upgrade(usd_client, deliver)
     assert response.status_code == 302 and "/billing/checkout/return/stripe/?session_id=cs_test_" in response["Location"]
@@ -28,6 +30,9 @@ def test_stripe_upgrade_free_to_pro_activates_paid_plan(usd_client, usd_org, del
     assert sub.plan.code == "pro" and sub.provider == "stripe" and sub.currency == "USD"
     assert sub.provider_subscription_id.startswith("sub_") and sub.provider_customer_id.startswith("cus_")
     assert plan_for_org(org_id=usd_org.pk).code == "pro"
+    # The hot path's entitlements were republished: keys use Pro limits on the next request.
+    published = redis_client.hgetall(entitlements_key(usd_org.pk))
+    assert published[b"plan"] == b"pro" and published[b"quota"] == b"50000"
     assert Checkout.objects.get(organization=usd_org).status == CheckoutStatus.COMPLETED
     # The webhooks the sandbox signed went through our endpoint and were processed.
     assert event_types("stripe") == ["checkout.session.completed", "customer.subscription.created", "invoice.paid"]
