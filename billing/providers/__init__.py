@@ -20,6 +20,9 @@ PROVIDERS: dict[str, str] = {
 
 SANDBOX_STRIPE_KEY = "sk_test_tollgate_sandbox"
 SANDBOX_PAYSTACK_KEY = "sk_test_tollgate_paystack_sandbox"
+# Hosts that never resolve: the sandbox transports answer in-process, and logs say "sandbox".
+SANDBOX_STRIPE_BASE = "https://stripe-sandbox.tollgate.invalid"
+SANDBOX_PAYSTACK_BASE = "https://paystack-sandbox.tollgate.invalid"
 
 
 def _class(name: str):
@@ -43,12 +46,14 @@ def provider_get(name: str) -> PaymentProvider:
             secret_key=SANDBOX_STRIPE_KEY if sandbox else settings.STRIPE_SECRET_KEY,
             webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
             http_client=SandboxStripeHTTPClient() if sandbox else None,
+            api_base=SANDBOX_STRIPE_BASE if sandbox else None,
         )
     from billing.sandbox.transport import SandboxPaystackTransport
 
     return klass(
         secret_key=paystack_secret_key(),
         transport=SandboxPaystackTransport() if sandbox else None,
+        **({"base_url": SANDBOX_PAYSTACK_BASE} if sandbox else {}),
     )
 
 

@@ -33,9 +33,11 @@ def _ts(value) -> datetime | None:
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
-    def __init__(self, *, secret_key: str, webhook_secret: str, http_client: stripe.HTTPClient | None = None) -> None:
+    def __init__(self, *, secret_key: str, webhook_secret: str, http_client: stripe.HTTPClient | None = None,
+                 api_base: str | None = None) -> None:
         self.webhook_secret = webhook_secret
-        self.client = stripe.StripeClient(secret_key, http_client=http_client, max_network_retries=2)
+        bases = {"api": api_base, "meter_events": api_base} if api_base else None
+        self.client = stripe.StripeClient(secret_key, http_client=http_client, max_network_retries=2, base_addresses=bases)
 
     def _call(self, fn, *args, **kwargs):
         try:
