@@ -321,6 +321,8 @@ LOGGING = {
 # ===========================================================================================
 
 # --- Accounts and site shell (issue 2) -----------------------------------------------------
+# Days an organization invitation link stays valid.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 
 
@@ -341,12 +343,21 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OperationIdEnum"] = "gateway.operations.OPERATION_CHOICES"
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
 })
 
 
 # --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
+# ArrayField (mergeable latency histograms in usage rollups) needs django.contrib.postgres.
+INSTALLED_APPS += ["django.contrib.postgres"]
+# Ingest: batch size (stream entries per XREADGROUP), how long a pending entry of a silent
+# consumer waits before another consumer claims it, and the Celery drain's time budget.
+USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)
+USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)
+USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
+USAGE_ALERT_THRESHOLDS = (80, 100)
 
 
 
@@ -371,6 +382,17 @@ if PAYSTACK_SECRET_KEY:
 # Each area adds entries in its own block: CELERY_BEAT_SCHEDULE.update({...})
 
 # beat: usage (issue 4)
+CELERY_BEAT_SCHEDULE.update({
+    # Drain the usage stream into PostgreSQL (a Redis lock keeps one drain at a time per host).
+    "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
+    # Recompute rollups of the (org, hour) slices the consumer touched, then check alerts.
+    "usage-rollup-dirty": {"task": "usage.tasks.usage_rollup_dirty", "schedule": 10.0},
+    # Safety net: recompute the last two hours/days for everyone; partitions ahead; trim.
+    "usage-rollup-recent": {"task": "usage.tasks.usage_rollup_recent", "schedule": 600.0},
+    "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
+    "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
+    "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+})
 
 
 # beat: billing (issue 5)
