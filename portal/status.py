@@ -162,7 +162,8 @@ def component_states(*, now: datetime | None = None) -> list[ComponentState]:
     for code, name in Component.choices:
         result = latest.get(code)
         if result is None or result.checked_at < stale_before:
-            state = "outage" if code == Component.WORKERS else "unknown"
+            # Stale results mean the probes stopped: the workers that run them are down.
+            state = "outage" if (code == Component.WORKERS and result is not None) else "unknown"
             detail = "Probes have not run recently." if result else "No probe has run yet."
         else:
             state = "operational" if result.ok else "outage"

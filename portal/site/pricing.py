@@ -6,6 +6,7 @@ prices); nothing is hard-coded, so an operator's edit in the admin shows up on t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -136,6 +137,11 @@ OVERAGE_TEXT = {
 }
 
 
+# A feature bullet that states a price ("₦5 per SMS") is replaced on the card by the same price
+# computed from MeterPrice in the selected currency, so a USD page never shows naira bullets.
+_PRICE_IN_TEXT = re.compile(r"(?:[₦$€£]|GH₵|KSh|\b(?:NGN|USD|EUR|GBP|GHS|ZAR|KES)\b)\s?\d")
+
+
 def pricing_currencies() -> list[str]:
     """Currencies that have at least one active base price or meter price, default first."""
     found: set[str] = set()
@@ -172,7 +178,7 @@ def pricing_plans(*, currency: str) -> list[PlanCard]:
                 code=plan.code,
                 name=plan.name,
                 description=plan.description,
-                features=[str(f) for f in (plan.features or [])],
+                features=[str(f) for f in (plan.features or []) if not (meters and _PRICE_IN_TEXT.search(str(f)))],
                 price=money(minor_to_major(price.amount_minor, currency), currency) if price else None,
                 price_minor=price.amount_minor if price else None,
                 monthly_quota=plan.monthly_quota,

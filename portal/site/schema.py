@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 V1_PREFIX = "/v1/"
 CUSTOMER_PREFIX = "/api/"
+PRICE_MARKER = "**Price** — "
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # Names of the security schemes; the Swagger page pre-authorizes API_KEY_SCHEME.
@@ -274,7 +275,8 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
             "path": path,
             "tag": (operation.get("tags") or ["other"])[0],
             "summary": operation.get("summary") or operation.get("description", "").split("\n")[0][:120],
-            "description": operation.get("description", ""),
+            # Without the price table the hook appended for Swagger UI (the pages show x-price).
+            "description": operation.get("description", "").split(PRICE_MARKER)[0].strip(),
             "price": operation.get("x-price"),
             "deprecated": operation.get("deprecated", False),
             "operation": operation,
