@@ -33,7 +33,21 @@ def operation_meter(*, path: str, method: str, operation_id: str | None, view: A
         value = getattr(view, attr, None) if view is not None else None
         if isinstance(value, str) and value:
             return value
-    return getattr(settings, "DOCS_OPERATION_METERS", {}).get(operation_id or "")
+    configured = getattr(settings, "DOCS_OPERATION_METERS", {}).get(operation_id or "")
+    if configured:
+        return configured
+    return _gateway_meter(operation_id)
+
+
+def _gateway_meter(operation_id: str | None) -> str | None:
+    """The gateway's own table (code defaults overridden by the operator's plans.OperationMeter)."""
+    try:
+        from gateway.operations import OPERATIONS, meter_for
+    except ImportError:
+        return None
+    if not operation_id or operation_id not in OPERATIONS:
+        return None
+    return meter_for(operation_id)[0] or None
 
 
 def format_unit_price(value: Decimal) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pprint
+import re
 import shlex
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -99,6 +100,51 @@ def example_for(schema: Any, spec: dict[str, Any], *, name: str = "", depth: int
     return _string_example(schema, name)
 
 
+def _from_pattern(pattern: str) -> str | None:
+    """The shortest string matching a simple regular expression (literals, classes, \\d, \\w,
+    quantifiers); None for anything fancier (alternation, groups, look-arounds)."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch in "^$":
+            i += 1
+            continue
+        if ch in "()|":
+            return None
+        if ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                return None
+            body = pattern[i + 1:end]
+            if body.startswith("^"):
+                atom = "x" if "x" not in body else "y"
+            elif body.startswith("\\d") or body[:1].isdigit():
+                atom = "1" if "1-9" in body else body[0] if body[0].isdigit() else "0"
+            else:
+                atom = body[0] if body[0] != "\\" else body[1:2]
+            i = end + 1
+        elif ch == "\\" and i + 1 < n:
+            atom = {"d": "1", "w": "a", "s": " "}.get(pattern[i + 1], pattern[i + 1])
+            i += 2
+        elif ch == ".":
+            atom, i = "a", i + 1
+        else:
+            atom, i = ch, i + 1
+        count = 1
+        if i < n and pattern[i] == "{":
+            end = pattern.find("}", i)
+            low = pattern[i + 1:end].split(",")[0]
+            count = int(low) if low.isdigit() else 1
+            i = end + 1
+        elif i < n and pattern[i] in "*?":
+            count, i = 0, i + 1
+        elif i < n and pattern[i] == "+":
+            i += 1
+        out.append(atom * count)
+    return "".join(out)
+
+
 def _string_example(schema: dict[str, Any], name: str) -> str:
     fmt = schema.get("format", "")
     by_format = {
@@ -113,6 +159,14 @@ def _string_example(schema: dict[str, Any], name: str) -> str:
     if fmt in by_format:
         return by_format[fmt]
     value = _NAMED_STRINGS.get(name.lower(), "string" if not name else f"example-{name}")
+    pattern = schema.get("pattern")
+    if pattern:
+        try:
+            matches = re.search(pattern, value) is not None
+        except re.error:
+            matches = True
+        if not matches:
+            return _from_pattern(pattern) or value
     max_length = schema.get("maxLength")
     if max_length:
         value = value[:max_length]

@@ -38,6 +38,9 @@ API_KEY_SCHEME = "ApiKeyHeader"
 BEARER_KEY_SCHEME = "BearerKey"
 BEARER_JWT_SCHEME = "BearerJWT"
 GATEWAY_SCHEMES = (API_KEY_SCHEME, BEARER_KEY_SCHEME, BEARER_JWT_SCHEME)
+# Scheme names the gateway's own views use for "a customer's key"; replaced by ours.
+KEY_SCHEME_ALIASES = ("ApiKeyBearer",)
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     API_KEY_SCHEME: {
@@ -204,28 +207,45 @@ def postprocess_tollgate(result: dict[str, Any], generator, request=None, public
     base_url = settings.SITE_URL
 
     for path, method, operation in _iter_operations(result):
-        gateway = path.startswith(V1_PREFIX)
         parameters = operation.get("parameters", [])
         has_path_params = any(p.get("in") == "path" for p in parameters) or "{" in path
         has_body = "requestBody" in operation
         has_input = has_body or any(p.get("in") in ("query", "path") for p in parameters)
 
-        if gateway:
+        # A /v1/ operation called with a customer's key (not e.g. an operator token) accepts all
+        # three credentials; views may name their own key schemes, which are folded into ours.
+        gateway = False
+        if path.startswith(V1_PREFIX):
             existing = operation.get("security") or []
-            if not any(set(req) & set(GATEWAY_SCHEMES) for req in existing):
+            names = {name for requirement in existing for name in requirement}
+            if not existing or names & (set(GATEWAY_SCHEMES) | set(KEY_SCHEME_ALIASES)):
                 operation["security"] = [{name: []} for name in GATEWAY_SCHEMES]
+                gateway = True
 
         responses = operation.setdefault("responses", {})
+        for code, response in responses.items():
+            # Every API error is RFC 9457 problem+json (portal.problems): say so even where a view
+            # described its error body as plain JSON.
+            content = response.get("content") if isinstance(response, dict) else None
+            if code[:1] in "45" and content and "application/json" in content and PROBLEM_CONTENT_TYPE not in content:
+                content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
         for code, response in _error_responses(
             gateway=gateway, has_path_params=has_path_params, has_input=has_input, has_body=has_body
         ).items():
             responses.setdefault(code, response)
         if gateway:
             for code, response in responses.items():
-                if code.startswith("2") and isinstance(response, dict) and "$ref" not in response:
-                    headers = response.setdefault("headers", {})
-                    for name, ref in _header_refs("RateLimit", "RateLimit-Policy", "X-Request-Id").items():
+                if not isinstance(response, dict) or "$ref" in response:
+                    continue
+                headers = response.setdefault("headers", {})
+                names = ("RateLimit", "RateLimit-Policy", "X-Request-Id")
+                if code == "429":
+                    names = ("Retry-After", *names)
+                if code.startswith("2") or code == "429":
+                    for name, ref in _header_refs(*names).items():
                         headers.setdefault(name, ref)
+                if not headers:
+                    del response["headers"]
 
         view = views.get((path, method))
         meter_code = resolve_meter(path=path, method=method, operation_id=operation.get("operationId"), view=view)
@@ -238,6 +258,11 @@ def postprocess_tollgate(result: dict[str, Any], generator, request=None, public
         operation["x-codeSamples"] = samples.operation_samples(
             spec=result, path=path, method=method, operation=operation, base_url=base_url, api_key=None
         )
+
+    referenced = {name for _p, _m, op in _iter_operations(result) for req in op.get("security", []) for name in req}
+    for alias in KEY_SCHEME_ALIASES:
+        if alias not in referenced:
+            components["securitySchemes"].pop(alias, None)
     return result
 
 
