@@ -21,6 +21,16 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [IncidentUpdateInline]
     fields = ("title", "impact", "status", "components", "started_at", "resolved_at")
 
+    def save_model(self, request, obj, form, change) -> None:
+        # Resolving an incident stamps its end (shown in the history on /status/).
+        from django.utils import timezone
+
+        from portal.models import IncidentStatus
+
+        if obj.status == IncidentStatus.RESOLVED and obj.resolved_at is None:
+            obj.resolved_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(ProbeResult)
 class ProbeResultAdmin(admin.ModelAdmin):

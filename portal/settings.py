@@ -353,6 +353,7 @@ PRICING_HIGHLIGHT_PLAN = env_str("PRICING_HIGHLIGHT_PLAN", "pro")
 SALES_EMAIL = env_str("SALES_EMAIL", "sales@tollgate.local")
 # Status page: a probe older than this means the probe worker (Celery beat/worker) is down.
 STATUS_PROBE_STALE_SECONDS = env_int("STATUS_PROBE_STALE_SECONDS", 180)
+STATUS_API_PROBE_URL = env_str("STATUS_API_PROBE_URL", "")  # empty = SITE_URL/healthz
 STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 
 

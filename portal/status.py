@@ -35,7 +35,7 @@ USAGE_LAG_LIMIT = 50_000  # stream entries waiting before metering counts as deg
 
 
 def _probe_api() -> str:
-    url = getattr(settings, "STATUS_API_PROBE_URL", "") or f"{settings.SITE_URL}/healthz"
+    url = settings.STATUS_API_PROBE_URL or f"{settings.SITE_URL}/healthz"
     response = httpx.get(url, timeout=3.0)
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}")
