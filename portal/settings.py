@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
     "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
+    # One name for the set of gateway operation ids, wherever a serializer offers it as choices.
+    "ENUM_NAME_OVERRIDES": {"OperationIdEnum": "portal.site.schema.gateway_operation_ids"},
     # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples (issue 6).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -346,6 +348,12 @@ LOGGING = {
 
 
 # --- Docs, pricing and status (issue 6) ----------------------------------------------------
+# Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer →
+# KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "portal.site.autoschema.TollgateAutoSchema"
+# Unrouted /api/… and /v1/… URLs answer 404 in problem+json like every other API error.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
+                  "portal.site.middleware.ApiProblemNotFoundMiddleware")
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
 DOCS_OPERATION_METER_RESOLVER = env_str("DOCS_OPERATION_METER_RESOLVER", "portal.site.pricing.operation_meter")
 DOCS_OPERATION_METERS: dict[str, str] = {}  # operationId → meter code, fallback for views without meter_code

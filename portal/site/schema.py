@@ -119,6 +119,15 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
 }
 
 
+def gateway_operation_ids() -> list[str]:
+    """The gateway's operation ids (ENUM_NAME_OVERRIDES: one ``OperationIdEnum`` component)."""
+    try:
+        from gateway.operations import OPERATIONS
+    except ImportError:
+        return []
+    return sorted(OPERATIONS)
+
+
 def _problem_response(description: str, slug: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     status, title, _ = PROBLEM_TYPES[slug]
     example = {
@@ -218,7 +227,8 @@ def postprocess_tollgate(result: dict[str, Any], generator, request=None, public
         if path.startswith(V1_PREFIX):
             existing = operation.get("security") or []
             names = {name for requirement in existing for name in requirement}
-            if not existing or names & (set(GATEWAY_SCHEMES) | set(KEY_SCHEME_ALIASES)):
+            # [] / [{}] = no authentication class described (lean views authenticate themselves)
+            if not names or names & (set(GATEWAY_SCHEMES) | set(KEY_SCHEME_ALIASES)):
                 operation["security"] = [{name: []} for name in GATEWAY_SCHEMES]
                 gateway = True
 

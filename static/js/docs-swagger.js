@@ -20,10 +20,11 @@
     layout: "BaseLayout",
     requestInterceptor: function (request) {
       // Calls to this portal's own customer API (/api/…) authenticate with the session and
-      // need Django's CSRF token on unsafe methods; never send it to another origin.
+      // need Django's CSRF token on unsafe methods; never send it elsewhere.
       try {
         var target = new URL(request.url, window.location.href);
-        if (target.origin === window.location.origin && config.csrfToken) {
+        var unsafe = ["GET", "HEAD", "OPTIONS"].indexOf(String(request.method).toUpperCase()) < 0;
+        if (target.origin === window.location.origin && target.pathname.indexOf("/api/") === 0 && unsafe && config.csrfToken) {
           request.headers["X-CSRFToken"] = config.csrfToken;
         }
       } catch (e) { /* a relative or malformed URL: leave the request as it is */ }

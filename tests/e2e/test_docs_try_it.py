@@ -71,10 +71,12 @@ def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(page, live_
     headers = response.all_headers()
     assert "ratelimit" in headers and "ratelimit-policy" in headers
     assert response.request.all_headers().get("x-api-key", "").startswith("tg_test_")
-    live = block.locator(".live-responses-table .response-col_status").first
+    live = block.locator(".live-responses-table tbody .response-col_status").first
     live.wait_for(timeout=10_000)
     assert live.inner_text().strip().startswith("200")
     assert "ratelimit" in block.locator(".live-responses-table").inner_text().lower()
+    assert "x-csrftoken" not in {k.lower() for k in response.request.all_headers()}  # not sent to /v1/
+    block.locator(".live-responses-table").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts_dir / "docs-try-it.png"), full_page=False)
     assert not errors, errors
 

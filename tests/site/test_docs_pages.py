@@ -74,4 +74,5 @@ def test_getting_started_walks_through_the_five_steps(client, demo_plans):
     html = client.get("/docs/getting-started/").content.decode()
     for anchor in ("get-a-key", "first-call", "rate-limit-headers", "handle-429", "webhooks", "upgrade"):
         assert f'id="{anchor}"' in html
-    assert "/docs/operations/sample_delivery_status/" in html  # a real operation as the first call
+    first_call = html.split('id="first-call"')[1].split("</li>")[0]
+    assert 'href="/docs/operations/' in first_call and "curl -i -X GET" in first_call  # a real operation

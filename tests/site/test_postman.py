@@ -87,7 +87,7 @@ def test_collection_validates_against_the_v21_schema(client, demo_plans):
     assert response.status_code == 200
     collection = response.json()
     jsonschema.validate(collection, POSTMAN_V21)
-    assert [f["name"] for f in collection["item"]] == ["sample"]
+    assert "sample" in [f["name"] for f in collection["item"]]
 
 
 def test_every_schema_operation_becomes_a_request(client, demo_plans):
@@ -95,7 +95,7 @@ def test_every_schema_operation_becomes_a_request(client, demo_plans):
     requests = {(r["method"], r["url"]["raw"]) for r in _requests(collection)}
     assert ("POST", "{{baseUrl}}/v1/sample/sms") in requests
     assert ("GET", "{{baseUrl}}/v1/sample/deliveries/:tracking_id") in requests
-    post = next(r for r in _requests(collection) if r["method"] == "POST")
+    post = next(r for r in _requests(collection) if r["url"]["raw"] == "{{baseUrl}}/v1/sample/sms")
     assert post["body"]["mode"] == "raw" and '"to": "+2348012345678"' in post["body"]["raw"]
 
 

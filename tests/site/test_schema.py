@@ -43,13 +43,14 @@ def test_schema_endpoint_serves_openapi_31_json(client, demo_plans):
 @pytest.mark.urls("tests.site.urls")
 def test_every_v1_operation_documents_its_errors_with_problem_json(demo_plans):
     document = openapi_document()
-    v1 = [(p, m, op) for p, item in document["paths"].items() if p.startswith("/v1/") for m, op in item.items()]
-    assert v1, "the sample API should be in the schema"
+    v1 = [(p, m, op) for p, item in document["paths"].items() if p.startswith("/v1/") for m, op in item.items()
+          if {name for req in op.get("security", []) for name in req} >= set(GATEWAY_SCHEMES)]
+    assert {p for p, _m, _op in v1} >= {"/v1/sample/sms", "/v1/sample/deliveries/{tracking_id}"}
     for path, method, op in v1:
         responses = op["responses"]
         for code in ("401", "403", "429"):
             assert code in responses, (path, method, code)
-            assert responses[code]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert "$ref" in responses[code]["content"]["application/problem+json"]["schema"], (path, method, code)
         assert {"Retry-After", "RateLimit", "RateLimit-Policy"} <= set(responses["429"]["headers"])
         success = [c for c in responses if c.startswith("2")]
         assert success and all("RateLimit" in responses[c]["headers"] for c in success)
@@ -101,4 +102,6 @@ def test_every_operation_has_code_samples_in_four_languages(demo_plans):
         for op in item.values():
             langs = [s["lang"] for s in op["x-codeSamples"]]
             assert langs == ["curl", "javascript", "python", "php"]
-            assert all("TOLLGATE_API_KEY" in s["source"] for s in op["x-codeSamples"]), "no key in the public schema"
+            assert not any("tg_test_" in s["source"] or "tg_live_" in s["source"] for s in op["x-codeSamples"])
+            if {name for req in op.get("security", []) for name in req} & set(GATEWAY_SCHEMES):
+                assert all("TOLLGATE_API_KEY" in s["source"] for s in op["x-codeSamples"]), "key from the environment"
