@@ -336,7 +336,25 @@ LOGGING = {
 
 
 # --- Keys, limits and the gateway hot path (issue 3) ---------------------------------------
-
+# How long a process trusts its in-memory copy of a key record. Revocation and rotation do
+# not wait for it: the admission script checks a per-key "dead" marker on every request.
+KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
+KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
+# JWT signing keys "kid:secret,kid2:secret2": the first signs, all verify (rotation).
+JWT_SIGNING_KEYS = dict(
+    item.split(":", 1) for item in env_list("JWT_SIGNING_KEYS", [
+        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
+)
+# Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
+RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
+RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
+# Bearer token the operator's own backend uses for POST /v1/keys/verify (empty = disabled).
+GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
+# Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
+GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
+CELERY_BEAT_SCHEDULE.update({
+    "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
+})
 
 
 # --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
