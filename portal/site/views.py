@@ -8,7 +8,7 @@ from django.conf import settings
 from django.middleware.csrf import get_token
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
@@ -262,6 +262,14 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _checkout_post_url() -> str | None:
+    """Billing's checkout endpoint when it takes ``plan`` by POST (issue 5), else None."""
+    try:
+        return reverse("billing:checkout")
+    except NoReverseMatch:
+        return None
+
+
 def _plan_cta(request: HttpRequest, card: pricing.PlanCard, currency: str, current: str | None) -> dict:
     """The button under a tier: current plan, sign up, contact sales, or checkout."""
     if card.code == current:
@@ -273,10 +281,16 @@ def _plan_cta(request: HttpRequest, card: pricing.PlanCard, currency: str, curre
         if request.user.is_authenticated:
             return {"label": "Go to dashboard", "url": reverse("dashboard")}
         return {"label": "Start free", "url": signup}
-    checkout = f"/billing/checkout/{card.code}/?{urlencode({'currency': currency})}"
     if not request.user.is_authenticated:
-        return {"label": f"Start with {card.name}", "url": f"{signup}?{urlencode({'next': checkout})}"}
-    return {"label": f"Upgrade to {card.name}", "url": checkout}
+        # Sign up first, then back here to pick the plan (checkout needs an organization).
+        back = f"{reverse('site:pricing')}?{urlencode({'currency': currency})}#plan-{card.code}"
+        return {"label": f"Start with {card.name}", "url": f"{signup}?{urlencode({'next': back})}"}
+    if not has_capability(getattr(request, "membership", None), "manage_billing"):
+        return {"label": "Ask an owner to upgrade", "url": reverse("dashboard"), "disabled": True}
+    post_url = _checkout_post_url()
+    if post_url:
+        return {"label": f"Upgrade to {card.name}", "form_action": post_url, "plan": card.code, "currency": currency}
+    return {"label": f"Upgrade to {card.name}", "url": f"/billing/checkout/{card.code}/?{urlencode({'currency': currency})}"}
 
 
 # --- Status --------------------------------------------------------------------------------------
