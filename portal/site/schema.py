@@ -269,6 +269,10 @@ def postprocess_tollgate(result: dict[str, Any], generator, request=None, public
             spec=result, path=path, method=method, operation=operation, base_url=base_url, api_key=None
         )
 
+    # The product (the monetized /v1/ API) first, then the customer API.
+    paths = result.get("paths", {})
+    result["paths"] = dict(sorted(paths.items(), key=lambda item: (not item[0].startswith(V1_PREFIX), item[0])))
+
     referenced = {name for _p, _m, op in _iter_operations(result) for req in op.get("security", []) for name in req}
     for alias in KEY_SCHEME_ALIASES:
         if alias not in referenced:

@@ -4,12 +4,16 @@ database."""
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
@@ -132,6 +136,7 @@ def docs_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
     )
     context.update({
         "op": op,
+        "description_html": inline_markdown(op["description"]),
         "parameters": parameters,
         "responses": responses,
         "request_body": request_example["body"],
@@ -143,6 +148,15 @@ def docs_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
         "price_rows": _price_rows(op["price"]),
     })
     return render(request, "site/docs_operation.html", context)
+
+
+def inline_markdown(text: str) -> str:
+    """The little markdown operation descriptions use (**bold**, `code`, paragraphs), escaped first."""
+    html = escape(text)
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    paragraphs = [p.replace("\n", "<br>") for p in re.split(r"\n{2,}", html.strip()) if p]
+    return mark_safe("".join(f"<p>{p}</p>" for p in paragraphs))  # noqa: S308 - escaped above
 
 
 def _price_rows(price: dict | None) -> list[dict]:

@@ -76,3 +76,20 @@ def test_getting_started_walks_through_the_five_steps(client, demo_plans):
         assert f'id="{anchor}"' in html
     first_call = html.split('id="first-call"')[1].split("</li>")[0]
     assert 'href="/docs/operations/' in first_call and "curl -i -X GET" in first_call  # a real operation
+
+
+def test_operation_descriptions_render_inline_markdown_safely():
+    from portal.site.views import inline_markdown
+
+    html = inline_markdown("**Units: 1** per `sms.sent` <script>alert(1)</script>\n\nNext")
+    assert html == ("<p><strong>Units: 1</strong> per <code>sms.sent</code> &lt;script&gt;alert(1)&lt;/script&gt;</p>"
+                    "<p>Next</p>")
+
+
+def test_the_monetized_api_comes_first_in_the_schema(demo_plans):
+    from portal.site.schema import openapi_document
+
+    paths = list(openapi_document()["paths"])
+    first_customer = next(i for i, p in enumerate(paths) if not p.startswith("/v1/"))
+    assert all(p.startswith("/v1/") for p in paths[:first_customer])
+    assert not any(p.startswith("/v1/") for p in paths[first_customer:])
