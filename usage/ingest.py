@@ -182,7 +182,11 @@ class IngestConsumer:
         stream = parse()
         try:
             result.inserted = self._copy_fast(stream)
-        except (IntegrityError, psycopg.errors.UniqueViolation):
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            if not isinstance(exc, psycopg.errors.UniqueViolation) and not isinstance(
+                exc.__cause__, psycopg.errors.UniqueViolation
+            ):
+                raise
             # Some rows are already stored (a redelivery after a crash): deduplicate.
             log.info("usage ingest: batch holds events already stored (redelivery); deduplicating")
             for _ in stream:  # finish parsing what the failed COPY did not reach
