@@ -137,6 +137,12 @@ def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
+def invoices_settle(*, subscription: Subscription, before: datetime) -> int:
+    """Mark the subscription's open invoices for periods ended before ``before`` as paid."""
+    open_invoices = Invoice.objects.filter(subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before)
+    return len([invoice_mark_paid(invoice=invoice) for invoice in open_invoices])
+
+
 def invoice_collect(*, invoice: Invoice) -> Invoice:
     """Collect what the provider's subscription does not: Stripe gets the metered units as
     meter events (deterministic identifiers); Paystack usage is charged to the saved card."""

@@ -113,8 +113,15 @@ def stripe_invoice(provider, event):
     if not sub_id:
         raise Ignored("invoice without subscription")
     failed = event.type == "invoice.payment_failed"
-    if services.subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed) is None:
+    local = services.subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed)
+    if local is None:
         raise Ignored("no matching subscription (yet)")
+    if not failed and provider.invoice_is_paid(invoice_id=event.object["id"]):
+        # Stripe bills the metered units of a closed period on the next cycle's invoice: once
+        # that is paid, our statements for the periods before the current one are settled.
+        from billing.invoices import invoices_settle
+
+        invoices_settle(subscription=local, before=local.current_period_start)
 
 
 def stripe_charge_refunded(provider, event):

@@ -111,6 +111,11 @@ class PaymentProvider(abc.ABC):
     def fetch_subscription(self, *, subscription_id: str) -> SubscriptionInfo:
         """Re-read a subscription. Raises ProviderError, ProviderUnavailable."""
 
+    def invoice_is_paid(self, *, invoice_id: str) -> bool:
+        """Whether the provider's invoice ``invoice_id`` is paid now (Stripe). Providers without
+        invoices of their own return False. Raises ProviderError, ProviderUnavailable."""
+        return False
+
     @abc.abstractmethod
     def find_subscription(self, *, customer_id: str, price_ref: str) -> SubscriptionInfo | None:
         """The customer's live subscription to ``price_ref``, if any (Paystack creates it after

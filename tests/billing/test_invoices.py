@@ -142,6 +142,14 @@ def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans
     deliver(invoice_collect, invoice=invoice)  # reporting again must not double count
     events = store.all_of("stripe", "billing.meter_event")
     assert len(events) == 1 and events[0]["payload"]["value"] == "500" and events[0]["event_name"] == "ai_tokens"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN and invoice.total_minor == 1_000 + 100  # $0.002 × 500
+    # Stripe's next cycle invoice (carrying the metered units) is paid → our statement is settled.
+    from billing.sandbox import actions
+
+    deliver(actions.stripe_renewal, sub.provider_subscription_id)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
 
 
 def test_invoice_pages_and_card(member_client, org, plans):
