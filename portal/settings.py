@@ -235,6 +235,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
+    "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
+    # One name for the set of gateway operation ids, wherever a serializer offers it as choices.
+    "ENUM_NAME_OVERRIDES": {"OperationIdEnum": "portal.site.schema.gateway_operation_ids"},
+    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples (issue 6).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.site.schema.postprocess_tollgate",
+    ],
+    "CONTACT": {"name": "API support", "url": f"{SITE_URL}/docs/"},
+    "EXTERNAL_DOCS": {"description": "Getting started", "url": f"{SITE_URL}/docs/getting-started/"},
 }
 
 # --- Internationalization ------------------------------------------------------------------
@@ -375,6 +386,21 @@ if PAYSTACK_SECRET_KEY:
 
 
 # --- Docs, pricing and status (issue 6) ----------------------------------------------------
+# Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer →
+# KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "portal.site.autoschema.TollgateAutoSchema"
+# Unrouted /api/… and /v1/… URLs answer 404 in problem+json like every other API error.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
+                  "portal.site.middleware.ApiProblemNotFoundMiddleware")
+# Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
+DOCS_OPERATION_METER_RESOLVER = env_str("DOCS_OPERATION_METER_RESOLVER", "portal.site.pricing.operation_meter")
+DOCS_OPERATION_METERS: dict[str, str] = {}  # operationId → meter code, fallback for views without meter_code
+PRICING_HIGHLIGHT_PLAN = env_str("PRICING_HIGHLIGHT_PLAN", "pro")
+SALES_EMAIL = env_str("SALES_EMAIL", "sales@tollgate.local")
+# Status page: a probe older than this means the probe worker (Celery beat/worker) is down.
+STATUS_PROBE_STALE_SECONDS = env_int("STATUS_PROBE_STALE_SECONDS", 180)
+STATUS_API_PROBE_URL = env_str("STATUS_API_PROBE_URL", "")  # empty = SITE_URL/healthz
+STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 
 
 
@@ -403,5 +429,9 @@ CELERY_BEAT_SCHEDULE.update({
 
 
 # beat: status probes (issue 6)
+CELERY_BEAT_SCHEDULE.update({
+    "status-probes": {"task": "portal.tasks.status_probe_run", "schedule": 60.0},
+    "status-prune": {"task": "portal.tasks.status_prune", "schedule": 24 * 3600.0},
+})
 
 
