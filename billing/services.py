@@ -69,9 +69,11 @@ def price_for(*, plan: Plan, currency: str) -> Price:
 
 
 # --- checkout -------------------------------------------------------------------------------
-def checkout_start(*, org: Organization, plan: Plan, user, provider: PaymentProvider | None = None) -> Checkout:
-    """Create a hosted checkout for ``plan`` in the organization's currency (which picks the provider)."""
-    price = price_for(plan=plan, currency=org.currency)
+def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
+                   provider: PaymentProvider | None = None) -> Checkout:
+    """Create a hosted checkout for ``plan`` in ``currency`` (default: the organization's billing
+    currency); the currency picks the provider."""
+    price = price_for(plan=plan, currency=(currency or org.currency).upper())
     provider = provider or provider_get(provider_name_for_currency(price.currency))
     profile = profile_for(org)
     token = f"tg_{org.pk}_{secrets.token_hex(8)}"

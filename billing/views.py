@@ -44,7 +44,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             services.subscription_change_plan(org=request.org, plan=plan)
             messages.success(request, f"You are now on {plan.name}.")
             return redirect("billing:overview")
-        session = services.checkout_start(org=request.org, plan=plan, user=request.user)
+        # The pricing page may post the currency the customer chose to pay in.
+        currency = request.POST.get("currency", "").upper()[:3]
+        session = services.checkout_start(org=request.org, plan=plan, user=request.user, currency=currency)
     except Problem as exc:
         messages.error(request, exc.detail)
         return redirect("billing:overview")
