@@ -22,7 +22,7 @@ from accounts.models import Organization
 from billing.events import customer_event_emit
 from billing.models import BillingProfile, Checkout, CheckoutStatus, Payment, PaymentStatus
 from billing.providers import provider_get, provider_name_for_currency
-from billing.providers.base import PaymentInfo, PaymentProvider, ProviderError, SubscriptionInfo
+from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
 from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
 from plans.services import entitlements_publish
 from portal.problems import Conflict, Problem
@@ -397,5 +397,3 @@ def payment_record(*, org_id: int, provider: str, reference: str, amount_minor: 
     payment.save()
     return payment
 
-
-__all__ = ["ProviderError"]

@@ -3,6 +3,8 @@ provider webhook endpoints."""
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -168,8 +170,6 @@ def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     from billing.tasks import webhook_delivery_attempt
 
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
-    import secrets
-
     event = CustomerEvent.objects.create(organization=request.org, public_id=f"evt_{secrets.token_hex(12)}",
                                          type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)

@@ -16,7 +16,6 @@ from django.utils import timezone
 from billing import services
 from billing.models import BillingProfile, Checkout, EventStatus, ProviderEvent
 from billing.providers.base import ParsedEvent, PaymentProvider, ProviderUnavailable, SignatureInvalid
-from plans.models import Subscription
 from portal.problems import Problem
 
 log = logging.getLogger("billing.webhooks")
@@ -230,5 +229,3 @@ HANDLERS = {
         "charge.dispute.resolve": paystack_dispute,
     },
 }
-
-__all__ = ["Subscription", "webhook_receive"]
