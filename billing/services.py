@@ -13,8 +13,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -240,25 +241,19 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
 
 
 def dunning_email_send(*, org_id: int, kind: str) -> None:
+    """E-mail the billing contacts (``kind``: payment_failed, downgraded, payment_recovered)."""
     org = Organization.objects.get(pk=org_id)
     owners = list(org.memberships.filter(role__in=["owner", "billing", "admin"]).values_list("user__email", flat=True))
     recipients = [org.billing_email] if org.billing_email else owners
     if not recipients:
         return
-    link = f"{settings.SITE_URL}{reverse('billing:overview')}"
-    if kind == "payment_failed":
-        subject = "Your payment failed — please update your card"
-        body = (f"We could not charge the card on file for {org.name}. Your plan stays active for "
-                f"{settings.BILLING_GRACE_DAYS} days; after that the organization moves to the Free plan.\n\n"
-                f"Update your payment method: {link}\n")
-    elif kind == "downgraded":
-        subject = "Your organization moved to the Free plan"
-        body = f"We still could not collect payment for {org.name}, so it is now on the Free plan. Your API keys keep working at Free limits.\n\nRestore your plan: {link}\n"
-    else:
-        subject = "Payment received — your plan is active again"
-        body = f"Thanks! Payment for {org.name} went through and your plan is fully active.\n\n{link}\n"
+    context = {"org": org, "kind": kind, "grace_days": settings.BILLING_GRACE_DAYS, "site_name": settings.SITE_NAME,
+               "link": f"{settings.SITE_URL}{reverse('billing:overview')}"}
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("emails/billing_dunning_subject.txt", context).strip()
+    message = EmailMultiAlternatives(subject, render_to_string("emails/billing_dunning.txt", context), to=recipients)
+    message.attach_alternative(render_to_string("emails/billing_dunning.html", context), "text/html")
     try:
-        send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, None, recipients)
+        message.send()
     except OSError:  # a mail outage must not undo a billing state change
         log.exception("dunning e-mail %s to org %s failed", kind, org_id)
 

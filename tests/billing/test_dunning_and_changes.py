@@ -36,7 +36,8 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.PAST_DUE and sub.past_due_since is not None
     assert plan_for_org(org_id=org.pk).code == "pro"  # grace: still Pro
-    assert any("payment failed" in m.subject.lower() for m in mail.outbox)
+    failed_mail = next(m for m in mail.outbox if "payment failed" in m.subject.lower())
+    assert failed_mail.to == [org.billing_email] and "7 days" in failed_mail.body and failed_mail.alternatives
     overview = client.get("/billing/")
     assert b"Your last payment failed" in overview.content
     assert b"Payment failed" in client.get("/billing/card/plan/").content
