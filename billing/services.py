@@ -309,6 +309,22 @@ def subscription_cancel(*, org: Organization) -> Subscription:
     return sub
 
 
+def subscription_resume(*, org: Organization) -> Subscription:
+    """Keep the plan after all: undo a cancel-at-period-end before the period ends."""
+    sub = Subscription.objects.filter(organization=org, status__in=LIVE_STATUSES, cancel_at_period_end=True).first()
+    if sub is None or not sub.provider:
+        raise Conflict("There is no canceled plan to resume.")
+    provider_get(sub.provider).resume_subscription(subscription_id=sub.provider_subscription_id,
+                                                   email_token=profile_for(org).paystack_email_token)
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=sub.pk)
+        if sub.cancel_at_period_end and sub.status in LIVE_STATUSES:
+            sub.cancel_at_period_end = False
+            sub.save(update_fields=["cancel_at_period_end", "updated_at"])
+            _after_change(org.pk, sub, "resumed")
+    return sub
+
+
 ROUNDING = ROUND_HALF_EVEN  # the one rounding rule of billing: banker's rounding, once per line
 
 

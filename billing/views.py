@@ -89,6 +89,17 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required("manage_billing")
+def resume(request: HttpRequest) -> HttpResponse:
+    try:
+        services.subscription_resume(org=request.org)
+        messages.success(request, "Your plan will renew as usual.")
+    except Problem as exc:
+        messages.error(request, exc.detail)
+    return redirect("billing:overview")
+
+
+@require_POST
+@role_required("manage_billing")
 def manage(request: HttpRequest) -> HttpResponse:
     try:
         url = services.portal_url(org=request.org, return_url=settings.SITE_URL + reverse("billing:overview"))

@@ -217,6 +217,7 @@ HANDLERS = {
         "subscription.create": paystack_subscription,
         "subscription.disable": paystack_subscription,
         "subscription.not_renew": paystack_subscription,
+        "subscription.enable": paystack_subscription,
         "invoice.create": paystack_invoice,
         "invoice.update": paystack_invoice,
         "invoice.payment_failed": paystack_invoice,

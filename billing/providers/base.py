@@ -126,6 +126,10 @@ class PaymentProvider(abc.ABC):
         """Stop renewing (at period end by default). Raises ProviderError, ProviderUnavailable."""
 
     @abc.abstractmethod
+    def resume_subscription(self, *, subscription_id: str, email_token: str = "") -> None:
+        """Undo a cancel-at-period-end (renew again). Raises ProviderError, ProviderUnavailable."""
+
+    @abc.abstractmethod
     def change_subscription_price(self, *, subscription_id: str, price, prorate: bool) -> SubscriptionInfo:
         """Move a subscription to another base price, charging the prorated difference now when
         ``prorate``. Raises ProviderError (e.g. card declined), ProviderUnavailable."""

@@ -127,6 +127,9 @@ class StripeProvider(PaymentProvider):
         else:
             self._call(self.client.v1.subscriptions.cancel, subscription_id)
 
+    def resume_subscription(self, *, subscription_id, email_token=""):
+        self._call(self.client.v1.subscriptions.update, subscription_id, {"cancel_at_period_end": False})
+
     def change_subscription_price(self, *, subscription_id, price, prorate):
         sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
         info = self._subscription_info(sub)
