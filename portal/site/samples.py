@@ -259,9 +259,9 @@ def _javascript(req: dict[str, Any], api_key: str | None) -> str:
 
 def _python(req: dict[str, Any], api_key: str | None) -> str:
     lines = ["import os" if (req["uses_key"] and not api_key) else "", "import httpx", ""]
-    args = [f"    {req['method']!r},", f"    {req['url']!r},"]
+    args = [f"    {json.dumps(req['method'])},", f"    {json.dumps(req['url'])},"]
     if req["uses_key"]:
-        token = repr(f"Bearer {api_key}") if api_key else f"f\"Bearer {{os.environ['{KEY_ENV}']}}\""
+        token = json.dumps(f"Bearer {api_key}") if api_key else f"f\"Bearer {{os.environ['{KEY_ENV}']}}\""
         args.append(f'    headers={{"Authorization": {token}}},')
     else:
         args.append('    cookies={"sessionid": "<your portal session>"},')

@@ -24,7 +24,7 @@ def _samples(key=None):
 def test_python_sample_is_valid_python_with_the_example_body(demo_plans):
     source = _samples()["python"]
     ast.parse(source)
-    assert "'https://api.example.com/v1/sample/sms'" in source
+    assert '"https://api.example.com/v1/sample/sms"' in source
     assert "'to': '+2348012345678'" in source
 
 
