@@ -175,6 +175,9 @@ def refusal_response(decision: limiter.Decision, request_id: str) -> HttpRespons
 
 def _problem(body: dict, request_id: str, headers: dict[str, str]) -> HttpResponse:
     response = HttpResponse(json.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    # Refusals are the gateway doing its job, not server trouble: a 429 flood must not turn
+    # into a logging flood (django.request logs every 4xx at WARNING otherwise).
+    response._has_been_logged = True
     response["X-Request-Id"] = request_id
     for name, value in headers.items():
         response[name] = value

@@ -84,3 +84,7 @@ def table_reset() -> None:
     """Forget the in-process copy (tests, and the admin after an edit in this process)."""
     global _table
     _table = None
+
+
+# One named enum for every field that takes an operation id (OpenAPI: ENUM_NAME_OVERRIDES).
+OPERATION_CHOICES = [(op_id, op_id) for op_id in sorted(OPERATIONS)]

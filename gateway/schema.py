@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from gateway import samples
@@ -54,6 +54,10 @@ class OperatorTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "The operator's GATEWAY_VERIFY_TOKEN."}
 
 
+class CredentialRequired(BasePermission):
+    """Schema marker: a credential is required (so the schema lists no anonymous option)."""
+
+
 class ProblemOutput(serializers.Serializer):
     type = serializers.URLField()
     title = serializers.CharField()
@@ -88,7 +92,7 @@ METERED_ERRORS = {
 
 class _Doc(APIView):
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [AllowAny]
+    permission_classes = [CredentialRequired]
 
 
 class SmsSendApi(_Doc):
@@ -133,7 +137,7 @@ class AuthTokenApi(_Doc):
 
 class KeysVerifyApi(APIView):
     authentication_classes = [OperatorTokenAuthentication]
-    permission_classes = [AllowAny]
+    permission_classes = [CredentialRequired]
 
     @extend_schema(operation_id="keys_verify", summary="Verify and charge a customer's key (operator backends)",
                    tags=["Operator"], request=VerifyInput, responses={200: VerifyOutput, 400: ProblemOutput, 401: ProblemOutput})

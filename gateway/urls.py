@@ -22,4 +22,5 @@ if settings.GATEWAY_BASELINE_ENABLED:
     urlpatterns += [
         path("v1/_baseline/deliveries/<str:tracking_id>", views.baseline_delivery_status_get),
         path("v1/_baseline/sms", views.baseline_sms_send),
+        path("v1/_baseline/drf/deliveries/<str:tracking_id>", views.BaselineDeliveryStatusDrfApi.as_view()),
     ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
+import weakref
 
 import httpx
 from asgiref.sync import sync_to_async
@@ -18,7 +20,7 @@ from gateway.hotpath import (
     JSON, InvalidCredentials, MethodNotAllowed, InvalidRequest, ScopeForbidden, Served, _problem, authenticate, json_body, metered,
     rate_limit_headers, refusal_response, request_id_of, unmetered, validate,
 )
-from gateway.operations import OPERATIONS, meter_for
+from gateway.operations import OPERATION_CHOICES, meter_for
 from keys.cache import KeyRecord, key_lookup, looks_like_key
 from keys.tokens import token_issue
 from portal.problems import Problem
@@ -79,7 +81,7 @@ def _raw_key(request: HttpRequest) -> str:
 # --- POST /v1/keys/verify -----------------------------------------------------------------------------
 class VerifyInput(serializers.Serializer):
     key = serializers.CharField(max_length=2048, help_text="The customer's API key or token, as they sent it to you.")
-    operation_id = serializers.ChoiceField(choices=sorted(OPERATIONS), help_text="The operation the customer calls.")
+    operation_id = serializers.ChoiceField(choices=OPERATION_CHOICES, help_text="The operation the customer calls.")
     units = serializers.IntegerField(min_value=0, max_value=1_000_000_000, required=False,
                                      help_text="Units to charge (for operations whose units the endpoint reports).")
     charge = serializers.BooleanField(default=True, help_text="Count the call against limits and bill it.")
@@ -152,14 +154,16 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade", "host", "content-length"})
 STRIPPED_REQUEST = HOP_BY_HOP | {"authorization", "x-api-key", "cookie"}
-_http: httpx.AsyncClient | None = None
+# One pooled client per event loop (an httpx.AsyncClient must not cross loops).
+_http: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _upstream_client() -> httpx.AsyncClient:
-    global _http
-    if _http is None:
-        _http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False)
-    return _http
+    loop = asyncio.get_running_loop()
+    client = _http.get(loop)
+    if client is None:
+        client = _http[loop] = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False)
+    return client
 
 
 def _admit_for_proxy(request: HttpRequest):
@@ -178,12 +182,16 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
         return _problem(Problem("No upstream is configured (GATEWAY_UPSTREAM_URL).").as_dict()
                         | {"status": 404, "title": "Not found"}, request_id, {})
     try:
-        key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy, thread_sensitive=False)(request)
+        key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request)
     except Problem as problem:
         return _problem(problem.as_dict(), request_id, problem.headers)
     if decision.code != limiter.ADMITTED:
         return refusal_response(decision, request_id)
-    headers = {name: value for name, value in request.headers.items() if name.lower() not in STRIPPED_REQUEST}
+    # Hop-by-hop headers (fixed list + any named in Connection) and the customer's credential
+    # stay here; the upstream learns who called from the X-Tollgate-* headers instead.
+    listed = {token.strip().lower() for token in request.headers.get("Connection", "").split(",") if token.strip()}
+    headers = {name: value for name, value in request.headers.items()
+               if name.lower() not in STRIPPED_REQUEST and name.lower() not in listed}
     headers.update({"X-Request-Id": request_id, "X-Tollgate-Org": str(key.org_id), "X-Tollgate-Plan": decision.plan,
                     "X-Tollgate-Key-Prefix": key.prefix})
     url = settings.GATEWAY_UPSTREAM_URL.rstrip("/") + "/" + path
@@ -206,8 +214,9 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
             await upstream.aclose()
 
     response = StreamingHttpResponse(relay(), status=upstream.status_code)
+    listed = {t.strip().lower() for t in upstream.headers.get("connection", "").split(",") if t.strip()}
     for name, value in upstream.headers.multi_items():
-        if name.lower() not in HOP_BY_HOP:
+        if name.lower() not in HOP_BY_HOP and name.lower() not in listed:
             response[name] = value
     response["X-Request-Id"] = request_id
     for name, value in rate_limit_headers(decision).items():
@@ -223,3 +232,21 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
 
 
 __all__ = ["Served", "InvalidRequest", "key_lookup"]
+
+
+# A DRF twin of the baseline, to measure what DRF's request cycle would cost the hot path
+# (bench/bench_gateway.py reports it; see docs/performance.md for the decision).
+from rest_framework.permissions import AllowAny  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+
+class BaselineDeliveryStatusDrfApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request, tracking_id):
+        serializer = samples.DeliveryStatusInput(data={"tracking_id": tracking_id})
+        serializer.is_valid(raise_exception=True)
+        served = samples.delivery_status_get(request, data=serializer.validated_data, key=None)
+        return Response(served.body, status=served.status, headers={"X-Request-Id": request_id_of(request)})

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import OrgCapability
-from gateway.operations import OPERATIONS
+from gateway.operations import OPERATION_CHOICES
 from keys.models import ApiKey, KeyMode
 from keys.selectors import api_key_get, api_keys_for_org
 from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate
@@ -67,9 +67,12 @@ class KeyCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
         mode = serializers.ChoiceField(choices=KeyMode.choices, default=KeyMode.TEST)
-        scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(OPERATIONS)), required=False,
+        scopes = serializers.ListField(child=serializers.ChoiceField(choices=OPERATION_CHOICES), required=False,
                                        default=list, help_text="Allowed operation ids; empty = all operations.")
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+        class Meta:
+            ref_name = "KeyCreateInput"
 
     @extend_schema(operation_id="keys_create", tags=["Keys"], request=InputSerializer,
                    responses={201: KeyWithSecretOutput})
@@ -97,6 +100,9 @@ class KeyRotateApi(APIView):
         overlap_seconds = serializers.IntegerField(
             min_value=0, max_value=int(MAX_OVERLAP.total_seconds()), default=86_400,
             help_text="How long the old key keeps working (0 = stop it now).")
+
+        class Meta:
+            ref_name = "KeyRotateInput"
 
     @extend_schema(operation_id="keys_rotate", tags=["Keys"], request=InputSerializer,
                    responses={201: KeyWithSecretOutput})

@@ -332,6 +332,8 @@ LOGGING = {
 # ===========================================================================================
 
 # --- Accounts and site shell (issue 2) -----------------------------------------------------
+# Days an organization invitation link stays valid.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 
 
@@ -352,16 +354,34 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OperationIdEnum"] = "gateway.operations.OPERATION_CHOICES"
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
 })
 
 
 # --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
+# ArrayField (mergeable latency histograms in usage rollups) needs django.contrib.postgres.
+INSTALLED_APPS += ["django.contrib.postgres"]
+# Ingest: batch size (stream entries per XREADGROUP), how long a pending entry of a silent
+# consumer waits before another consumer claims it, and the Celery drain's time budget.
+USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)
+USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)
+USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
+USAGE_ALERT_THRESHOLDS = (80, 100)
 
 
 
 # --- Billing (issue 5) ---------------------------------------------------------------------
+# How the sandbox delivers its signed webhooks: "http" (to SITE_URL, a running server) or
+# "inprocess" (Django's test client, no server needed — the default under tests).
+BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
+# Day of the period close (UTC hour) and the invoice number prefix (TG-2026-000123).
+BILLING_INVOICE_PREFIX = env_str("BILLING_INVOICE_PREFIX", "TG")
+if STRIPE_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]
+if PAYSTACK_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.paystack.com", "https://paystack.com"]
 
 
 
@@ -388,9 +408,24 @@ STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 # Each area adds entries in its own block: CELERY_BEAT_SCHEDULE.update({...})
 
 # beat: usage (issue 4)
+CELERY_BEAT_SCHEDULE.update({
+    # Drain the usage stream into PostgreSQL (a Redis lock keeps one drain at a time per host).
+    "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
+    # Recompute rollups of the (org, hour) slices the consumer touched, then check alerts.
+    "usage-rollup-dirty": {"task": "usage.tasks.usage_rollup_dirty", "schedule": 10.0},
+    # Safety net: recompute the last two hours/days for everyone; partitions ahead; trim.
+    "usage-rollup-recent": {"task": "usage.tasks.usage_rollup_recent", "schedule": 600.0},
+    "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
+    "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
+    "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+})
 
 
 # beat: billing (issue 5)
+CELERY_BEAT_SCHEDULE.update({
+    "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60},
+    "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 60 * 60},
+})
 
 
 # beat: status probes (issue 6)
