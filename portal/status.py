@@ -111,7 +111,7 @@ def status_probe_run(*, now: datetime | None = None) -> list[ProbeResult]:
         ProbeResult.objects.bulk_create(results)
     except Exception:
         log.exception("could not store status probe results")  # the database itself is down
-    cache.delete(UPTIME_CACHE_KEY)
+    cache.delete(_uptime_cache_key(now.date(), UPTIME_DAYS))  # today's bar changed
     return results
 
 
@@ -125,6 +125,10 @@ def status_prune(*, now: datetime | None = None) -> int:
 # --- Reads -------------------------------------------------------------------------------------
 
 UPTIME_CACHE_KEY = "status:uptime:v1"
+
+
+def _uptime_cache_key(today: date, days: int) -> str:
+    return f"{UPTIME_CACHE_KEY}:{today.isoformat()}:{days}"
 
 
 @dataclass
@@ -198,7 +202,7 @@ def overall_state(states: list[ComponentState]) -> str:
 def uptime_by_day(*, days: int = UPTIME_DAYS, today: date | None = None) -> dict[str, list[dict]]:
     """component → one entry per day (oldest first): {date, uptime (0–100 or None), checks}."""
     today = today or timezone.now().date()
-    cache_key = f"{UPTIME_CACHE_KEY}:{today.isoformat()}:{days}"
+    cache_key = _uptime_cache_key(today, days)
     cached = cache.get(cache_key)
     if cached is not None:
         return cached

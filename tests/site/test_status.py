@@ -108,3 +108,10 @@ def test_p95_latency_per_endpoint_comes_from_real_gateway_traffic(client, org, u
     assert rows["delivery_status_get"]["p95_ms"] is not None and rows["delivery_status_get"]["p95_ms"] > 0
     assert set(rows["delivery_status_get"]) == {"endpoint", "p95_ms"}  # no request volumes in public
     assert "delivery_status_get" in client.get("/status/").content.decode()
+
+
+def test_a_new_probe_run_shows_on_the_next_page_load_despite_the_cache(client, live_server, settings):
+    settings.STATUS_API_PROBE_URL = f"{live_server.url}/healthz"
+    assert client.get("/status.json").json()["components"][0]["uptime_90d"] is None  # cached: no data
+    status.status_probe_run()
+    assert client.get("/status.json").json()["components"][0]["uptime_90d"] == 100.0
