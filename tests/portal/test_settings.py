@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS")
+# DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests in this process; a deployment never has it.
+MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS",
+           "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def _env(**overrides: str) -> dict[str, str]:
