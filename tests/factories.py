@@ -47,6 +47,30 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 # --- plans and keys (issue 3) ---------------------------------------------------------------
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "plans.Plan"
+
+    code = factory.Sequence(lambda n: f"plan-{n}")
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    monthly_quota = 1000
+    rate_per_second = None
+    rate_per_minute = None
+    overage_policy = "hard_stop"
+
+
+def subscribe(org, plan, **kwargs):
+    """Put ``org`` on ``plan`` with a live subscription for the current month."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from plans.models import Subscription
+
+    now = timezone.now()
+    defaults = {"current_period_start": now - timedelta(days=1), "current_period_end": now + timedelta(days=29)}
+    defaults.update(kwargs)
+    return Subscription.objects.create(organization=org, plan=plan, **defaults)
 
 
 

@@ -1,0 +1,297 @@
+"""The metered request: credential → key → scope → validation → admission → serve → record.
+
+Deliberately a lean Django view, not a DRF view (measured in docs/performance.md): the
+only I/O before the response is ONE Redis round trip (the admission script); the key is
+served from process memory, the usage event is buffered and written by the recorder thread.
+DRF serializers still validate the input so the OpenAPI schema and the behaviour agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from gateway.operations import meter_for
+from keys.cache import KeyRecord, key_lookup, looks_like_key
+from keys.tokens import TokenInvalid, token_verify
+from portal.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
+from usage import limiter
+from usage.events import UsageEvent
+from usage.recorder import recorder
+
+JSON = "application/json"
+IDEMPOTENCY_TTL = 86_400
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class Unauthenticated(Problem):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class InvalidCredentials(Problem):
+    status, slug, title = 401, "invalid-credentials", "Invalid credentials"
+
+
+class ScopeForbidden(Problem):
+    status, slug, title = 403, "scope", "Key not allowed to call this operation"
+
+
+class InvalidRequest(Problem):
+    status, slug, title = 400, "validation-error", "Your request is not valid"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class IdempotencyProblem(Problem):
+    status, slug, title = 409, "idempotency-conflict", "Idempotency-Key conflict"
+
+
+class IdempotencyMismatch(Problem):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused with a different request"
+
+
+@dataclass(slots=True)
+class Served:
+    body: Any
+    status: int = 200
+    units: int | None = None  # for operations whose units are reported by the endpoint
+
+
+def request_id_of(request: HttpRequest) -> str:
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
+    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def credential_of(request: HttpRequest) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.META.get("HTTP_X_API_KEY", "").strip()
+
+
+def authenticate(request: HttpRequest) -> KeyRecord:
+    """The key behind the request (API key or a JWT minted from one); raises a 401 Problem."""
+    raw = credential_of(request)
+    if not raw:
+        raise Unauthenticated(
+            "Send your API key as `Authorization: Bearer tg_live_…` or `X-API-Key`.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    if looks_like_key(raw):
+        record = key_lookup(raw)
+        if record is None:
+            raise InvalidCredentials("This API key does not exist.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        reason = record.refusal()
+        if reason:
+            raise InvalidCredentials(f"This API key is {reason}.", reason=reason,
+                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return record
+    if raw.count(".") == 2:
+        try:
+            return token_verify(raw)
+        except TokenInvalid as exc:
+            raise InvalidCredentials(f"Bearer token rejected: {exc}.",
+                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    raise InvalidCredentials("Malformed credential: expected an API key (tg_live_…/tg_test_…) or a token.",
+                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def validate(serializer_class, data) -> dict:
+    if serializer_class is None:
+        return {}
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise InvalidRequest("One or more fields are invalid; see `errors`.", errors=serializer.errors)
+    return serializer.validated_data
+
+
+def json_body(request: HttpRequest) -> Any:
+    if not request.body:
+        return {}
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type and not content_type.startswith("application/json"):
+        raise UnsupportedMediaType("Send the request body as application/json.")
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+def rate_limit_headers(decision: limiter.Decision) -> dict[str, str]:
+    """IETF draft-ietf-httpapi-ratelimit-headers: one named policy per limit that applies."""
+    policies = decision.policies()
+    if not policies:
+        return {}
+    return {
+        "RateLimit-Policy": ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window, _, _ in policies),
+        "RateLimit": ", ".join(f'"{name}";r={left};t={reset}' for name, _, _, left, reset in policies),
+    }
+
+
+_REFUSALS = {
+    limiter.LIMIT_SECOND: ("rate-limited", "Rate limit exceeded", "second", "requests per second"),
+    limiter.LIMIT_MINUTE: ("rate-limited", "Rate limit exceeded", "minute", "requests per minute"),
+    limiter.LIMIT_QUOTA: ("quota-exceeded", "Monthly quota exhausted", "month", "requests this billing period"),
+}
+
+
+def refusal_response(decision: limiter.Decision, request_id: str) -> HttpResponse:
+    if decision.code == limiter.KEY_DEAD:
+        body = problem_body(status=401, slug="invalid-credentials", title="Invalid credentials",
+                            detail="This API key has been revoked or rotated out.", reason="revoked")
+        return _problem(body, request_id, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if decision.code == limiter.IDEM_IN_PROGRESS:
+        return _problem(IdempotencyProblem("A request with this Idempotency-Key is still being processed; retry shortly.").as_dict(),
+                        request_id, {"Retry-After": "1"})
+    if decision.code == limiter.IDEM_MISMATCH:
+        return _problem(IdempotencyMismatch("This Idempotency-Key was used with a different request body or path.").as_dict(),
+                        request_id, {})
+    slug, title, which, unit = _REFUSALS[decision.code]
+    limit = {"second": decision.rps, "minute": decision.rpm, "month": decision.quota}[which]
+    retry_after = max(int(decision.retry_after), 1)
+    reset_at = datetime.fromtimestamp(time.time() + retry_after, tz=UTC).replace(microsecond=0)
+    body = problem_body(
+        status=429, slug=slug, title=title,
+        detail=f"Your {decision.plan} plan allows {limit:,} {unit}. Retry after {retry_after} s or upgrade your plan.",
+        limit=which, limit_value=limit, plan=decision.plan, retry_after=retry_after,
+        reset_at=reset_at.isoformat().replace("+00:00", "Z"), upgrade_url=f"{settings.SITE_URL}/pricing/",
+    )
+    return _problem(body, request_id, {"Retry-After": str(retry_after), **rate_limit_headers(decision)})
+
+
+def _problem(body: dict, request_id: str, headers: dict[str, str]) -> HttpResponse:
+    response = HttpResponse(json.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    # Refusals are the gateway doing its job, not server trouble: a 429 flood must not turn
+    # into a logging flood (django.request logs every 4xx at WARNING otherwise).
+    response._has_been_logged = True
+    response["X-Request-Id"] = request_id
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()[:32]
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    if request.method != "POST":
+        return None
+    value = request.META.get("HTTP_IDEMPOTENCY_KEY")
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255 or not value.isprintable():
+        raise InvalidRequest("Idempotency-Key must be 1–255 printable characters.")
+    return value
+
+
+def _replay(decision: limiter.Decision, request_id: str) -> HttpResponse:
+    stored = json.loads(decision.extra)
+    response = HttpResponse(stored["b"], status=stored["s"], content_type=JSON)
+    response["X-Request-Id"] = request_id
+    response["Idempotent-Replayed"] = "true"
+    response["X-Usage-Units"] = "0"  # a replay is not charged again
+    return response
+
+
+class MethodNotAllowed(Problem):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+def metered(operation_id: str, *, method: str, input_serializer=None, body: bool = False) -> Callable:
+    """Wrap ``handler(request, data, key, **kwargs) -> Served`` as a metered, limited view."""
+
+    def decorator(handler: Callable[..., Served]) -> Callable:
+        @csrf_exempt
+        @wraps(handler)
+        def view(request: HttpRequest, **kwargs) -> HttpResponse:
+            started = time.perf_counter()
+            request_id = request_id_of(request)
+            if request.method != method:
+                return _problem(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
+            try:
+                key = authenticate(request)
+                if not key.allows(operation_id):
+                    raise ScopeForbidden(f"This key may call only: {', '.join(key.scopes)}.", operation=operation_id)
+                data = validate(input_serializer, json_body(request) if body else kwargs)
+                idem = _idempotency_key(request)
+                fingerprint = _fingerprint(request) if idem else ""
+                decision = limiter.admit(org_id=key.org_id, key_id=key.id, idem=idem, fingerprint=fingerprint)
+                if decision.code == limiter.IDEM_REPLAY:
+                    return _replay(decision, request_id)
+                if decision.code != limiter.ADMITTED:
+                    return refusal_response(decision, request_id)
+                served = handler(request, data=data, key=key, **kwargs)
+            except Problem as problem:
+                return _problem(problem.as_dict(), request_id, problem.headers)
+            meter, units_mode, per_call = meter_for(operation_id)
+            units = (served.units or 0) if units_mode == "reported" else per_call
+            if served.status >= 400:
+                units = 0
+            payload = json.dumps(served.body, separators=(",", ":"))
+            response = HttpResponse(payload, status=served.status, content_type=JSON)
+            response["X-Request-Id"] = request_id
+            for name, value in rate_limit_headers(decision).items():
+                response[name] = value
+            response["X-Usage-Units"] = str(units)
+            if meter:
+                response["X-Usage-Meter"] = meter
+            if decision.overage:
+                response["X-Usage-Overage"] = "true"
+            if idem:
+                stored = json.dumps({"s": served.status, "b": payload}, separators=(",", ":"))
+                recorder.defer_set(limiter.idempotency_key(key.org_id, idem),
+                                   limiter.idempotent_response_value(fingerprint=fingerprint, stored=stored),
+                                   IDEMPOTENCY_TTL)
+            recorder.record(UsageEvent(
+                org_id=key.org_id, api_key_prefix=key.prefix, operation_id=operation_id, method=request.method,
+                status=served.status, units=units, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                plan=decision.plan, request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+            ))
+            return response
+
+        view.operation_id = operation_id
+        return view
+
+    return decorator
+
+
+def unmetered(*, method: str, input_serializer=None, body: bool = False) -> Callable:
+    """The baseline twin of ``metered``: same parsing, validation and serving, no auth/limits/recording.
+
+    Mounted only when ``GATEWAY_BASELINE_ENABLED`` is on (benchmarks), never in production.
+    """
+
+    def decorator(handler: Callable[..., Served]) -> Callable:
+        @csrf_exempt
+        @wraps(handler)
+        def view(request: HttpRequest, **kwargs) -> HttpResponse:
+            request_id = request_id_of(request)
+            if request.method != method:
+                return _problem(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
+            try:
+                data = validate(input_serializer, json_body(request) if body else kwargs)
+                served = handler(request, data=data, key=None, **kwargs)
+            except Problem as problem:
+                return _problem(problem.as_dict(), request_id, problem.headers)
+            response = HttpResponse(json.dumps(served.body, separators=(",", ":")), status=served.status, content_type=JSON)
+            response["X-Request-Id"] = request_id
+            return response
+
+        return view
+
+    return decorator

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from keys.models import ApiKey
+from keys.services import api_key_revoke
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "organization", "mode", "status", "created_at", "last_used_at", "expires_at"]
+    list_filter = ["mode", "revoked_at"]
+    search_fields = ["prefix", "name", "organization__name"]
+    list_select_related = ["organization"]
+    readonly_fields = ["prefix", "digest", "created_at", "last_used_at", "rotated_from", "revoked_at", "overlap_until",
+                       "created_by"]
+    fields = ["organization", "name", "mode", "scopes", "expires_at", *readonly_fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are created by customers (the secret is shown once, in the portal)
+
+    @admin.action(description="Revoke selected keys (refused from the next request)")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key=key, user=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)

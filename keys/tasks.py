@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from keys.services import api_keys_touch_last_used
+
+
+@shared_task
+def api_keys_touch_last_used_task() -> int:
+    return api_keys_touch_last_used()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from keys.cache import local_cache_clear
+from keys.services import api_key_create
+from plans.services import plans_seed_demo
+from usage.recorder import recorder
+
+
+@pytest.fixture(autouse=True)
+def seeded(db):
+    from gateway.operations import table_reset
+
+    plans_seed_demo()
+    table_reset()
+    local_cache_clear()
+    yield
+    recorder.flush_all()
+    local_cache_clear()
+
+
+@pytest.fixture
+def make_key(user):
+    def make(org, **kwargs):
+        kwargs.setdefault("name", "test key")
+        kwargs.setdefault("mode", "live")
+        key, raw = api_key_create(org=org, user=user, **kwargs)
+        return key, raw
+
+    return make
+
+
+@pytest.fixture
+def live_key(org, make_key):
+    return make_key(org)
+
+
+@pytest.fixture
+def api(client):
+    """Calls the gateway with a credential: api.get(path, key), api.post(path, key, json)."""
+
+    class Api:
+        def get(self, path, key=None, **headers):
+            if key:
+                headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {key}")
+            return client.get(path, **headers)
+
+        def post(self, path, key=None, json=None, **headers):
+            if key:
+                headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {key}")
+            import json as _json
+
+            return client.post(path, data=_json.dumps(json if json is not None else {}),
+                               content_type="application/json", **headers)
+
+    return Api()
+
+
+TRACKING = "trk_0123456789abcdef01234567"
+
+
+@pytest.fixture
+def roomy(org, seeded):
+    """``org`` on the Enterprise plan (200/s), so tests about auth never meet a limit."""
+    from plans.models import Plan
+    from plans.services import entitlements_publish
+    from tests.factories import subscribe
+
+    subscribe(org, Plan.objects.get(code="enterprise"))
+    entitlements_publish(org_id=org.pk)

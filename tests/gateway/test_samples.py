@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+
+from keys.models import ApiKey
+from keys.services import api_keys_touch_last_used
+from usage import limiter
+from usage.events import STREAM_KEY, unpack
+from usage.limiter import quota_used
+from usage.recorder import recorder
+
+pytestmark = pytest.mark.usefixtures("roomy")
+SMS = {"to": ["+2348012345678", "+2348098765432", "+14155550100"], "message": "Your code is 123456"}
+
+
+def stream_events(redis_client):
+    recorder.flush_all()
+    events = []
+    for _, fields in redis_client.xrange(STREAM_KEY):
+        events.extend(unpack(fields[b"b"]))
+    return events
+
+
+def test_sms_charges_one_unit_per_recipient_and_records_the_event(api, org, live_key, redis_client):
+    key, raw = live_key
+    response = api.post("/v1/sms", raw, SMS, HTTP_X_REQUEST_ID="req-abc-1")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["units"] == 3 and len(body["recipients"]) == 3
+    assert response["X-Usage-Units"] == "3" and response["X-Usage-Meter"] == "sms.sent"
+    assert response["X-Request-Id"] == "req-abc-1"
+    [event] = stream_events(redis_client)
+    assert (event.org_id, event.api_key_id, event.operation_id, event.units, event.meter, event.status) == (
+        org.pk, key.pk, "sms_send", 3, "sms.sent", 201)
+    assert event.request_id == "req-abc-1" and event.plan == "enterprise" and event.api_key_prefix == key.prefix
+    status = api.get(f"/v1/deliveries/{body['recipients'][0]['tracking_id']}", raw)
+    assert status.status_code == 200 and status.json()["status"] in {"queued", "sent", "delivered", "failed"}
+
+
+def test_invalid_input_is_a_400_problem_and_not_charged(api, org, live_key, redis_client):
+    _, raw = live_key
+    response = api.post("/v1/sms", raw, {"to": ["0801"], "message": ""})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert "to" in errors and "message" in errors
+    assert api.get("/v1/deliveries/not-a-tracking-id", raw).status_code == 400
+    assert quota_used(org_id=org.pk) == 0
+    assert stream_events(redis_client) == []
+
+
+def test_completion_is_deterministic_and_charges_tokens(api, live_key):
+    _, raw = live_key
+    first = api.post("/v1/ai/completions", raw, {"prompt": "Write a haiku about Lagos", "max_tokens": 20})
+    second = api.post("/v1/ai/completions", raw, {"prompt": "Write a haiku about Lagos", "max_tokens": 20})
+    assert first.status_code == 200
+    assert first.json()["text"] == second.json()["text"]
+    usage = first.json()["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["completion_tokens"] <= 20
+    assert first["X-Usage-Units"] == str(usage["total_tokens"])
+
+
+def test_idempotency_key_replays_the_response_without_charging_again(api, org, live_key, redis_client):
+    _, raw = live_key
+    first = api.post("/v1/sms", raw, SMS, HTTP_IDEMPOTENCY_KEY="order-42")
+    recorder.flush_all()  # the stored response is written right after the response
+    replay = api.post("/v1/sms", raw, SMS, HTTP_IDEMPOTENCY_KEY="order-42")
+    assert replay.status_code == first.status_code == 201
+    assert replay.content == first.content
+    assert replay["Idempotent-Replayed"] == "true" and replay["X-Usage-Units"] == "0"
+    assert quota_used(org_id=org.pk) == 1
+    assert len(stream_events(redis_client)) == 1
+
+
+def test_idempotency_key_reused_with_another_body_is_422(api, live_key):
+    _, raw = live_key
+    api.post("/v1/sms", raw, SMS, HTTP_IDEMPOTENCY_KEY="order-43")
+    recorder.flush_all()
+    other = api.post("/v1/sms", raw, {**SMS, "message": "different"}, HTTP_IDEMPOTENCY_KEY="order-43")
+    assert other.status_code == 422
+
+
+def test_idempotent_request_in_flight_is_a_conflict(org, live_key):
+    key, _ = live_key
+    first = limiter.admit(org_id=org.pk, key_id=key.pk, idem="k1", fingerprint="f" * 32)
+    second = limiter.admit(org_id=org.pk, key_id=key.pk, idem="k1", fingerprint="f" * 32)
+    assert first.admitted and second.code == limiter.IDEM_IN_PROGRESS
+    assert quota_used(org_id=org.pk) == 1
+
+
+def test_idempotency_is_scoped_to_the_organization(api, org, other_org, live_key, make_key):
+    _, raw = live_key
+    _, other_raw = make_key(other_org)
+    api.post("/v1/sms", raw, SMS, HTTP_IDEMPOTENCY_KEY="shared")
+    recorder.flush_all()
+    other = api.post("/v1/sms", other_raw, SMS, HTTP_IDEMPOTENCY_KEY="shared")
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+
+
+def test_last_used_at_is_batched_not_written_per_request(api, live_key, django_assert_num_queries):
+    key, raw = live_key
+    api.get("/v1/deliveries/trk_0123456789abcdef01234567", raw)
+    api.get("/v1/deliveries/trk_0123456789abcdef01234567", raw)
+    key.refresh_from_db()
+    assert key.last_used_at is None  # no write on the hot path
+    recorder.flush_all()
+    assert api_keys_touch_last_used() == 1
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
+    assert api_keys_touch_last_used() == 0  # hash consumed
