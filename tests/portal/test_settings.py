@@ -103,3 +103,25 @@ def test_check_deploy_is_clean_with_production_env():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_without_email_url_is_flagged_by_check_deploy():
+    env = _production()
+    del env["EMAIL_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "mail.E001" in result.stdout + result.stderr
+
+
+def test_development_console_email_is_readable(capsys):
+    from django.core.mail import EmailMessage
+
+    from portal.mail import ReadableConsoleBackend
+
+    long_link = "http://127.0.0.1:8000/accounts/confirm-email/" + "x" * 90 + "/"
+    ReadableConsoleBackend().send_messages([EmailMessage("Confirm", f"Go to {long_link}\n", "from@example.com", ["to@example.com"])])
+    out = capsys.readouterr().out
+    assert long_link in out and "Email to: to@example.com" in out and "Subject: Confirm" in out
