@@ -213,7 +213,9 @@ if EMAIL_URL:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Development: emails are printed on the console, decoded so links can be copied. Without
+    # DEBUG, Django's own console backend stays so `check --deploy` flags the missing EMAIL_URL.
+    MAILERS = {"default": {"BACKEND": "portal.mail.ReadableConsoleBackend" if DEBUG else "django.core.mail.backends.console.EmailBackend"}}
 
 # --- REST framework and OpenAPI ------------------------------------------------------------
 REST_FRAMEWORK = {
