@@ -149,6 +149,8 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     from billing.providers import provider_get
     from billing.providers.base import ProviderError
 
+    if invoice.status != InvoiceStatus.OPEN:
+        return invoice
     usage_minor = sum(line.amount_minor for line in invoice.lines.all() if line.kind != InvoiceLineKind.PLAN)
     if not invoice.provider:
         return invoice_mark_paid(invoice=invoice) if invoice.total_minor == 0 else invoice
@@ -197,10 +199,15 @@ def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
     for sub in Subscription.objects.select_related("plan", "price", "organization").filter(
             status__in=LIVE_STATUSES, current_period_end__lte=now):
         start, end = sub.current_period_start, sub.current_period_end
+        # The provider advances its subscriptions' periods by webhook; until it does, later runs
+        # find this period closed already and must not collect it twice.
+        already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start).exists()
         invoice = invoice_build(subscription=sub, start=start, end=end)
         if not sub.provider:  # manual/PAYG subscriptions: we own the period
             Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
                 current_period_start=end, current_period_end=end + (end - start))
+        if already_closed:
+            continue
         try:
             invoice = invoice_collect(invoice=invoice)
         except Exception:  # collection is retried by the provider / next run; the invoice stands

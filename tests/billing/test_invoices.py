@@ -129,6 +129,9 @@ def test_period_close_charges_paystack_usage_and_emits_events(ngn_client, ngn_or
     usage_charge = store.get("paystack", "transaction", f"tg-{invoice.number}")
     assert usage_charge["amount"] == 5_000 and usage_charge["status"] == "success"
     assert list(CustomerEvent.objects.order_by("id").values_list("type", flat=True)) == ["invoice.created", "invoice.paid"]
+    # An hour later the provider has not advanced the period yet: nothing is built or charged twice.
+    assert deliver(invoices_close_due, now=sub.current_period_end + timedelta(hours=1)) == []
+    assert CustomerEvent.objects.count() == 2 and Invoice.objects.count() == 1
 
 
 def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans, deliver, monkeypatch):
