@@ -1,4 +1,5 @@
-"""Period close: one Invoice per organization and billing period, from the usage ledger.
+"""Invoices: one the moment a customer pays (plan fee in advance, proration), and one per
+organization and closed billing period for the metered usage (from the usage ledger).
 
 Money rule: quantities are integers, unit prices ``Decimal`` in major units; each line's
 amount is computed exactly and rounded ONCE, to minor units, with ``ROUNDING``
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.events import customer_event_emit
@@ -80,21 +81,93 @@ def invoice_number_next(*, year: int) -> str:
     return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{counter.last:06d}"
 
 
+def _plan_line(*, subscription: Subscription, start: datetime, end: datetime) -> InvoiceLine | None:
+    """The plan fee for one period (integer minor units already: nothing to round)."""
+    if not (subscription.price and subscription.price.amount_minor):
+        return None
+    currency = subscription.currency.upper()
+    return InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{subscription.plan.name} plan, "
+                       f"{start:%d %b} – {end:%d %b %Y}", quantity=1,
+                       unit_price=Decimal(subscription.price.amount_minor).scaleb(-minor_exponent(currency)),
+                       amount_minor=subscription.price.amount_minor)
+
+
+def plan_fee_invoiced(*, subscription: Subscription, start: datetime, end: datetime) -> bool:
+    """Was the fee for this period already invoiced when it was paid? An advance invoice counts
+    when it covers the period's midpoint: a provider may shift the period by seconds after the
+    payment (Paystack creates the subscription after the first charge)."""
+    middle = start + (end - start) / 2
+    return Invoice.objects.filter(subscription=subscription, period_start__lte=middle, period_end__gt=middle,
+                                  lines__kind=InvoiceLineKind.PLAN).exclude(provider_reference="").exists()
+
+
+def _invoice_create(*, subscription: Subscription, start: datetime, end: datetime, lines: list[InvoiceLine],
+                    payment_reference: str = "", provider: str | None = None) -> Invoice:
+    invoice = Invoice.objects.create(
+        organization_id=subscription.organization_id, subscription=subscription, number=invoice_number_next(year=start.year),
+        plan_name=subscription.plan.name, currency=subscription.currency.upper(), period_start=start, period_end=end,
+        total_minor=sum(line.amount_minor for line in lines),
+        provider=subscription.provider if provider is None else provider, provider_reference=payment_reference,
+    )
+    for position, line in enumerate(lines):
+        line.invoice, line.position = invoice, position
+    InvoiceLine.objects.bulk_create(lines)
+    customer_event_emit(org_id=invoice.organization_id, type="invoice.created", data=invoice_payload(invoice))
+    return invoice
+
+
+@transaction.atomic
+def invoice_for_payment(*, subscription: Subscription, provider: str, payment_reference: str,
+                        start: datetime, end: datetime, proration_minor: int | None = None,
+                        description: str = "") -> Invoice | None:
+    """Invoice a payment the moment it is confirmed: the plan fee for the period it pays for
+    (checkout, renewal) or, with ``proration_minor``, the prorated upgrade charge. Issued paid.
+
+    Idempotent: one invoice per (provider, payment reference) — a unique constraint, so a
+    duplicate webhook or a racing confirmation finds the first one — and one advance plan-fee
+    invoice per subscription period (Stripe's own invoice.paid for a checkout we invoiced)."""
+    existing = Invoice.objects.filter(provider=provider, provider_reference=payment_reference).first()
+    if existing:
+        return existing
+    if proration_minor is None:
+        if plan_fee_invoiced(subscription=subscription, start=start, end=end):
+            return None
+        line = _plan_line(subscription=subscription, start=start, end=end)
+        if line is None:
+            return None
+        lines = [line]
+    else:
+        if proration_minor <= 0:
+            return None
+        lines = [InvoiceLine(kind=InvoiceLineKind.PRORATION, description=description, quantity=1,
+                             unit_price=Decimal(proration_minor).scaleb(-minor_exponent(subscription.currency)),
+                             amount_minor=proration_minor)]
+    try:
+        with transaction.atomic():  # the number taken rolls back with a losing duplicate: still gapless
+            invoice = _invoice_create(subscription=subscription, start=start, end=end, lines=lines,
+                                      payment_reference=payment_reference, provider=provider)
+    except IntegrityError:
+        return Invoice.objects.get(provider=provider, provider_reference=payment_reference)
+    return invoice_mark_paid(invoice=invoice)
+
+
 @transaction.atomic
 def invoice_build(*, subscription: Subscription, start: datetime, end: datetime,
                   units_by_meter: dict[str, int] | None = None) -> Invoice:
-    """Create the invoice for one subscription period (idempotent per org and period start)."""
-    existing = Invoice.objects.filter(organization_id=subscription.organization_id, period_start=start).first()
+    """Create the period-close invoice for one subscription period (idempotent per org and
+    period start): metered usage and overage, plus the plan fee only when it was not already
+    invoiced in advance (manual/enterprise subscriptions, or a payment we never saw)."""
+    existing = Invoice.objects.filter(organization_id=subscription.organization_id, period_start=start,
+                                      provider_reference="").first()
     if existing:
         return existing
     currency = subscription.currency.upper()
     units = billable_units(org_id=subscription.organization_id, start=start, end=end) if units_by_meter is None else units_by_meter
     lines: list[InvoiceLine] = []
-    if subscription.price and subscription.price.amount_minor:
-        lines.append(InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{subscription.plan.name} plan, "
-                                 f"{start:%d %b} – {end:%d %b %Y}", quantity=1,
-                                 unit_price=Decimal(subscription.price.amount_minor).scaleb(-minor_exponent(currency)),
-                                 amount_minor=subscription.price.amount_minor))
+    if not plan_fee_invoiced(subscription=subscription, start=start, end=end):
+        plan_line = _plan_line(subscription=subscription, start=start, end=end)
+        if plan_line is not None:
+            lines.append(plan_line)
     meter_prices = MeterPrice.objects.select_related("meter").filter(plan=subscription.plan, currency=currency).order_by("meter__code")
     for meter_price in meter_prices:
         used = int(units.get(meter_price.meter.code, 0))
@@ -109,16 +182,7 @@ def invoice_build(*, subscription: Subscription, start: datetime, end: datetime,
                                      quantity=segment.quantity, included_units=meter_price.included_units,
                                      unit_price=segment.unit_price,
                                      amount_minor=to_minor(segment.unit_price * segment.quantity, currency)))
-    invoice = Invoice.objects.create(
-        organization_id=subscription.organization_id, subscription=subscription, number=invoice_number_next(year=start.year),
-        plan_name=subscription.plan.name, currency=currency, period_start=start, period_end=end,
-        total_minor=sum(line.amount_minor for line in lines), provider=subscription.provider,
-    )
-    for position, line in enumerate(lines):
-        line.invoice, line.position = invoice, position
-    InvoiceLine.objects.bulk_create(lines)
-    customer_event_emit(org_id=invoice.organization_id, type="invoice.created", data=invoice_payload(invoice))
-    return invoice
+    return _invoice_create(subscription=subscription, start=start, end=end, lines=lines)
 
 
 def invoice_payload(invoice: Invoice) -> dict:
@@ -139,7 +203,8 @@ def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
 
 def invoices_settle(*, subscription: Subscription, before: datetime) -> int:
     """Mark the subscription's open invoices for periods ended before ``before`` as paid."""
-    open_invoices = Invoice.objects.filter(subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before)
+    open_invoices = Invoice.objects.filter(subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before,
+                                           provider_reference="")
     return len([invoice_mark_paid(invoice=invoice) for invoice in open_invoices])
 
 
@@ -201,7 +266,8 @@ def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
         start, end = sub.current_period_start, sub.current_period_end
         # The provider advances its subscriptions' periods by webhook; until it does, later runs
         # find this period closed already and must not collect it twice.
-        already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start).exists()
+        already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start,
+                                                provider_reference="").exists()
         invoice = invoice_build(subscription=sub, start=start, end=end)
         if not sub.provider:  # manual/PAYG subscriptions: we own the period
             Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(

@@ -159,12 +159,17 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
     provider = models.CharField(max_length=16, blank=True)
+    # The payment an invoice was issued for the moment it was confirmed (checkout session /
+    # transaction reference, provider invoice id); empty on period-close invoices.
     provider_reference = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-period_start", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "period_start"], name="invoice_one_per_org_period"),
+            models.UniqueConstraint(fields=["organization", "period_start"], condition=Q(provider_reference=""),
+                                    name="invoice_one_close_per_org_period"),
+            models.UniqueConstraint(fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
+                                    name="invoice_one_per_payment"),
             models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_non_negative"),
         ]
 

@@ -142,6 +142,10 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     checkout.save(update_fields=["status", "subscription", "completed_at"])
     Payment.objects.get_or_create(provider=provider.name, reference=reference, defaults={
         "organization": org, "amount_minor": payment.amount_minor, "currency": payment.currency})
+    from billing.invoices import invoice_for_payment
+
+    invoice_for_payment(subscription=subscription, provider=provider.name, payment_reference=reference,
+                        start=subscription.current_period_start, end=subscription.current_period_end)
     _after_change(org.pk, subscription, "checkout.completed")
     return subscription
 
@@ -350,6 +354,7 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
     now = timezone.now()
     proration = proration_minor(old_minor=sub.price.amount_minor, new_minor=new_price.amount_minor,
                                 period_start=sub.current_period_start, period_end=sub.current_period_end, now=now)
+    charge_reference = ""
     if sub.provider == "paystack" and upgrade and proration > 0:
         profile = profile_for(org)
         if not profile.paystack_authorization_code:
@@ -360,15 +365,29 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
                                         amount_minor=proration, currency=sub.currency, reference=reference)
         Payment.objects.get_or_create(provider="paystack", reference=charged.reference, defaults={
             "organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency})
+        charge_reference, proration = charged.reference, charged.amount_minor
     info = provider.change_subscription_price(subscription_id=sub.provider_subscription_id, price=new_price,
                                               prorate=upgrade)
+    if sub.provider == "stripe" and upgrade and info.latest_invoice_id:
+        # Invoice what Stripe actually charged for the proration (it prorates to its own second).
+        paid = provider.invoice_amount_paid(invoice_id=info.latest_invoice_id)
+        proration = paid if paid is not None else proration
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=sub.pk)
+        old_plan = sub.plan
         sub.plan, sub.price, sub.cancel_at_period_end = plan, new_price, False
         sub.provider_subscription_id = info.id
         sub.save(update_fields=["plan", "price", "cancel_at_period_end", "provider_subscription_id", "updated_at"])
         if info.email_token:
             BillingProfile.objects.filter(organization=org).update(paystack_email_token=info.email_token)
+        if upgrade and proration > 0:
+            from billing.invoices import invoice_for_payment
+
+            end = sub.current_period_end
+            invoice_for_payment(
+                subscription=sub, provider=sub.provider, start=now, end=end, proration_minor=proration,
+                payment_reference=charge_reference or info.latest_invoice_id or f"{info.id}-upgrade-{now:%Y%m%d%H%M%S%f}",
+                description=f"Upgrade {old_plan.name} → {plan.name}, prorated {now:%d %b} – {end:%d %b %Y}")
         _after_change(org.pk, sub, "upgraded" if upgrade else "downgraded")
     return sub
 

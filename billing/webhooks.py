@@ -121,6 +121,18 @@ def stripe_invoice(provider, event):
         from billing.invoices import invoices_settle
 
         invoices_settle(subscription=local, before=local.current_period_start)
+        _invoice_renewal(local, "stripe", event.object["id"])
+
+
+def _invoice_renewal(local, provider_name: str, reference: str) -> None:
+    """A paid renewal invoices the plan fee of the period it pays for, at once (a no-op for the
+    period a checkout already invoiced, or an upgrade's proration)."""
+    from billing.invoices import invoice_for_payment
+    from plans.models import LIVE_STATUSES
+
+    if local.status in LIVE_STATUSES and local.price_id:
+        invoice_for_payment(subscription=local, provider=provider_name, payment_reference=reference,
+                            start=local.current_period_start, end=local.current_period_end)
 
 
 def stripe_charge_refunded(provider, event):
@@ -158,6 +170,14 @@ def paystack_charge_success(provider, event):
         raise Ignored("charge for an unknown customer")
     services.payment_record(org_id=profile.organization_id, provider="paystack", reference=reference,
                             amount_minor=payment.amount_minor or 0, currency=payment.currency)
+    if reference.startswith(("tg-", "tg_")):
+        return  # our own usage / upgrade charges: invoiced where they are made
+    live = services.Subscription.objects.filter(organization_id=profile.organization_id, provider="paystack",
+                                                status__in=services.LIVE_STATUSES).exclude(provider_subscription_id="").first()
+    if live is not None:  # a renewal: bring the period forward first (invoice.update may come later)
+        local = services.subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
+        if local is not None:
+            _invoice_renewal(local, "paystack", reference)
 
 
 def paystack_subscription(provider, event):

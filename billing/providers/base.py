@@ -72,6 +72,7 @@ class SubscriptionInfo:
     current_period_end: datetime | None
     price_ref: str = ""  # Stripe price id / Paystack plan code of the base fee
     email_token: str = ""
+    latest_invoice_id: str = ""  # Stripe: the invoice of the last change (e.g. an upgrade's proration)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ class StripeProvider(PaymentProvider):
             cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
             current_period_start=_ts(start), current_period_end=_ts(end),
             price_ref=((base or {}).get("price") or {}).get("id", ""),
+            latest_invoice_id=latest if isinstance(latest := sub.get("latest_invoice"), str) else (latest or {}).get("id", ""),
         )
 
     def fetch_subscription(self, *, subscription_id):
@@ -116,6 +117,10 @@ class StripeProvider(PaymentProvider):
 
     def invoice_is_paid(self, *, invoice_id):
         return self._call(self.client.v1.invoices.retrieve, invoice_id).status == "paid"
+
+    def invoice_amount_paid(self, *, invoice_id) -> int | None:
+        invoice = self._call(self.client.v1.invoices.retrieve, invoice_id)
+        return invoice.amount_paid if invoice.status == "paid" else None
 
     def find_subscription(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})

@@ -95,6 +95,7 @@ def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
         "livemode": False, "parent": {"subscription_details": {"subscription": sub["id"]}, "type": "subscription_details"},
     }
     store.put("stripe", "invoice", invoice["id"], invoice)
+    sub["latest_invoice"] = invoice["id"]  # stored by the caller, as Stripe does
     if outcome == "succeeded":
         charge = shape("stripe", "charge") | {"id": charge_id, "amount": amount, "amount_refunded": 0, "refunded": False,
                                               "currency": sub["currency"], "customer": sub["customer"], "paid": True,

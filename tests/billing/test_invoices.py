@@ -119,19 +119,24 @@ def test_invoice_build_is_idempotent_per_period(ngn_org, plans):
 def test_period_close_charges_paystack_usage_and_emits_events(ngn_client, ngn_org, plans, deliver, monkeypatch):
     deliver(ngn_client.post, checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
             {"card_number": "4242424242424242"})
+    [prepaid] = Invoice.objects.filter(organization=ngn_org)  # the plan fee, invoiced when it was paid
     WebhookEndpoint.objects.create(organization=ngn_org, url="https://example.com/h", secret=secret_new(),
                                    event_types=["invoice.created", "invoice.paid"])
     sub = Subscription.objects.get(organization=ngn_org, status="active")
-    monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: {"sms.sent": 1_010})
+    usage = {"sms.sent": 1_010}
+    monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: usage)
     monkeypatch.setattr("billing.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
     [invoice] = deliver(invoices_close_due, now=sub.current_period_end + timedelta(minutes=1))
-    assert invoice.status == InvoiceStatus.PAID and invoice.total_minor == 1_500_000 + 5_000
+    # The close bills the usage only: the ₦15,000 fee for this period is on the prepaid invoice.
+    expected = independent_total_minor(0, usage, {"sms.sent": (1_000, "5", None)})
+    assert invoice.status == InvoiceStatus.PAID and invoice.total_minor == expected == 5_000
+    assert not invoice.lines.filter(kind="plan").exists() and invoice.number != prepaid.number
     usage_charge = store.get("paystack", "transaction", f"tg-{invoice.number}")
     assert usage_charge["amount"] == 5_000 and usage_charge["status"] == "success"
     assert list(CustomerEvent.objects.order_by("id").values_list("type", flat=True)) == ["invoice.created", "invoice.paid"]
     # An hour later the provider has not advanced the period yet: nothing is built or charged twice.
     assert deliver(invoices_close_due, now=sub.current_period_end + timedelta(hours=1)) == []
-    assert CustomerEvent.objects.count() == 2 and Invoice.objects.count() == 1
+    assert CustomerEvent.objects.count() == 2 and Invoice.objects.count() == 2
 
 
 def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans, deliver, monkeypatch):
@@ -146,7 +151,9 @@ def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans
     events = store.all_of("stripe", "billing.meter_event")
     assert len(events) == 1 and events[0]["payload"]["value"] == "500" and events[0]["event_name"] == "ai_tokens"
     invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.OPEN and invoice.total_minor == 1_000 + 100  # $0.002 × 500
+    # Usage only ($0.002 × 500): the $10 fee was invoiced (paid) at checkout.
+    assert invoice.status == InvoiceStatus.OPEN and invoice.total_minor == independent_total_minor(
+        0, {"ai.tokens": 100_500}, {"ai.tokens": (100_000, "0.002", None)}) == 100
     # Stripe's next cycle invoice (carrying the metered units) is paid → our statement is settled.
     from billing.sandbox import actions
 
