@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from billing.events import customer_event_emit
-from billing.models import BillingProfile, Checkout, CheckoutStatus, Payment, PaymentStatus
+from billing.models import (BillingProfile, Checkout, CheckoutStatus, CustomerEvent, Payment, PaymentStatus,
+                            WebhookDelivery, WebhookEndpoint)
 from billing.providers import provider_get, provider_name_for_currency
 from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
 from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
@@ -427,3 +428,41 @@ def payment_record(*, org_id: int, provider: str, reference: str, amount_minor: 
     payment.save()
     return payment
 
+
+
+# --- customer webhook endpoints (HTML pages and REST API alike) ------------------------------
+def webhook_endpoint_create(*, org: Organization, url: str, event_types: list[str], description: str = "") -> WebhookEndpoint:
+    """Register an endpoint (SSRF-checked: raises ``UnsafeTarget``) with a fresh signing secret."""
+    from billing.events import EVENT_TYPES
+    from billing.outbound import secret_new, target_check
+
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown event types {unknown}")
+    target_check(url)
+    return WebhookEndpoint.objects.create(organization=org, url=url, description=description,
+                                          event_types=list(event_types), secret=secret_new())
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a ``subscription.updated`` test event to this endpoint only (attempted at once)."""
+    from billing.tasks import webhook_delivery_attempt
+
+    event = CustomerEvent.objects.create(organization_id=endpoint.organization_id, public_id=f"evt_{secrets.token_hex(12)}",
+                                         type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)
+    webhook_delivery_attempt.delay(delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    from billing.tasks import webhook_delivery_attempt
+
+    webhook_delivery_attempt.delay(delivery.pk)
+    delivery.refresh_from_db()
+    return delivery

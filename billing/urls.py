@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import sandbox_views, views
+from billing import apis, sandbox_views, views
 
 app_name = "billing"
 
@@ -21,6 +21,14 @@ urlpatterns = [
     path("billing/endpoints/<int:endpoint_id>/delete/", views.webhook_delete, name="webhook_delete"),
     path("billing/endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/", views.webhook_resend,
          name="webhook_resend"),
+    path("api/billing/subscription/", apis.SubscriptionApi.as_view(), name="api_subscription"),
+    path("api/billing/invoices/", apis.InvoiceListApi.as_view(), name="api_invoice_list"),
+    path("api/billing/invoices/<str:number>/", apis.InvoiceDetailApi.as_view(), name="api_invoice_detail"),
+    path("api/billing/webhooks/", apis.WebhookEndpointsApi.as_view(), name="api_webhooks"),
+    path("api/billing/webhooks/<int:endpoint_id>/", apis.WebhookEndpointDeleteApi.as_view(), name="api_webhook_delete"),
+    path("api/billing/webhooks/<int:endpoint_id>/deliveries/", apis.WebhookDeliveriesApi.as_view(),
+         name="api_webhook_deliveries"),
+    path("api/billing/webhooks/<int:endpoint_id>/test/", apis.WebhookTestApi.as_view(), name="api_webhook_test"),
     path("billing/webhooks/<str:provider_name>/", views.provider_webhook, name="provider_webhook"),
     # The local provider test double's hosted pages (404 when real keys are configured).
     path("sandbox/checkout/<str:provider_name>/<str:reference>/", sandbox_views.checkout_page, name="sandbox_checkout"),

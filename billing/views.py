@@ -3,8 +3,6 @@ provider webhook endpoints."""
 
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -18,8 +16,8 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import has_capability, role_required
 from billing import selectors, services
 from billing.events import EVENT_TYPES
-from billing.models import Checkout, CheckoutStatus, WebhookDelivery, WebhookEndpoint
-from billing.outbound import UnsafeTarget, secret_new, target_check
+from billing.models import Checkout, CheckoutStatus, WebhookDelivery
+from billing.outbound import UnsafeTarget
 from billing.providers import provider_get
 from billing.webhooks import webhook_receive
 from plans.models import Plan
@@ -145,24 +143,20 @@ class EndpointForm(forms.Form):
     event_types = forms.MultipleChoiceField(choices=[(t, t) for t in EVENT_TYPES], widget=forms.CheckboxSelectMultiple,
                                             initial=list(EVENT_TYPES))
 
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        try:
-            target_check(url)
-        except UnsafeTarget as exc:
-            raise forms.ValidationError(exc.detail) from exc
-        return url
-
 
 @role_required("manage_webhooks")
 def webhook_list(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        endpoint = WebhookEndpoint.objects.create(
-            organization=request.org, url=form.cleaned_data["url"], description=form.cleaned_data["description"],
-            event_types=form.cleaned_data["event_types"], secret=secret_new())
-        messages.success(request, "Endpoint added. Copy the signing secret below to verify deliveries.")
-        return redirect("billing:webhook_detail", endpoint.pk)
+        try:
+            endpoint = services.webhook_endpoint_create(
+                org=request.org, url=form.cleaned_data["url"], description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["event_types"])
+        except UnsafeTarget as exc:
+            form.add_error("url", exc.detail)
+        else:
+            messages.success(request, "Endpoint added. Copy the signing secret below to verify deliveries.")
+            return redirect("billing:webhook_detail", endpoint.pk)
     return render(request, "billing/webhook_list.html", {
         "form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)})
 
@@ -177,14 +171,8 @@ def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 @role_required("manage_webhooks")
 def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    from billing.models import CustomerEvent
-    from billing.tasks import webhook_delivery_attempt
-
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
-    event = CustomerEvent.objects.create(organization=request.org, public_id=f"evt_{secrets.token_hex(12)}",
-                                         type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)
-    webhook_delivery_attempt.delay(delivery.pk)
+    services.webhook_endpoint_test(endpoint=endpoint)
     messages.success(request, "Test event sent; the attempt appears below.")
     return redirect("billing:webhook_detail", endpoint.pk)
 
@@ -192,11 +180,8 @@ def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 @role_required("manage_webhooks")
 def webhook_resend(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
-    from billing.tasks import webhook_delivery_attempt
-
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
-    delivery = get_object_or_404(WebhookDelivery, pk=delivery_id, endpoint=endpoint)
-    webhook_delivery_attempt.delay(delivery.pk)
+    services.webhook_delivery_resend(delivery=get_object_or_404(WebhookDelivery, pk=delivery_id, endpoint=endpoint))
     messages.success(request, "Delivery re-sent.")
     return redirect("billing:webhook_detail", endpoint.pk)
 
@@ -204,7 +189,7 @@ def webhook_resend(request: HttpRequest, endpoint_id: int, delivery_id: int) -> 
 @require_POST
 @role_required("manage_webhooks")
 def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id).delete()
+    services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id))
     messages.success(request, "Endpoint deleted.")
     return redirect("billing:webhook_list")
 

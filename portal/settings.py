@@ -384,6 +384,11 @@ if STRIPE_SECRET_KEY:
     SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]
 if PAYSTACK_SECRET_KEY:
     SECURE_CSP["form-action"] += ["https://checkout.paystack.com", "https://paystack.com"]
+# The billing API's "status" choice sets get their own component names in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+    "WebhookDeliveryStatusEnum": "billing.models.DeliveryStatus",
+})
 
 
 

@@ -1,0 +1,194 @@
+"""Customer REST API for billing: subscription, invoices and outbound webhook endpoints.
+
+Session-authenticated and scoped to the active organization like ``keys/apis.py``; another
+organization's invoice or endpoint is a 404. Thin: reads through ``billing.selectors`` and
+``plans.selectors``, writes through ``billing.services`` — the same functions as the HTML pages.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import OrgCapability
+from billing import selectors, services
+from billing.events import EVENT_TYPES
+from billing.models import DeliveryStatus, InvoiceLineKind, InvoiceStatus
+from keys.apis import _org
+from plans.selectors import plan_for_org, subscription_live
+
+BILLING, WEBHOOKS = ["Billing"], ["Webhooks"]
+
+
+# --- subscription ---------------------------------------------------------------------------
+class SubscriptionApi(APIView):
+    permission_classes = [OrgCapability.of("view")]
+
+    class OutputSerializer(serializers.Serializer):
+        plan = serializers.CharField(help_text="Plan code (`free` without a live subscription).")
+        plan_name = serializers.CharField()
+        status = serializers.CharField(help_text="active, trialing, past_due… or `free`.")
+        currency = serializers.CharField(allow_blank=True)
+        provider = serializers.CharField(allow_blank=True, help_text="stripe, paystack, or empty (manual / free).")
+        current_period_start = serializers.DateTimeField(allow_null=True)
+        current_period_end = serializers.DateTimeField(allow_null=True)
+        cancel_at_period_end = serializers.BooleanField()
+
+    @extend_schema(operation_id="billing_subscription_retrieve", tags=BILLING, responses=OutputSerializer,
+                   summary="The organization's plan and subscription")
+    def get(self, request):
+        org = _org(request)
+        sub, plan = subscription_live(org_id=org.pk), plan_for_org(org_id=org.pk)
+        return Response(self.OutputSerializer({
+            "plan": plan.code, "plan_name": plan.name, "status": sub.status if sub else "free",
+            "currency": sub.currency if sub else org.currency, "provider": sub.provider if sub else "",
+            "current_period_start": sub.current_period_start if sub else None,
+            "current_period_end": sub.current_period_end if sub else None,
+            "cancel_at_period_end": bool(sub and sub.cancel_at_period_end),
+        }).data)
+
+
+# --- invoices -------------------------------------------------------------------------------
+class InvoiceSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices)
+    plan_name = serializers.CharField()
+    currency = serializers.CharField()
+    total_minor = serializers.IntegerField(help_text="Integer minor units (cents, kobo) of `currency`.")
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    issued_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=InvoiceLineKind.choices)
+    description = serializers.CharField()
+    meter_code = serializers.CharField(allow_blank=True)
+    quantity = serializers.IntegerField()
+    included_units = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6,
+                                          help_text="Major units, exact (may be below one minor unit).")
+    amount_minor = serializers.IntegerField(help_text="This line rounded once (half to even) to minor units.")
+
+
+class InvoiceListApi(APIView):
+    permission_classes = [OrgCapability.of("manage_billing")]
+
+    class OutputSerializer(InvoiceSerializer):
+        pass
+
+    @extend_schema(operation_id="billing_invoices_list", tags=BILLING, responses=OutputSerializer(many=True),
+                   summary="Invoices, newest first")
+    def get(self, request):
+        return Response(self.OutputSerializer(selectors.invoices_for_org(org_id=_org(request).pk), many=True).data)
+
+
+class InvoiceDetailApi(APIView):
+    permission_classes = [OrgCapability.of("manage_billing")]
+
+    class OutputSerializer(InvoiceSerializer):
+        lines = InvoiceLineSerializer(many=True, source="lines.all")
+
+    @extend_schema(operation_id="billing_invoices_retrieve", tags=BILLING, responses=OutputSerializer,
+                   summary="One invoice with its lines")
+    def get(self, request, number: str):
+        return Response(self.OutputSerializer(selectors.invoice_get(org_id=_org(request).pk, number=number)).data)
+
+
+# --- webhook endpoints ----------------------------------------------------------------------
+class EndpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    description = serializers.CharField(allow_blank=True)
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES),
+                                        help_text="Subscribed event types; empty = all.")
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookEndpointsApi(APIView):
+    """List (GET) and register (POST) endpoints: one path, so one class with one serializer pair
+    per method."""
+
+    permission_classes = [OrgCapability.of("manage_webhooks")]
+
+    class ListOutputSerializer(EndpointSerializer):
+        pass
+
+    class CreateInputSerializer(serializers.Serializer):
+        url = serializers.URLField(max_length=500, help_text="HTTPS URL on a public host.")
+        description = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
+        event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False)
+
+    class CreateOutputSerializer(EndpointSerializer):
+        secret = serializers.CharField(help_text="`whsec_…` signing secret. Shown only in this response.")
+
+    @extend_schema(operation_id="billing_webhooks_list", tags=WEBHOOKS, responses=ListOutputSerializer(many=True),
+                   summary="Webhook endpoints")
+    def get(self, request):
+        endpoints = selectors.webhook_endpoints_for_org(org_id=_org(request).pk)
+        return Response(self.ListOutputSerializer(endpoints, many=True).data)
+
+    @extend_schema(operation_id="billing_webhooks_create", tags=WEBHOOKS, request=CreateInputSerializer,
+                   responses={201: CreateOutputSerializer}, summary="Register a webhook endpoint")
+    def post(self, request):
+        serializer = self.CreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_create(org=_org(request), **serializer.validated_data)
+        return Response(self.CreateOutputSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookEndpointDeleteApi(APIView):
+    permission_classes = [OrgCapability.of("manage_webhooks")]
+
+    @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
+                   summary="Delete a webhook endpoint")
+    def delete(self, request, endpoint_id: int):
+        services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=_org(request).pk,
+                                                                                  endpoint_id=endpoint_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.CharField(source="event.public_id")
+    event_type = serializers.CharField(source="event.type")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempt_count = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    last_response_status = serializers.SerializerMethodField()
+
+    def get_last_response_status(self, delivery) -> int | None:
+        attempts = list(delivery.attempts.all())
+        return attempts[0].response_status if attempts else None
+
+
+class WebhookDeliveriesApi(APIView):
+    permission_classes = [OrgCapability.of("manage_webhooks")]
+
+    class OutputSerializer(DeliverySerializer):
+        pass
+
+    @extend_schema(operation_id="billing_webhooks_deliveries_list", tags=WEBHOOKS,
+                   responses=OutputSerializer(many=True), summary="Recent deliveries to an endpoint")
+    def get(self, request, endpoint_id: int):
+        endpoint = selectors.webhook_endpoint_get(org_id=_org(request).pk, endpoint_id=endpoint_id)
+        return Response(self.OutputSerializer(selectors.deliveries_for_endpoint(endpoint=endpoint), many=True).data)
+
+
+class WebhookTestApi(APIView):
+    permission_classes = [OrgCapability.of("manage_webhooks")]
+
+    class OutputSerializer(DeliverySerializer):
+        pass
+
+    @extend_schema(operation_id="billing_webhooks_test", tags=WEBHOOKS, request=None,
+                   responses={202: OutputSerializer}, summary="Send a test event to an endpoint")
+    def post(self, request, endpoint_id: int):
+        endpoint = selectors.webhook_endpoint_get(org_id=_org(request).pk, endpoint_id=endpoint_id)
+        delivery = services.webhook_endpoint_test(endpoint=endpoint)
+        return Response(self.OutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
