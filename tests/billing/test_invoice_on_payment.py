@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -154,3 +154,41 @@ def test_another_org_cannot_see_the_checkout_invoice(usd_client, usd_org, delive
     assert client.get(f"/billing/invoices/{invoice.number}/").status_code == 404
     assert invoice.number.encode() not in client.get("/billing/invoices/").content
     assert invoice.number.encode() not in client.get("/billing/card/invoices/").content
+
+
+def test_racing_confirmations_make_one_invoice_and_keep_numbers_gapless(transactional_db):
+    """Two processes invoice the same payment at once: the unique constraint lets one win, the
+    loser returns the winner's invoice and its number rolls back (the next invoice takes it)."""
+    import threading
+
+    from django.db import connection
+
+    from plans.services import plans_seed_demo
+
+    plans = {plan.code: plan for plan in plans_seed_demo()}
+    org = OrganizationFactory(owner=UserFactory(), currency="NGN")
+    start = datetime(2032, 1, 1, tzinfo=UTC)
+    sub = Subscription.objects.create(organization=org, plan=plans["pro"], price=plans["pro"].prices.get(currency="NGN"),
+                                      currency="NGN", provider="paystack", current_period_start=start,
+                                      current_period_end=start + timedelta(days=30))
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def confirm():
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                results.append(invoice_for_payment(subscription=sub, provider="paystack", payment_reference="ref_race",
+                                                   start=sub.current_period_start, end=sub.current_period_end).number)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors and len(results) == 2 and results[0] == results[1] == "TG-2032-000001"
+    assert Invoice.objects.filter(organization=org).count() == 1
+    later = invoice_for_payment(subscription=sub, provider="paystack", payment_reference="ref_next",
+                                start=start + timedelta(days=31), end=start + timedelta(days=61))
+    assert later.number == "TG-2032-000002"  # no gap left by the losing racer
