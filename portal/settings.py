@@ -334,6 +334,13 @@ JWT_SIGNING_KEYS = dict(
     item.split(":", 1) for item in env_list("JWT_SIGNING_KEYS", [
         "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
 )
+# Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the Lua
+# script reserves up to LIMITER_LEASE_MAX extra admissions that this process hands out with no
+# Redis round trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can
+# be noticed). 0 disables leases: every request then runs the script.
+LIMITER_LEASE_MAX = env_int("LIMITER_LEASE_MAX", 32)
+LIMITER_LEASE_FLOOR = env_int("LIMITER_LEASE_FLOOR", 1000)
+LIMITER_LEASE_SECONDS = float(env_str("LIMITER_LEASE_SECONDS", "0.5"))
 # Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
