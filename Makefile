@@ -38,10 +38,14 @@ chromium:
 run: venv
 	$(PY) -m portal.run
 
+# Uses the machine's PostgreSQL/Redis when they answer, else embedded ones (TOLLGATE_EMBEDDED=1
+# forces embedded); embedded servers started here are stopped again when the run ends.
 test: venv chromium
 	@eval "$$($(PY) -m portal.devservices env --mode test)" && \
 		export TESTING=1 && mkdir -p var/staticfiles && \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		{ $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+		  if [ -n "$$TOLLGATE_EMBEDDED_STARTED" ]; then $(PY) -m portal.devservices stop --only "$$TOLLGATE_EMBEDDED_STARTED"; fi; \
+		  exit $$rc; }
 
 check: venv
 	@eval "$$($(PY) -m portal.devservices env --mode test)" && $(PY) manage.py check

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -35,3 +36,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 class InvitationAdmin(admin.ModelAdmin):
     list_display = ["email", "organization", "role", "created_at", "accepted_at"]
     raw_id_fields = ["organization", "invited_by", "accepted_by"]
+
+
+# The operator signs in to the admin through allauth's login (rate limits, MFA, verified email)
+# instead of Django admin's own password form.
+admin.site.login = secure_admin_login(admin.site.login)

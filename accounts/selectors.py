@@ -1,22 +1,32 @@
-"""Reads for accounts and organizations. Every lookup is scoped to the caller."""
+"""Reads for accounts and organizations. Every lookup is scoped to the caller: an object of
+another organization is a 404, never a 403 that would confirm it exists."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).order_by("-is_personal", "name")
 
 
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("-organization__is_personal", "organization__name")
+    )
+
+
 def membership_get(*, user: User, organization_id: int) -> Membership:
     """The caller's membership of that organization, or 404 (never reveals other orgs)."""
     try:
         return Membership.objects.select_related("organization").get(user=user, organization_id=organization_id)
-    except Membership.DoesNotExist:
+    except (Membership.DoesNotExist, ValueError, TypeError):
         raise Http404("No such organization.") from None
 
 
@@ -27,3 +37,38 @@ def default_membership(*, user: User) -> Membership | None:
         .order_by("-organization__is_personal", "created_at")
         .first()
     )
+
+
+def members_of(*, org: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=org).select_related("user").order_by("created_at")
+
+
+def member_get(*, org: Organization, membership_id: int) -> Membership:
+    """A membership of ``org`` by id, or 404."""
+    try:
+        return Membership.objects.select_related("user", "organization").get(organization=org, pk=membership_id)
+    except Membership.DoesNotExist:
+        raise Http404("No such member.") from None
+
+
+def invitations_open_for(*, org: Organization) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(organization=org, accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_get(*, org: Organization, invitation_id: int) -> Invitation:
+    try:
+        return Invitation.objects.get(organization=org, pk=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation.") from None
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    """The invitation a link points at (the token is the capability), or 404."""
+    try:
+        return Invitation.objects.select_related("organization", "invited_by").get(token=token)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation.") from None

@@ -6,4 +6,12 @@ app_name = "accounts"
 
 urlpatterns = [
     path("orgs/", views.organization_list, name="organizations"),
+    path("orgs/switch/", views.organization_switch, name="switch"),
+    path("orgs/leave/", views.organization_leave, name="leave"),
+    path("orgs/members/", views.members, name="members"),
+    path("orgs/members/<int:membership_id>/role/", views.member_change_role, name="member_role"),
+    path("orgs/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("orgs/invitations/", views.invitation_create, name="invite"),
+    path("orgs/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("orgs/join/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

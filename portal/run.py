@@ -1,7 +1,9 @@
 """``make run``: services, migrations, demo data, Celery worker + beat, and the ASGI server.
 
-Ctrl-C (or SIGTERM) stops the server and the worker, then the embedded databases this run
-started, and exits 0. Running it again reuses the data under ``var/``.
+Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM stops the
+server and the worker, then the embedded databases this run started, and exits 0. Running
+it again reuses the data under ``var/``. A failing step (e.g. a migration) also stops the
+embedded databases before exiting non-zero.
 """
 
 from __future__ import annotations
@@ -23,46 +25,66 @@ def _bin(name: str) -> str:
     return os.path.join(os.path.dirname(sys.executable), name)
 
 
-def main() -> int:
-    started_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
-    os.environ.update(devservices.resolve("run"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _serve() -> int:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput"], check=True)
     subprocess.run([*manage, "seed_demo"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True)
 
-    children = [
-        subprocess.Popen([_bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
-                          "--schedule", str(devservices.VAR / "celerybeat-schedule")]),
-        subprocess.Popen([_bin("granian"), "--interface", "asgi", "--host", HOST, "--port", PORT,
-                          "--workers", WEB_WORKERS, "portal.asgi:application"]),
-    ]
-    print(f"\n  Tollgate is serving on http://{HOST}:{PORT}/  (Ctrl-C stops everything)\n", flush=True)
-
-    def _stop(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    code = 0
+    children: list[subprocess.Popen] = []
     try:
+        children.append(subprocess.Popen([
+            _bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
+            "--schedule", str(devservices.VAR / "celerybeat-schedule"),
+        ]))
+        # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
+        children.append(subprocess.Popen([
+            _bin("granian"), "--interface", "asginl", "--host", HOST, "--port", PORT,
+            "--workers", WEB_WORKERS, "portal.asgi:application",
+        ]))
+        print(f"\n  Tollgate is serving on http://{HOST}:{PORT}/  (Ctrl-C stops everything)\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        code = 1  # a child died on its own
-    except KeyboardInterrupt:
-        pass
+        print("[run] a child process exited on its own; stopping the rest", file=sys.stderr)
+        return 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if started_embedded:
-            devservices.stop_embedded_redis() if not os.environ.get("KEEP_SERVICES") else None
-            devservices.stop_embedded_postgres() if not os.environ.get("KEEP_SERVICES") else None
+        _stop_children(children)
+
+
+def main() -> int:
+    def _terminate(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    services = devservices.resolve("run")
+    started_embedded = [name for name in services.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
+    os.environ.update(services)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    code = 0
+    try:
+        code = _serve()
+    except KeyboardInterrupt:
+        # The terminal's Ctrl-C reached the children too; _serve's finally waited for them.
+        print("\n[run] stopped", file=sys.stderr)
+    except subprocess.CalledProcessError as exc:
+        print(f"[run] {' '.join(map(str, exc.cmd[1:3]))} failed with exit code {exc.returncode}", file=sys.stderr)
+        code = exc.returncode or 1
+    finally:
+        # Stop only the embedded servers this run started (KEEP_SERVICES=1 leaves them up).
+        if started_embedded and not os.environ.get("KEEP_SERVICES"):
+            devservices.stop(started_embedded)
     return code
 
 

@@ -235,6 +235,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
+    "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
+    # One name for the set of gateway operation ids, wherever a serializer offers it as choices.
+    "ENUM_NAME_OVERRIDES": {"OperationIdEnum": "portal.site.schema.gateway_operation_ids"},
+    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples (issue 6).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.site.schema.postprocess_tollgate",
+    ],
+    "CONTACT": {"name": "API support", "url": f"{SITE_URL}/docs/"},
+    "EXTERNAL_DOCS": {"description": "Getting started", "url": f"{SITE_URL}/docs/getting-started/"},
 }
 
 # --- Internationalization ------------------------------------------------------------------
@@ -321,6 +332,8 @@ LOGGING = {
 # ===========================================================================================
 
 # --- Accounts and site shell (issue 2) -----------------------------------------------------
+# Days an organization invitation link stays valid.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 
 
@@ -355,14 +368,46 @@ CELERY_BEAT_SCHEDULE.update({
 
 
 # --- Usage pipeline and dashboards (issue 4) -----------------------------------------------
+# ArrayField (mergeable latency histograms in usage rollups) needs django.contrib.postgres.
+INSTALLED_APPS += ["django.contrib.postgres"]
+# Ingest: batch size (stream entries per XREADGROUP), how long a pending entry of a silent
+# consumer waits before another consumer claims it, and the Celery drain's time budget.
+USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)
+USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)
+USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
+USAGE_ALERT_THRESHOLDS = (80, 100)
 
 
 
 # --- Billing (issue 5) ---------------------------------------------------------------------
+# How the sandbox delivers its signed webhooks: "http" (to SITE_URL, a running server) or
+# "inprocess" (Django's test client, no server needed — the default under tests).
+BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
+# Day of the period close (UTC hour) and the invoice number prefix (TG-2026-000123).
+BILLING_INVOICE_PREFIX = env_str("BILLING_INVOICE_PREFIX", "TG")
+if STRIPE_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]
+if PAYSTACK_SECRET_KEY:
+    SECURE_CSP["form-action"] += ["https://checkout.paystack.com", "https://paystack.com"]
 
 
 
 # --- Docs, pricing and status (issue 6) ----------------------------------------------------
+# Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer →
+# KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "portal.site.autoschema.TollgateAutoSchema"
+# Unrouted /api/… and /v1/… URLs answer 404 in problem+json like every other API error.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
+                  "portal.site.middleware.ApiProblemNotFoundMiddleware")
+# Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
+DOCS_OPERATION_METER_RESOLVER = env_str("DOCS_OPERATION_METER_RESOLVER", "portal.site.pricing.operation_meter")
+DOCS_OPERATION_METERS: dict[str, str] = {}  # operationId → meter code, fallback for views without meter_code
+PRICING_HIGHLIGHT_PLAN = env_str("PRICING_HIGHLIGHT_PLAN", "pro")
+SALES_EMAIL = env_str("SALES_EMAIL", "sales@tollgate.local")
+# Status page: a probe older than this means the probe worker (Celery beat/worker) is down.
+STATUS_PROBE_STALE_SECONDS = env_int("STATUS_PROBE_STALE_SECONDS", 180)
+STATUS_API_PROBE_URL = env_str("STATUS_API_PROBE_URL", "")  # empty = SITE_URL/healthz
+STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 
 
 
@@ -370,11 +415,30 @@ CELERY_BEAT_SCHEDULE.update({
 # Each area adds entries in its own block: CELERY_BEAT_SCHEDULE.update({...})
 
 # beat: usage (issue 4)
+CELERY_BEAT_SCHEDULE.update({
+    # Drain the usage stream into PostgreSQL (a Redis lock keeps one drain at a time per host).
+    "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
+    # Recompute rollups of the (org, hour) slices the consumer touched, then check alerts.
+    "usage-rollup-dirty": {"task": "usage.tasks.usage_rollup_dirty", "schedule": 10.0},
+    # Safety net: recompute the last two hours/days for everyone; partitions ahead; trim.
+    "usage-rollup-recent": {"task": "usage.tasks.usage_rollup_recent", "schedule": 600.0},
+    "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
+    "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
+    "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+})
 
 
 # beat: billing (issue 5)
+CELERY_BEAT_SCHEDULE.update({
+    "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60},
+    "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 60 * 60},
+})
 
 
 # beat: status probes (issue 6)
+CELERY_BEAT_SCHEDULE.update({
+    "status-probes": {"task": "portal.tasks.status_probe_run", "schedule": 60.0},
+    "status-prune": {"task": "portal.tasks.status_prune", "schedule": 24 * 3600.0},
+})
 
 

@@ -71,7 +71,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    """Rendered without context processors: they may need the database or Redis that failed."""
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 
 __all__ = ["dashboard", "healthz", "landing", "readyz", "settings"]

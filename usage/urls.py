@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from usage import apis, views
 
 app_name = "usage"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("usage/", views.usage_dashboard, name="dashboard"),
+    path("usage/card/", views.usage_card, name="card"),
+    path("usage/operator/", views.operator_overview, name="operator"),
+    path("api/usage/", apis.UsageApi.as_view(), name="api-usage"),
+    path("api/usage/quota/", apis.UsageQuotaApi.as_view(), name="api-quota"),
+    path("api/usage/ledger.csv", apis.UsageLedgerCsvApi.as_view(), name="api-ledger-csv"),
+]

@@ -1,0 +1,70 @@
+from django.contrib import admin
+
+from billing.models import (
+    BillingProfile, Checkout, CustomerEvent, DeliveryAttempt, Invoice, InvoiceLine, Payment, ProviderEvent,
+    WebhookDelivery, WebhookEndpoint,
+)
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "provider", "event_type", "event_id", "status", "short_error")
+    list_filter = ("provider", "status", "event_type")
+    search_fields = ("event_id", "body", "error")
+    readonly_fields = [f.name for f in ProviderEvent._meta.fields]
+
+    @admin.display(description="error")
+    def short_error(self, obj):
+        return obj.error[:80]
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "organization", "plan", "provider", "reference", "amount_minor", "currency", "status")
+    list_filter = ("provider", "status")
+    search_fields = ("reference", "organization__name")
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "organization", "provider", "reference", "amount_minor", "currency", "status",
+                    "refunded_minor", "dispute_status")
+    list_filter = ("provider", "status")
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ("number", "organization", "period_start", "total_minor", "currency", "status")
+    list_filter = ("status", "currency")
+    inlines = [InvoiceLineInline]
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(admin.ModelAdmin):
+    list_display = ("organization", "stripe_customer_id", "paystack_customer_code")
+    exclude = ("paystack_authorization_code",)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "endpoint", "event", "status", "attempt_count")
+    inlines = [DeliveryAttemptInline]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "organization", "is_active", "created_at")
+    exclude = ("secret",)
+
+
+admin.site.register(CustomerEvent)

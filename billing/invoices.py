@@ -1,0 +1,203 @@
+"""Period close: one Invoice per organization and billing period, from the usage ledger.
+
+Money rule: quantities are integers, unit prices ``Decimal`` in major units; each line's
+amount is computed exactly and rounded ONCE, to minor units, with ``ROUNDING``
+(ROUND_HALF_EVEN, "banker's rounding"). The invoice total is the sum of the rounded lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.events import customer_event_emit
+from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind, InvoiceStatus
+from billing.services import ROUNDING, profile_for
+from plans.models import LIVE_STATUSES, MeterPrice, Subscription
+
+log = logging.getLogger("billing.invoices")
+
+ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "UGX", "XOF", "XAF", "RWF"}
+
+
+def minor_exponent(currency: str) -> int:
+    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def to_minor(amount_major: Decimal, currency: str) -> int:
+    """The single rounding step: exact major-unit amount → integer minor units."""
+    return int(amount_major.scaleb(minor_exponent(currency)).quantize(Decimal(1), rounding=ROUNDING))
+
+
+@dataclass(frozen=True)
+class Segment:
+    quantity: int
+    unit_price: Decimal  # major units
+    label: str
+
+
+def meter_segments(*, units: int, meter_price: MeterPrice) -> list[Segment]:
+    """Split ``units`` into billable segments: included units are free, then either one flat
+    price or graduated tiers (``up_to`` counts billable units after the included ones)."""
+    billable = max(0, units - meter_price.included_units)
+    if billable == 0:
+        return []
+    if not meter_price.tiers:
+        return [Segment(billable, Decimal(meter_price.unit_price), "")]
+    segments, floor = [], 0
+    for tier in meter_price.tiers:
+        up_to = tier.get("up_to")
+        ceiling = billable if up_to is None else min(billable, int(up_to))
+        if ceiling > floor:
+            label = f"units {floor + 1:,}–{ceiling:,}" if up_to is not None else f"units above {floor:,}"
+            segments.append(Segment(ceiling - floor, Decimal(str(tier["unit_price"])), label))
+            floor = ceiling
+        if floor >= billable:
+            break
+    return segments
+
+
+def billable_units(*, org_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Units per meter from the usage ledger (issue 4's selector is the single source)."""
+    from usage import selectors as usage_selectors
+
+    return usage_selectors.billable_units_by_meter(org_id=org_id, start=start, end=end)
+
+
+def invoice_number_next(*, year: int) -> str:
+    """Gapless per deployment: the counter row is locked until the invoice's transaction
+    commits, and rolls back with it."""
+    InvoiceCounter.objects.get_or_create(year=year)
+    counter = InvoiceCounter.objects.select_for_update().get(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{counter.last:06d}"
+
+
+@transaction.atomic
+def invoice_build(*, subscription: Subscription, start: datetime, end: datetime,
+                  units_by_meter: dict[str, int] | None = None) -> Invoice:
+    """Create the invoice for one subscription period (idempotent per org and period start)."""
+    existing = Invoice.objects.filter(organization_id=subscription.organization_id, period_start=start).first()
+    if existing:
+        return existing
+    currency = subscription.currency.upper()
+    units = billable_units(org_id=subscription.organization_id, start=start, end=end) if units_by_meter is None else units_by_meter
+    lines: list[InvoiceLine] = []
+    if subscription.price and subscription.price.amount_minor:
+        lines.append(InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{subscription.plan.name} plan, "
+                                 f"{start:%d %b} – {end:%d %b %Y}", quantity=1,
+                                 unit_price=Decimal(subscription.price.amount_minor).scaleb(-minor_exponent(currency)),
+                                 amount_minor=subscription.price.amount_minor))
+    meter_prices = MeterPrice.objects.select_related("meter").filter(plan=subscription.plan, currency=currency).order_by("meter__code")
+    for meter_price in meter_prices:
+        used = int(units.get(meter_price.meter.code, 0))
+        for segment in meter_segments(units=used, meter_price=meter_price):
+            kind = InvoiceLineKind.OVERAGE if meter_price.included_units else InvoiceLineKind.USAGE
+            description = f"{meter_price.meter.name}: {used:,} {meter_price.meter.unit_label}"
+            if meter_price.included_units:
+                description += f" ({meter_price.included_units:,} included)"
+            if segment.label:
+                description += f", {segment.label}"
+            lines.append(InvoiceLine(kind=kind, description=description, meter_code=meter_price.meter.code,
+                                     quantity=segment.quantity, included_units=meter_price.included_units,
+                                     unit_price=segment.unit_price,
+                                     amount_minor=to_minor(segment.unit_price * segment.quantity, currency)))
+    invoice = Invoice.objects.create(
+        organization_id=subscription.organization_id, subscription=subscription, number=invoice_number_next(year=start.year),
+        plan_name=subscription.plan.name, currency=currency, period_start=start, period_end=end,
+        total_minor=sum(line.amount_minor for line in lines), provider=subscription.provider,
+    )
+    for position, line in enumerate(lines):
+        line.invoice, line.position = invoice, position
+    InvoiceLine.objects.bulk_create(lines)
+    customer_event_emit(org_id=invoice.organization_id, type="invoice.created", data=invoice_payload(invoice))
+    return invoice
+
+
+def invoice_payload(invoice: Invoice) -> dict:
+    return {"number": invoice.number, "currency": invoice.currency, "total_minor": invoice.total_minor,
+            "period_start": invoice.period_start.isoformat(), "period_end": invoice.period_end.isoformat(),
+            "status": invoice.status}
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.OPEN:
+        invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
+        invoice.save(update_fields=["status", "paid_at"])
+        customer_event_emit(org_id=invoice.organization_id, type="invoice.paid", data=invoice_payload(invoice))
+    return invoice
+
+
+def invoice_collect(*, invoice: Invoice) -> Invoice:
+    """Collect what the provider's subscription does not: Stripe gets the metered units as
+    meter events (deterministic identifiers); Paystack usage is charged to the saved card."""
+    from billing.providers import provider_get
+    from billing.providers.base import ProviderError
+
+    usage_minor = sum(line.amount_minor for line in invoice.lines.all() if line.kind != InvoiceLineKind.PLAN)
+    if not invoice.provider:
+        return invoice_mark_paid(invoice=invoice) if invoice.total_minor == 0 else invoice
+    provider = provider_get(invoice.provider)
+    sub = invoice.subscription
+    if invoice.provider == "stripe":
+        from plans.models import Meter
+
+        events = {m.code: m.stripe_event_name for m in Meter.objects.exclude(stripe_event_name="")}
+        totals: dict[str, int] = {}
+        for line in invoice.lines.all():
+            if line.meter_code:
+                totals[line.meter_code] = totals.get(line.meter_code, 0) + line.quantity
+        for code, quantity in totals.items():
+            if code in events and sub and sub.provider_customer_id:
+                provider.report_usage(customer_id=sub.provider_customer_id, event_name=events[code], value=quantity,
+                                      identifier=f"tg-{invoice.organization_id}-{code}-{invoice.period_start:%Y%m%d}",
+                                      timestamp=invoice.period_end - timedelta(seconds=1))
+        return invoice_mark_paid(invoice=invoice) if usage_minor == 0 else invoice
+    profile = profile_for(invoice.organization)
+    if usage_minor == 0:
+        return invoice_mark_paid(invoice=invoice)
+    if not profile.paystack_authorization_code:
+        return invoice
+    try:
+        provider.charge_usage(customer_email=invoice.organization.billing_email or _owner_email(invoice),
+                              authorization_code=profile.paystack_authorization_code, amount_minor=usage_minor,
+                              currency=invoice.currency, reference=f"tg-{invoice.number}")
+    except ProviderError as exc:
+        log.warning("usage charge for %s failed: %s", invoice.number, exc)
+        customer_event_emit(org_id=invoice.organization_id, type="payment.failed",
+                            data={"invoice": invoice.number, "reason": exc.detail})
+        return invoice
+    return invoice_mark_paid(invoice=invoice)
+
+
+def _owner_email(invoice: Invoice) -> str:
+    membership = invoice.organization.memberships.select_related("user").filter(role="owner").first()
+    return membership.user.email if membership else ""
+
+
+def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
+    """Beat task body: close every live subscription's finished period."""
+    now = now or timezone.now()
+    closed = []
+    for sub in Subscription.objects.select_related("plan", "price", "organization").filter(
+            status__in=LIVE_STATUSES, current_period_end__lte=now):
+        start, end = sub.current_period_start, sub.current_period_end
+        invoice = invoice_build(subscription=sub, start=start, end=end)
+        if not sub.provider:  # manual/PAYG subscriptions: we own the period
+            Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
+                current_period_start=end, current_period_end=end + (end - start))
+        try:
+            invoice = invoice_collect(invoice=invoice)
+        except Exception:  # collection is retried by the provider / next run; the invoice stands
+            log.exception("collecting %s failed", invoice.number)
+        closed.append(invoice)
+    return closed

@@ -1,0 +1,271 @@
+"""Billing state: checkouts, provider webhooks, payments, invoices and customer webhooks.
+
+Plans and subscriptions live in ``plans`` (issue 3); everything billing needs on top of them
+lives here. Money is integer minor units plus an ISO 4217 currency.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from billing.crypto import EncryptedTextField
+from plans.models import Plan, Price, Subscription
+
+
+class Provider(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    PAYSTACK = "paystack", "Paystack"
+
+
+class CheckoutStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class Checkout(models.Model):
+    """One attempt to pay for a plan. ``reference`` is the provider's session id (Stripe) or
+    transaction reference (Paystack): the only thing we trust from a webhook is this pointer,
+    the amounts we expect are stored here and re-verified with the provider."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="checkouts")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    price = models.ForeignKey(Price, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    reference = models.CharField(max_length=120)
+    url = models.URLField(max_length=500)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN)
+    subscription = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.reference} ({self.status})"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected (bad signature)"
+    DUPLICATE = "duplicate", "Duplicate delivery"
+
+
+class ProviderEvent(models.Model):
+    """Every webhook delivery from a provider, stored raw before anything else happens.
+
+    ``event_id`` is set only once the signature is verified and the delivery has *claimed* the
+    event: the partial unique index makes a second (or racing) delivery fail to claim it, so it
+    is recorded as a duplicate and changes nothing."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    event_id = models.CharField(max_length=120, null=True, blank=True)
+    event_type = models.CharField(max_length=80, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], condition=Q(event_id__isnull=False), name="providerevent_unique_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type or '?'} {self.event_id or ''} ({self.status})"
+
+
+class PaymentStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    DISPUTED = "disputed", "Disputed"
+
+
+class Payment(models.Model):
+    """A charge seen at a provider (checkout, renewal, usage charge), with refunds and disputes."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="payments")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    reference = models.CharField(max_length=120)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.SUCCEEDED)
+    refunded_minor = models.BigIntegerField(default=0)
+    dispute_status = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "reference"], name="payment_unique_reference")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.reference} {self.amount_minor} {self.currency} ({self.status})"
+
+
+class BillingProfile(models.Model):
+    """Per-organization provider state that outlives one subscription (customer ids, the
+    Paystack card authorization used for usage charges, dunning e-mail bookkeeping)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="billing_profile")
+    stripe_customer_id = models.CharField(max_length=100, blank=True)
+    paystack_customer_code = models.CharField(max_length=100, blank=True)
+    paystack_authorization_code = EncryptedTextField(blank=True, default="")
+    paystack_email_token = models.CharField(max_length=100, blank=True)
+    # The plan the org was on before a dunning downgrade, restored when payment recovers.
+    downgraded_from = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class InvoiceCounter(models.Model):
+    """One row per year; ``invoice_number_next`` locks it so numbers are gapless per deployment."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Invoice(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invoices")
+    subscription = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    number = models.CharField(max_length=32, unique=True)
+    plan_name = models.CharField(max_length=80)
+    currency = models.CharField(max_length=3)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    total_minor = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    issued_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(max_length=16, blank=True)
+    provider_reference = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "period_start"], name="invoice_one_per_org_period"),
+            models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLineKind(models.TextChoices):
+    PLAN = "plan", "Plan fee"
+    USAGE = "usage", "Metered usage"
+    OVERAGE = "overage", "Overage"
+    PRORATION = "proration", "Proration"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=16, choices=InvoiceLineKind.choices)
+    description = models.CharField(max_length=200)
+    meter_code = models.CharField(max_length=64, blank=True)
+    quantity = models.BigIntegerField(default=1)
+    included_units = models.BigIntegerField(default=0)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=6, default=0, help_text="Major units.")
+    amount_minor = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class WebhookEndpoint(models.Model):
+    """A customer's HTTPS endpoint for Tollgate events (outbound webhooks)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=120, blank=True)
+    event_types = models.JSONField(default=list)
+    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class CustomerEvent(models.Model):
+    """An event that happened to an organization, delivered to its subscribed endpoints."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_events")
+    public_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(CustomerEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+
+
+class SandboxObject(models.Model):
+    """State of the local provider test double (sandbox): one JSON object per provider id.
+
+    Lives in the database so the web process, the Celery worker and tests all see the same
+    fake Stripe/Paystack account."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    kind = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=120)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "kind", "object_id"], name="sandboxobject_unique")
+        ]

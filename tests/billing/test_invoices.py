@@ -1,0 +1,162 @@
+"""Period close: invoice lines, one rounding rule, gapless numbers, collection, portal pages."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from django.db import connection
+
+from billing.invoices import invoice_build, invoice_number_next, invoices_close_due, meter_segments, to_minor
+from billing.models import CustomerEvent, Invoice, InvoiceStatus, WebhookEndpoint
+from billing.outbound import secret_new
+from billing.sandbox import store
+from plans.models import MeterPrice, Subscription
+from tests.billing.conftest import checkout_path
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def independent_total_minor(plan_fee_minor: int, usage: dict[str, int], prices: dict[str, tuple], exponent=2) -> int:
+    """Re-derive the invoice with exact fractions and Python's round() (half to even), line by line."""
+    total = plan_fee_minor
+    for code, (included, unit_price, tiers) in prices.items():
+        billable = max(0, usage.get(code, 0) - included)
+        if not tiers:
+            total += round(Fraction(unit_price) * billable * 10**exponent)
+            continue
+        floor = 0
+        for up_to, price in tiers:
+            ceiling = billable if up_to is None else min(billable, up_to)
+            if ceiling > floor:
+                total += round(Fraction(price) * (ceiling - floor) * 10**exponent)
+                floor = ceiling
+    return total
+
+
+def make_subscription(org, plans, currency="NGN", provider=""):
+    price = plans["pro"].prices.get(currency=currency)
+    return Subscription.objects.create(organization=org, plan=plans["pro"], price=price, currency=currency,
+                                       current_period_start=START, current_period_end=END, provider=provider)
+
+
+def test_month_of_mixed_usage_matches_independent_calculation(ngn_org, plans):
+    tokens = MeterPrice.objects.get(plan=plans["pro"], meter__code="ai.tokens", currency="NGN")
+    tokens.tiers = [{"up_to": 50_000, "unit_price": "0.003"}, {"up_to": None, "unit_price": "0.0025"}]
+    tokens.save()
+    sub = make_subscription(ngn_org, plans)
+    usage = {"sms.sent": 13_457, "delivery.status_check": 4_999, "ai.tokens": 187_333}
+    invoice = invoice_build(subscription=sub, start=START, end=END, units_by_meter=usage)
+
+    expected = independent_total_minor(1_500_000, usage, {
+        "sms.sent": (1_000, "5", None),
+        "delivery.status_check": (5_000, "10", None),  # under the allowance: nothing
+        "ai.tokens": (100_000, None, [(50_000, "0.003"), (None, "0.0025")]),
+    })
+    assert invoice.total_minor == expected == sum(line.amount_minor for line in invoice.lines.all())
+    lines = {(line.kind, line.meter_code, line.quantity): line.amount_minor for line in invoice.lines.all()}
+    assert lines[("plan", "", 1)] == 1_500_000
+    assert lines[("overage", "sms.sent", 12_457)] == 6_228_500  # 12,457 × ₦5
+    assert lines[("overage", "ai.tokens", 50_000)] == 15_000  # 50,000 × ₦0.003
+    assert lines[("overage", "ai.tokens", 37_333)] == 9_333  # 37,333 × ₦0.0025 = ₦93.3325 → 9,333 kobo
+    assert not any(code == "delivery.status_check" for _, code, _ in lines)
+    assert invoice.currency == "NGN" and invoice.number.startswith("TG-2026-")
+
+
+def test_usd_sub_cent_prices_round_once_per_line_half_even(usd_org, plans):
+    sub = make_subscription(usd_org, plans, currency="USD")
+    usage = {"ai.tokens": 100_000 + 1_125, "sms.sent": 1_000 + 625}  # $2.25 and $2.50 exactly; then halves
+    invoice = invoice_build(subscription=sub, start=START, end=END, units_by_meter=usage)
+    expected = independent_total_minor(1_000, usage, {"ai.tokens": (100_000, "0.002", None),
+                                                      "sms.sent": (1_000, "0.004", None)})
+    assert invoice.total_minor == expected
+    # Half-even at the line: 0.5 cent rounds to 0, 1.5 cents to 2, 2.5 cents to 2.
+    assert [to_minor(Decimal(v), "USD") for v in ("0.005", "0.015", "0.025")] == [0, 2, 2]
+
+
+def test_tiers_split_billable_units():
+    price = MeterPrice(included_units=10, unit_price=Decimal("1"), tiers=[
+        {"up_to": 5, "unit_price": "2"}, {"up_to": 20, "unit_price": "1.5"}, {"up_to": None, "unit_price": "1"}])
+    assert [(s.quantity, s.unit_price) for s in meter_segments(units=40, meter_price=price)] == [
+        (5, Decimal("2")), (15, Decimal("1.5")), (10, Decimal("1"))]
+    assert meter_segments(units=10, meter_price=price) == []
+
+
+def test_invoice_numbers_are_gapless_and_unique_under_concurrency(transactional_db):
+    numbers, errors = [], []
+
+    def take():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                numbers.append(invoice_number_next(year=2031))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors
+    assert sorted(numbers) == [f"TG-2031-{i:06d}" for i in range(1, 9)]
+
+
+def test_invoice_build_is_idempotent_per_period(ngn_org, plans):
+    sub = make_subscription(ngn_org, plans)
+    first = invoice_build(subscription=sub, start=START, end=END, units_by_meter={})
+    assert invoice_build(subscription=sub, start=START, end=END, units_by_meter={"sms.sent": 99_999}) == first
+    assert Invoice.objects.count() == 1
+
+
+def test_period_close_charges_paystack_usage_and_emits_events(ngn_client, ngn_org, plans, deliver, monkeypatch):
+    deliver(ngn_client.post, checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
+            {"card_number": "4242424242424242"})
+    WebhookEndpoint.objects.create(organization=ngn_org, url="https://example.com/h", secret=secret_new(),
+                                   event_types=["invoice.created", "invoice.paid"])
+    sub = Subscription.objects.get(organization=ngn_org, status="active")
+    monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: {"sms.sent": 1_010})
+    monkeypatch.setattr("billing.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
+    [invoice] = deliver(invoices_close_due, now=sub.current_period_end + timedelta(minutes=1))
+    assert invoice.status == InvoiceStatus.PAID and invoice.total_minor == 1_500_000 + 5_000
+    usage_charge = store.get("paystack", "transaction", f"tg-{invoice.number}")
+    assert usage_charge["amount"] == 5_000 and usage_charge["status"] == "success"
+    assert list(CustomerEvent.objects.order_by("id").values_list("type", flat=True)) == ["invoice.created", "invoice.paid"]
+
+
+def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans, deliver, monkeypatch):
+    deliver(usd_client.post, checkout_path(usd_client.post("/billing/checkout/", {"plan": "pro"})),
+            {"card_number": "4242424242424242"})
+    sub = Subscription.objects.get(organization=usd_org, status="active")
+    monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: {"ai.tokens": 100_500})
+    [invoice] = deliver(invoices_close_due, now=sub.current_period_end + timedelta(minutes=1))
+    from billing.invoices import invoice_collect
+
+    deliver(invoice_collect, invoice=invoice)  # reporting again must not double count
+    events = store.all_of("stripe", "billing.meter_event")
+    assert len(events) == 1 and events[0]["payload"]["value"] == "500" and events[0]["event_name"] == "ai_tokens"
+
+
+def test_invoice_pages_and_card(member_client, org, plans):
+    org.currency = "NGN"
+    org.save()
+    sub = make_subscription(org, plans)
+    invoice = invoice_build(subscription=sub, start=START, end=END, units_by_meter={"sms.sent": 2_000})
+    assert invoice.number.encode() in member_client.get("/billing/invoices/").content
+    page = member_client.get(f"/billing/invoices/{invoice.number}/")
+    assert page.status_code == 200 and b"billing-print.css" in page.content and "₦20,000.00".encode() in page.content
+    assert invoice.number.encode() in member_client.get("/billing/card/invoices/").content
+
+
+def test_other_org_cannot_see_invoice(member_client, other_org, plans):
+    sub = make_subscription(other_org, plans)
+    invoice = invoice_build(subscription=sub, start=START, end=END, units_by_meter={})
+    assert member_client.get(f"/billing/invoices/{invoice.number}/").status_code == 404
+    assert invoice.number.encode() not in member_client.get("/billing/invoices/").content

@@ -1,0 +1,172 @@
+"""Customer webhooks out: Standard Webhooks signatures, attempts, retries, SSRF, encryption."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from django.db import connection
+from standardwebhooks.webhooks import Webhook
+
+from billing.crypto import decrypt_text, encrypt_text
+from billing.events import customer_event_emit
+from billing.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from billing.outbound import UnsafeTarget, secret_new, target_check
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A real HTTP server on a local port (8500–8599) that records what it receives."""
+
+    def __init__(self, status=200):
+        self.requests, self.status = [], status
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((dict(self.headers), body))
+                self.send_response(outer.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        for port in range(8550, 8600):
+            try:
+                self.server = HTTPServer(("127.0.0.1", port), Handler)
+                break
+            except OSError:
+                continue
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def endpoint_for(org, url, types=("invoice.paid",)):
+    return WebhookEndpoint.objects.create(organization=org, url=url, event_types=list(types), secret=secret_new())
+
+
+def test_delivery_verifies_with_standardwebhooks_library(org, receiver, django_capture_on_commit_callbacks):
+    endpoint = endpoint_for(org, receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_event_emit(org_id=org.pk, type="invoice.paid", data={"number": "TG-2026-000001", "total_minor": 1500})
+    headers, body = receiver.requests[0]
+    payload = Webhook(endpoint.secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    assert payload == {"type": "invoice.paid", "timestamp": payload["timestamp"],
+                       "data": {"number": "TG-2026-000001", "total_minor": 1500}}
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts.get().response_status == 200
+    # A tampered body fails verification.
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    with pytest.raises(WebhookVerificationError):
+        Webhook(endpoint.secret).verify(body.replace(b"1500", b"1"), {k.lower(): v for k, v in headers.items()})
+
+
+def test_only_subscribed_types_are_delivered(org, receiver, django_capture_on_commit_callbacks):
+    endpoint_for(org, receiver.url, types=("invoice.paid",))
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_event_emit(org_id=org.pk, type="key.expiring", data={})
+    assert receiver.requests == [] and not WebhookDelivery.objects.exists()
+
+
+def test_emit_without_endpoints_is_cheap_and_safe(org):
+    customer_event_emit(org_id=org.pk, type="usage.threshold_reached", data={"percent": 80})
+    with pytest.raises(ValueError):
+        customer_event_emit(org_id=org.pk, type="nope", data={})
+
+
+def test_failed_attempt_is_stored_and_scheduled_with_backoff(org, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    r = Receiver(status=500)
+    try:
+        endpoint_for(org, r.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            customer_event_emit(org_id=org.pk, type="invoice.paid", data={})
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == DeliveryStatus.RETRYING and delivery.attempt_count == 1
+        assert delivery.next_attempt_at is not None and delivery.attempts.get().response_status == 500
+        from billing.tasks import webhook_delivery_attempt
+
+        r.status = 200
+        webhook_delivery_attempt.delay(delivery.pk)  # what the backoff retry (or "resend") runs
+        delivery.refresh_from_db()
+        assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts.count() == 2
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1/hook", "https://localhost/hook", "https://10.1.2.3/x", "https://169.254.169.254/latest",
+    "https://[::1]/x", "https://192.168.0.10/", "http://example.com/hook",
+])
+def test_ssrf_targets_are_refused(url, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(UnsafeTarget):
+        target_check(url)
+
+
+def test_ssrf_refused_at_delivery_time_too(org, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    endpoint_for(org, "https://127.0.0.1:8599/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_event_emit(org_id=org.pk, type="invoice.paid", data={})
+    attempt = WebhookDelivery.objects.get().attempts.get()
+    assert attempt.response_status is None and "private" in attempt.error
+
+
+def test_portal_form_refuses_private_url(member_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    response = member_client.post("/billing/endpoints/", {"url": "https://127.0.0.1/x", "event_types": ["invoice.paid"]})
+    assert response.status_code == 200 and b"private" in response.content
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_portal_test_event_and_resend(member_client, org, receiver):
+    response = member_client.post("/billing/endpoints/", {"url": receiver.url, "event_types": ["invoice.paid"]})
+    endpoint = WebhookEndpoint.objects.get(organization=org)
+    assert response["Location"] == f"/billing/endpoints/{endpoint.pk}/"
+    member_client.post(f"/billing/endpoints/{endpoint.pk}/test/")
+    delivery = WebhookDelivery.objects.get()
+    member_client.post(f"/billing/endpoints/{endpoint.pk}/deliveries/{delivery.pk}/resend/")
+    assert len(receiver.requests) == 2 and delivery.attempts.count() == 2
+    page = member_client.get(f"/billing/endpoints/{endpoint.pk}/")
+    assert b"HTTP 200" in page.content and b"standardwebhooks" in page.content
+
+
+def test_other_org_cannot_see_endpoint(member_client, other_org):
+    endpoint = endpoint_for(other_org, "https://example.com/hook")
+    assert member_client.get(f"/billing/endpoints/{endpoint.pk}/").status_code == 404
+    assert member_client.post(f"/billing/endpoints/{endpoint.pk}/test/").status_code == 404
+
+
+def test_secret_is_encrypted_at_rest(org):
+    endpoint = endpoint_for(org, "https://example.com/hook")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM billing_webhookendpoint WHERE id = %s", [endpoint.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("v1:") and "whsec_" not in stored
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == endpoint.secret
+    sealed = encrypt_text("hello")
+    assert sealed != encrypt_text("hello") and decrypt_text(sealed) == "hello"
+    tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    with pytest.raises((InvalidTag, ValueError)):
+        decrypt_text(tampered)

@@ -1,0 +1,35 @@
+"""Credentials for the contract test: a real test API key of the signed-in user's
+organization (keys area), plus the session cookie the customer API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+
+@dataclass
+class ContractCredentials:
+    headers: dict[str, str]
+    cookies: dict[str, str] = field(default_factory=dict)
+    min_operations: int = 1
+
+
+def contract_credentials(*, client, user, org, request) -> ContractCredentials:
+    from plans.services import plans_seed_demo
+
+    plans_seed_demo()
+    client.force_login(user)
+    session = client.session
+    session["active_org_id"] = org.pk
+    session.save()
+    cookies = {settings.SESSION_COOKIE_NAME: session.session_key}
+    try:
+        from keys.services import api_key_create
+    except ImportError:  # before the gateway exists: the sample API of tests/site
+        from tests.site.sample_api import SAMPLE_KEY
+
+        request.getfixturevalue("settings").ROOT_URLCONF = "tests.site.urls"
+        return ContractCredentials(headers={"Authorization": f"Bearer {SAMPLE_KEY}"}, cookies=cookies, min_operations=2)
+    _key, secret = api_key_create(org=org, name="Contract tests", mode="test", user=user)
+    return ContractCredentials(headers={"Authorization": f"Bearer {secret}"}, cookies=cookies, min_operations=4)

@@ -1,0 +1,92 @@
+"""Settings validation, run in a fresh interpreter per case (settings are read once per process)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS")
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in MANAGED and not k.startswith("PYTEST")}
+    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT)})
+    env.update(overrides)
+    return env
+
+
+def _production(**overrides: str) -> dict[str, str]:
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "ALLOWED_HOSTS": "portal.example.com",
+        "EMAIL_URL": "smtp://mailer:s3cret@smtp.example.com:587",
+    }
+    return _env(**{**production, **overrides})
+
+
+def _load_settings(env: dict[str, str], expr: str = "'ok'") -> subprocess.CompletedProcess:
+    code = f"import django; from django.conf import settings; settings.INSTALLED_APPS; print({expr})"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_development_defaults_load():
+    result = _load_settings(_env(), "settings.DEBUG, settings.PASSWORD_HASHERS[0]")
+    assert result.returncode == 0, result.stderr
+    assert "True" in result.stdout and "Argon2PasswordHasher" in result.stdout
+
+
+def test_production_settings_load_and_are_hardened():
+    expr = "settings.DEBUG, settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS, settings.MAILERS['default']['BACKEND']"
+    result = _load_settings(_production(), expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "31536000", "django.core.mail.backends.smtp.EmailBackend"]
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS"])
+def test_production_requires_each_secret(missing):
+    env = _production()
+    del env[missing]
+    result = _load_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+def test_production_refuses_the_development_secret_key():
+    result = _load_settings(_production(SECRET_KEY="dev-insecure-secret-key-change-me-0123456789abcdef0123456789"))
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean"),
+        ("SECURE_SSL_REDIRECT", "yess", "is not a boolean"),
+        ("DB_CONN_MAX_AGE", "sixty", "DB_CONN_MAX_AGE='sixty' is not an integer"),
+        ("INVITATION_TTL_DAYS", "7d", "is not an integer"),
+        ("FIELD_ENCRYPTION_KEY", "not base64!", "not valid base64"),
+        ("FIELD_ENCRYPTION_KEY", base64.b64encode(b"short").decode(), "must decode to 32 bytes"),
+        ("DATABASE_URL", "sqlite:///tmp/db.sqlite3", "must point at PostgreSQL"),
+    ],
+)
+def test_bad_values_fail_loudly(name, value, message):
+    result = _load_settings(_env(**{name: value}))
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-2000:]
+
+
+def test_check_deploy_is_clean_with_production_env():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=_production(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,80 @@
+"""Writes for usage: quota alerts and quota reconciliation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.models import Membership, Organization, Role
+from usage.models import QuotaDrift, UsageAlert
+from usage.selectors import quota_status, requests_in_period_db, usage_period_for_org
+
+log = logging.getLogger(__name__)
+
+ALERT_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING)
+
+
+def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | None = None) -> list[UsageAlert]:
+    """Record (once per period and threshold) every quota threshold the organization has
+    reached, and send its email and customer webhook after commit. Returns new alerts.
+
+    The ``usage_alert_once_per_period`` unique constraint is what makes "exactly once" hold
+    when two workers check the same organization at the same time.
+    """
+    status = quota_status(org_id=org_id, now=now, used=used)
+    if not status.quota:
+        return []
+    created = []
+    for threshold in settings.USAGE_ALERT_THRESHOLDS:
+        if status.used * 100 < threshold * status.quota:
+            continue
+        with transaction.atomic():
+            alert, was_created = UsageAlert.objects.get_or_create(
+                organization_id=org_id, period_start=status.period_start, threshold=threshold,
+                defaults={"period_end": status.period_end, "used": status.used, "quota": status.quota},
+            )
+            if was_created:
+                created.append(alert)
+                transaction.on_commit(lambda alert=alert: _alert_notify(alert))
+    return created
+
+
+def _alert_notify(alert: UsageAlert) -> None:
+    from billing.events import customer_event_emit
+
+    org = Organization.objects.get(pk=alert.organization_id)
+    data = {
+        "threshold_percent": alert.threshold, "used": alert.used, "quota": alert.quota,
+        "period_start": alert.period_start.isoformat(), "period_end": alert.period_end.isoformat(),
+    }
+    customer_event_emit(org_id=org.pk, type="usage.threshold_reached", data=data)
+    recipients = sorted({
+        m.user.email for m in Membership.objects.select_related("user").filter(organization=org, role__in=ALERT_ROLES)
+    } | ({org.billing_email} if org.billing_email else set()))
+    if not recipients:
+        return
+    context = {"org": org, "alert": alert, "site_url": settings.SITE_URL, "site_name": settings.SITE_NAME,
+               "remaining": max(alert.quota - alert.used, 0)}
+    subject = render_to_string("emails/usage_threshold_subject.txt", context).strip()
+    message = EmailMultiAlternatives(subject, render_to_string("emails/usage_threshold.txt", context), to=recipients)
+    message.attach_alternative(render_to_string("emails/usage_threshold.html", context), "text/html")
+    message.send()
+    log.info("usage alert %s%% sent to org %s (%s recipients)", alert.threshold, org.pk, len(recipients))
+
+
+def usage_quota_reconcile(*, org_id: int, redis_count: int, now: datetime | None = None) -> QuotaDrift:
+    """Compare the hot path's Redis quota counter with PostgreSQL's count for the current
+    period; store the result and log a warning when they differ."""
+    now = now or datetime.now(UTC)
+    start, _end = usage_period_for_org(org_id=org_id, now=now)
+    db_count = requests_in_period_db(org_id=org_id, start=start, end=now)
+    drift = QuotaDrift.objects.create(organization_id=org_id, period_start=start, redis_count=redis_count, db_count=db_count)
+    if drift.drift:
+        log.warning("usage quota drift for org %s: redis=%s postgres=%s (drift %+d; events in flight count as drift)",
+                    org_id, redis_count, db_count, drift.drift)
+    return drift

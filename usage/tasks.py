@@ -1,0 +1,92 @@
+"""Celery tasks: thin wrappers that call the pipeline, rollups and services."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django_redis import get_redis_connection
+
+from usage import ingest, partitions, rollups
+
+log = logging.getLogger(__name__)
+
+DRAIN_LOCK = "usage:ingest:drain-lock"
+ROLLUP_BATCH = 2000
+
+
+@shared_task(ignore_result=True)
+def usage_ingest_drain() -> dict:
+    """Drain the stream for at most USAGE_INGEST_DRAIN_SECONDS (beat runs this every 2 s).
+
+    One drain at a time per deployment (a lock), so beat ticks never pile up; several
+    ``manage.py usage_consumer`` processes may run alongside — the consumer group shares out
+    the entries."""
+    redis = get_redis_connection("default")
+    budget = settings.USAGE_INGEST_DRAIN_SECONDS
+    if not redis.set(DRAIN_LOCK, ingest.consumer_name(), nx=True, ex=budget + 30):
+        return {"skipped": True}
+    try:
+        result = ingest.IngestConsumer(redis).drain(seconds=budget)
+    finally:
+        redis.delete(DRAIN_LOCK)
+    if result.entries:
+        usage_rollup_dirty.delay()
+    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead}
+
+
+@shared_task(ignore_result=True)
+def usage_rollup_dirty() -> int:
+    """Recompute the rollups of the (org, hour) slices the consumer wrote, then check alerts."""
+    redis = get_redis_connection("default")
+    members = redis.spop(ingest.DIRTY_KEY, ROLLUP_BATCH) or []
+    if not members:
+        return 0
+    slices = set()
+    for member in members:
+        org, hour = (member.decode() if isinstance(member, bytes) else member).split(":")
+        slices.add((int(org), int(hour)))
+    try:
+        rollups.rollup_slices_recompute(slices=slices)
+    except Exception:
+        redis.sadd(ingest.DIRTY_KEY, *members)  # nothing lost: retried on the next tick
+        raise
+    from usage.services import usage_alerts_check
+
+    for org_id in sorted({org for org, _ in slices}):
+        try:
+            usage_alerts_check(org_id=org_id)
+        except Exception:
+            log.exception("usage alerts check failed for org %s", org_id)
+    return len(slices)
+
+
+@shared_task(ignore_result=True)
+def usage_rollup_recent() -> int:
+    now = datetime.now(UTC)
+    return rollups.rollup_range_recompute(start=now - timedelta(hours=2), end=now + timedelta(hours=1))
+
+
+@shared_task(ignore_result=True)
+def usage_partitions_ensure() -> list[str]:
+    return partitions.partitions_ensure_ahead(now=datetime.now(UTC), months_ahead=2)
+
+
+@shared_task(ignore_result=True)
+def usage_stream_trim() -> int:
+    return ingest.stream_trim(get_redis_connection("default"))
+
+
+@shared_task(ignore_result=True)
+def usage_quota_reconcile() -> int:
+    """Compare Redis quota counters with PostgreSQL for every organization active this month."""
+    from usage.selectors import calendar_month, quota_used_now
+    from usage.services import usage_quota_reconcile as reconcile
+
+    start, end = calendar_month(datetime.now(UTC))
+    orgs = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
+    for org_id in orgs:
+        reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
+    return len(orgs)
