@@ -361,7 +361,6 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OperationIdEnum"] = "gateway.operations.OPERATION_CHOICES"
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
 })
