@@ -343,10 +343,13 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
 KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
 # JWT signing keys "kid:secret,kid2:secret2": the first signs, all verify (rotation).
-JWT_SIGNING_KEYS = dict(
-    item.split(":", 1) for item in env_list("JWT_SIGNING_KEYS", [
-        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
-)
+JWT_SIGNING_KEYS: dict[str, str] = {}
+for _item in env_list("JWT_SIGNING_KEYS", [
+        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()]):
+    _kid, _, _secret = _item.partition(":")
+    if not _kid or len(_secret) < 32:
+        raise ImproperlyConfigured("JWT_SIGNING_KEYS must be 'kid:secret,…' with secrets of 32+ characters.")
+    JWT_SIGNING_KEYS[_kid] = _secret
 # Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the Lua
 # script reserves up to LIMITER_LEASE_MAX extra admissions that this process hands out with no
 # Redis round trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can
