@@ -10,7 +10,7 @@ PYTHON ?= $(shell for c in "$$(pyenv root 2>/dev/null)/versions/$$(cat .python-v
 	p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help run test venv chromium services stop check bench clean
+.PHONY: help run test venv system-packages services stop check bench clean
 
 help:
 	@echo "make run    set up everything and serve the portal with demo data on http://127.0.0.1:8000"
@@ -29,18 +29,27 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 # Browser tests drive Debian's Chromium through Playwright (no `playwright install`).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests"; \
+# Debian packages the suite uses: chromium (browser tests through Playwright, no browser
+# download), php-cli and nodejs (the docs' PHP/JavaScript code samples are syntax-checked),
+# wrk (benchmarks). Only missing ones are installed.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v php >/dev/null 2>&1 || missing="$$missing php-cli"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 run: venv
 	$(PY) -m portal.run
 
 # Uses the machine's PostgreSQL/Redis when they answer, else embedded ones (TOLLGATE_EMBEDDED=1
 # forces embedded); embedded servers started here are stopped again when the run ends.
-test: venv chromium
+test: venv system-packages
 	@eval "$$($(PY) -m portal.devservices env --mode test)" && \
 		export TESTING=1 && mkdir -p var/staticfiles && \
 		{ $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
@@ -50,7 +59,7 @@ test: venv chromium
 check: venv
 	@eval "$$($(PY) -m portal.devservices env --mode test)" && $(PY) manage.py check
 
-bench: venv
+bench: venv system-packages
 	@eval "$$($(PY) -m portal.devservices env --mode test)" && for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 stop: venv

@@ -99,9 +99,14 @@ def _members_context(request: HttpRequest, *, invite_form: InvitationCreateForm 
 
 
 def _members_response(request: HttpRequest, *, invite_form: InvitationCreateForm | None = None, status: int = 200) -> HttpResponse:
-    """htmx swaps just the panel; a plain form post redirects back to the page (PRG)."""
+    """htmx swaps just the panel; a plain form post redirects back to the page (PRG).
+
+    htmx does not swap 4xx answers, so the panel (with its error message) goes back as 200
+    and the real status travels in ``X-Tollgate-Status`` for scripts and tests."""
     if request.htmx:
-        return render(request, "accounts/_members_panel.html", _members_context(request, invite_form=invite_form), status=status)
+        response = render(request, "accounts/_members_panel.html", _members_context(request, invite_form=invite_form))
+        response["X-Tollgate-Status"] = str(status)
+        return response
     if invite_form is not None and invite_form.errors:
         return render(request, "accounts/members.html", _members_context(request, invite_form=invite_form), status=status)
     return redirect("accounts:members")

@@ -137,12 +137,20 @@ def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
+def invoices_settle(*, subscription: Subscription, before: datetime) -> int:
+    """Mark the subscription's open invoices for periods ended before ``before`` as paid."""
+    open_invoices = Invoice.objects.filter(subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before)
+    return len([invoice_mark_paid(invoice=invoice) for invoice in open_invoices])
+
+
 def invoice_collect(*, invoice: Invoice) -> Invoice:
     """Collect what the provider's subscription does not: Stripe gets the metered units as
     meter events (deterministic identifiers); Paystack usage is charged to the saved card."""
     from billing.providers import provider_get
     from billing.providers.base import ProviderError
 
+    if invoice.status != InvoiceStatus.OPEN:
+        return invoice
     usage_minor = sum(line.amount_minor for line in invoice.lines.all() if line.kind != InvoiceLineKind.PLAN)
     if not invoice.provider:
         return invoice_mark_paid(invoice=invoice) if invoice.total_minor == 0 else invoice
@@ -191,10 +199,15 @@ def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
     for sub in Subscription.objects.select_related("plan", "price", "organization").filter(
             status__in=LIVE_STATUSES, current_period_end__lte=now):
         start, end = sub.current_period_start, sub.current_period_end
+        # The provider advances its subscriptions' periods by webhook; until it does, later runs
+        # find this period closed already and must not collect it twice.
+        already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start).exists()
         invoice = invoice_build(subscription=sub, start=start, end=end)
         if not sub.provider:  # manual/PAYG subscriptions: we own the period
             Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
                 current_period_start=end, current_period_end=end + (end - start))
+        if already_closed:
+            continue
         try:
             invoice = invoice_collect(invoice=invoice)
         except Exception:  # collection is retried by the provider / next run; the invoice stands

@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from billing.models import Invoice, Payment, WebhookDelivery, WebhookEndpoint
-from plans.models import Plan
 from plans.selectors import plan_for_org, plans_public, subscription_live
 
 
@@ -44,5 +43,3 @@ def billing_overview(*, org) -> dict:
                         "purchasable": bool(price and price.amount_minor > 0)})
     return {"subscription": subscription, "plan": plan, "choices": choices}
 
-
-__all__ = ["Plan"]

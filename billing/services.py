@@ -13,8 +13,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from accounts.models import Organization
 from billing.events import customer_event_emit
 from billing.models import BillingProfile, Checkout, CheckoutStatus, Payment, PaymentStatus
 from billing.providers import provider_get, provider_name_for_currency
-from billing.providers.base import PaymentInfo, PaymentProvider, ProviderError, SubscriptionInfo
+from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
 from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
 from plans.services import entitlements_publish
 from portal.problems import Conflict, Problem
@@ -69,9 +70,11 @@ def price_for(*, plan: Plan, currency: str) -> Price:
 
 
 # --- checkout -------------------------------------------------------------------------------
-def checkout_start(*, org: Organization, plan: Plan, user, provider: PaymentProvider | None = None) -> Checkout:
-    """Create a hosted checkout for ``plan`` in the organization's currency (which picks the provider)."""
-    price = price_for(plan=plan, currency=org.currency)
+def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
+                   provider: PaymentProvider | None = None) -> Checkout:
+    """Create a hosted checkout for ``plan`` in ``currency`` (default: the organization's billing
+    currency); the currency picks the provider."""
+    price = price_for(plan=plan, currency=(currency or org.currency).upper())
     provider = provider or provider_get(provider_name_for_currency(price.currency))
     profile = profile_for(org)
     token = f"tg_{org.pk}_{secrets.token_hex(8)}"
@@ -238,25 +241,19 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
 
 
 def dunning_email_send(*, org_id: int, kind: str) -> None:
+    """E-mail the billing contacts (``kind``: payment_failed, downgraded, payment_recovered)."""
     org = Organization.objects.get(pk=org_id)
     owners = list(org.memberships.filter(role__in=["owner", "billing", "admin"]).values_list("user__email", flat=True))
     recipients = [org.billing_email] if org.billing_email else owners
     if not recipients:
         return
-    link = f"{settings.SITE_URL}{reverse('billing:overview')}"
-    if kind == "payment_failed":
-        subject = "Your payment failed — please update your card"
-        body = (f"We could not charge the card on file for {org.name}. Your plan stays active for "
-                f"{settings.BILLING_GRACE_DAYS} days; after that the organization moves to the Free plan.\n\n"
-                f"Update your payment method: {link}\n")
-    elif kind == "downgraded":
-        subject = "Your organization moved to the Free plan"
-        body = f"We still could not collect payment for {org.name}, so it is now on the Free plan. Your API keys keep working at Free limits.\n\nRestore your plan: {link}\n"
-    else:
-        subject = "Payment received — your plan is active again"
-        body = f"Thanks! Payment for {org.name} went through and your plan is fully active.\n\n{link}\n"
+    context = {"org": org, "kind": kind, "grace_days": settings.BILLING_GRACE_DAYS, "site_name": settings.SITE_NAME,
+               "link": f"{settings.SITE_URL}{reverse('billing:overview')}"}
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("emails/billing_dunning_subject.txt", context).strip()
+    message = EmailMultiAlternatives(subject, render_to_string("emails/billing_dunning.txt", context), to=recipients)
+    message.attach_alternative(render_to_string("emails/billing_dunning.html", context), "text/html")
     try:
-        send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, None, recipients)
+        message.send()
     except OSError:  # a mail outage must not undo a billing state change
         log.exception("dunning e-mail %s to org %s failed", kind, org_id)
 
@@ -309,6 +306,22 @@ def subscription_cancel(*, org: Organization) -> Subscription:
             sub.cancel_at_period_end = True
             sub.save(update_fields=["cancel_at_period_end", "updated_at"])
             _after_change(org.pk, sub, "cancel_at_period_end")
+    return sub
+
+
+def subscription_resume(*, org: Organization) -> Subscription:
+    """Keep the plan after all: undo a cancel-at-period-end before the period ends."""
+    sub = Subscription.objects.filter(organization=org, status__in=LIVE_STATUSES, cancel_at_period_end=True).first()
+    if sub is None or not sub.provider:
+        raise Conflict("There is no canceled plan to resume.")
+    provider_get(sub.provider).resume_subscription(subscription_id=sub.provider_subscription_id,
+                                                   email_token=profile_for(org).paystack_email_token)
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=sub.pk)
+        if sub.cancel_at_period_end and sub.status in LIVE_STATUSES:
+            sub.cancel_at_period_end = False
+            sub.save(update_fields=["cancel_at_period_end", "updated_at"])
+            _after_change(org.pk, sub, "resumed")
     return sub
 
 
@@ -395,5 +408,3 @@ def payment_record(*, org_id: int, provider: str, reference: str, amount_minor: 
     payment.save()
     return payment
 
-
-__all__ = ["ProviderError"]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("billing/checkout/", views.checkout, name="checkout"),
     path("billing/checkout/return/<str:provider_name>/", views.checkout_return, name="checkout_return"),
     path("billing/cancel/", views.cancel, name="cancel"),
+    path("billing/resume/", views.resume, name="resume"),
     path("billing/manage/", views.manage, name="manage"),
     path("billing/invoices/", views.invoice_list, name="invoice_list"),
     path("billing/invoices/<str:number>/", views.invoice_detail, name="invoice_detail"),

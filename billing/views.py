@@ -3,6 +3,8 @@ provider webhook endpoints."""
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -44,7 +46,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             services.subscription_change_plan(org=request.org, plan=plan)
             messages.success(request, f"You are now on {plan.name}.")
             return redirect("billing:overview")
-        session = services.checkout_start(org=request.org, plan=plan, user=request.user)
+        # The pricing page may post the currency the customer chose to pay in.
+        currency = request.POST.get("currency", "").upper()[:3]
+        session = services.checkout_start(org=request.org, plan=plan, user=request.user, currency=currency)
     except Problem as exc:
         messages.error(request, exc.detail)
         return redirect("billing:overview")
@@ -78,6 +82,17 @@ def cancel(request: HttpRequest) -> HttpResponse:
     try:
         sub = services.subscription_cancel(org=request.org)
         messages.success(request, f"Your plan stays active until {sub.current_period_end:%d %b %Y}, then moves to Free.")
+    except Problem as exc:
+        messages.error(request, exc.detail)
+    return redirect("billing:overview")
+
+
+@require_POST
+@role_required("manage_billing")
+def resume(request: HttpRequest) -> HttpResponse:
+    try:
+        services.subscription_resume(org=request.org)
+        messages.success(request, "Your plan will renew as usual.")
     except Problem as exc:
         messages.error(request, exc.detail)
     return redirect("billing:overview")
@@ -166,8 +181,6 @@ def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     from billing.tasks import webhook_delivery_attempt
 
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
-    import secrets
-
     event = CustomerEvent.objects.create(organization=request.org, public_id=f"evt_{secrets.token_hex(12)}",
                                          type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)

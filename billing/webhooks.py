@@ -16,7 +16,6 @@ from django.utils import timezone
 from billing import services
 from billing.models import BillingProfile, Checkout, EventStatus, ProviderEvent
 from billing.providers.base import ParsedEvent, PaymentProvider, ProviderUnavailable, SignatureInvalid
-from plans.models import Subscription
 from portal.problems import Problem
 
 log = logging.getLogger("billing.webhooks")
@@ -113,8 +112,15 @@ def stripe_invoice(provider, event):
     if not sub_id:
         raise Ignored("invoice without subscription")
     failed = event.type == "invoice.payment_failed"
-    if services.subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed) is None:
+    local = services.subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed)
+    if local is None:
         raise Ignored("no matching subscription (yet)")
+    if not failed and provider.invoice_is_paid(invoice_id=event.object["id"]):
+        # Stripe bills the metered units of a closed period on the next cycle's invoice: once
+        # that is paid, our statements for the periods before the current one are settled.
+        from billing.invoices import invoices_settle
+
+        invoices_settle(subscription=local, before=local.current_period_start)
 
 
 def stripe_charge_refunded(provider, event):
@@ -211,6 +217,7 @@ HANDLERS = {
         "subscription.create": paystack_subscription,
         "subscription.disable": paystack_subscription,
         "subscription.not_renew": paystack_subscription,
+        "subscription.enable": paystack_subscription,
         "invoice.create": paystack_invoice,
         "invoice.update": paystack_invoice,
         "invoice.payment_failed": paystack_invoice,
@@ -223,5 +230,3 @@ HANDLERS = {
         "charge.dispute.resolve": paystack_dispute,
     },
 }
-
-__all__ = ["Subscription", "webhook_receive"]

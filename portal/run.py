@@ -72,6 +72,8 @@ def main() -> int:
     started_embedded = [name for name in services.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
     os.environ.update(services)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # Links in emails point at the address this run actually serves on.
+    os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     code = 0
     try:
         code = _serve()

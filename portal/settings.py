@@ -213,7 +213,9 @@ if EMAIL_URL:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Development: emails are printed on the console, decoded so links can be copied. Without
+    # DEBUG, Django's own console backend stays so `check --deploy` flags the missing EMAIL_URL.
+    MAILERS = {"default": {"BACKEND": "portal.mail.ReadableConsoleBackend" if DEBUG else "django.core.mail.backends.console.EmailBackend"}}
 
 # --- REST framework and OpenAPI ------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -385,7 +387,7 @@ USAGE_ALERT_THRESHOLDS = (80, 100)
 # How the sandbox delivers its signed webhooks: "http" (to SITE_URL, a running server) or
 # "inprocess" (Django's test client, no server needed — the default under tests).
 BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
-# Day of the period close (UTC hour) and the invoice number prefix (TG-2026-000123).
+# Invoice numbers look like TG-2026-000123.
 BILLING_INVOICE_PREFIX = env_str("BILLING_INVOICE_PREFIX", "TG")
 if STRIPE_SECRET_KEY:
     SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]

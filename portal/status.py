@@ -111,7 +111,7 @@ def status_probe_run(*, now: datetime | None = None) -> list[ProbeResult]:
         ProbeResult.objects.bulk_create(results)
     except Exception:
         log.exception("could not store status probe results")  # the database itself is down
-    cache.delete(UPTIME_CACHE_KEY)
+    cache.delete(_uptime_cache_key(now.date(), UPTIME_DAYS))  # today's bar changed
     return results
 
 
@@ -125,6 +125,10 @@ def status_prune(*, now: datetime | None = None) -> int:
 # --- Reads -------------------------------------------------------------------------------------
 
 UPTIME_CACHE_KEY = "status:uptime:v1"
+
+
+def _uptime_cache_key(today: date, days: int) -> str:
+    return f"{UPTIME_CACHE_KEY}:{today.isoformat()}:{days}"
 
 
 @dataclass
@@ -198,7 +202,7 @@ def overall_state(states: list[ComponentState]) -> str:
 def uptime_by_day(*, days: int = UPTIME_DAYS, today: date | None = None) -> dict[str, list[dict]]:
     """component → one entry per day (oldest first): {date, uptime (0–100 or None), checks}."""
     today = today or timezone.now().date()
-    cache_key = f"{UPTIME_CACHE_KEY}:{today.isoformat()}:{days}"
+    cache_key = _uptime_cache_key(today, days)
     cached = cache.get(cache_key)
     if cached is not None:
         return cached
@@ -236,27 +240,35 @@ def uptime_percent(series: list[dict]) -> float | None:
 
 
 def endpoint_latency(*, days: int = 7) -> list[dict]:
-    """p95 latency per endpoint over the last ``days`` from real traffic (usage rollups).
+    """p95 latency per endpoint over the last ``days``, from real traffic (the usage rollups).
 
-    Reads through ``usage.selectors.latency_p95_by_endpoint(*, since)`` (issue 4); returns []
-    while that selector does not exist, so the page says "no traffic yet" instead of failing.
+    Reads through the usage area's selectors: ``latency_p95_by_endpoint(*, since)`` if it
+    exists, else the endpoint rows of ``operator_usage(*, since, until)``. Only the endpoint and
+    its p95 are published (request volumes are the operator's business). Returns [] while no
+    such selector exists, so the page says "no traffic yet" instead of failing. Cached 60 s.
     """
+    cache_key = f"status:latency:{days}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
     try:
         from usage import selectors as usage_selectors
     except ImportError:
         return []
-    reader = getattr(usage_selectors, "latency_p95_by_endpoint", None)
-    if reader is None:
-        return []
-    rows = reader(since=timezone.now() - timedelta(days=days))
-    return [
-        {
-            "endpoint": r["endpoint"],
-            "p95_ms": round(float(r["p95_ms"]), 1) if r.get("p95_ms") is not None else None,
-            "requests": int(r.get("requests") or 0),
-        }
-        for r in rows
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    if hasattr(usage_selectors, "latency_p95_by_endpoint"):
+        rows = [(r["endpoint"], r.get("p95_ms")) for r in usage_selectors.latency_p95_by_endpoint(since=since)]
+    elif hasattr(usage_selectors, "operator_usage"):
+        rows = [(r["operation"], r.get("p95_ms")) for r in usage_selectors.operator_usage(since=since, until=now, limit=50)["endpoints"]]
+    else:
+        rows = []
+    result = [
+        {"endpoint": endpoint, "p95_ms": round(float(p95), 1) if p95 is not None else None}
+        for endpoint, p95 in sorted(rows, key=lambda row: row[0])
     ]
+    cache.set(cache_key, result, 60)
+    return result
 
 
 def incidents_recent(*, days: int = 14) -> list[Incident]:

@@ -111,6 +111,11 @@ class PaymentProvider(abc.ABC):
     def fetch_subscription(self, *, subscription_id: str) -> SubscriptionInfo:
         """Re-read a subscription. Raises ProviderError, ProviderUnavailable."""
 
+    def invoice_is_paid(self, *, invoice_id: str) -> bool:
+        """Whether the provider's invoice ``invoice_id`` is paid now (Stripe). Providers without
+        invoices of their own return False. Raises ProviderError, ProviderUnavailable."""
+        return False
+
     @abc.abstractmethod
     def find_subscription(self, *, customer_id: str, price_ref: str) -> SubscriptionInfo | None:
         """The customer's live subscription to ``price_ref``, if any (Paystack creates it after
@@ -119,6 +124,10 @@ class PaymentProvider(abc.ABC):
     @abc.abstractmethod
     def cancel_subscription(self, *, subscription_id: str, email_token: str = "", at_period_end: bool = True) -> None:
         """Stop renewing (at period end by default). Raises ProviderError, ProviderUnavailable."""
+
+    @abc.abstractmethod
+    def resume_subscription(self, *, subscription_id: str, email_token: str = "") -> None:
+        """Undo a cancel-at-period-end (renew again). Raises ProviderError, ProviderUnavailable."""
 
     @abc.abstractmethod
     def change_subscription_price(self, *, subscription_id: str, price, prorate: bool) -> SubscriptionInfo:

@@ -135,6 +135,9 @@ class PaystackProvider(PaymentProvider):
         # Paystack's "disable" stops renewals; access until the paid period ends is ours to grant.
         self._request("POST", "/subscription/disable", json_body={"code": subscription_id, "token": email_token})
 
+    def resume_subscription(self, *, subscription_id, email_token=""):
+        self.enable_subscription(subscription_id=subscription_id, email_token=email_token)
+
     def enable_subscription(self, *, subscription_id, email_token):
         self._request("POST", "/subscription/enable", json_body={"code": subscription_id, "token": email_token})
 

@@ -114,6 +114,9 @@ class StripeProvider(PaymentProvider):
     def fetch_subscription(self, *, subscription_id):
         return self._subscription_info(self._call(self.client.v1.subscriptions.retrieve, subscription_id))
 
+    def invoice_is_paid(self, *, invoice_id):
+        return self._call(self.client.v1.invoices.retrieve, invoice_id).status == "paid"
+
     def find_subscription(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})
         return self._subscription_info(subs.data[0].to_dict()) if subs.data else None
@@ -123,6 +126,9 @@ class StripeProvider(PaymentProvider):
             self._call(self.client.v1.subscriptions.update, subscription_id, {"cancel_at_period_end": True})
         else:
             self._call(self.client.v1.subscriptions.cancel, subscription_id)
+
+    def resume_subscription(self, *, subscription_id, email_token=""):
+        self._call(self.client.v1.subscriptions.update, subscription_id, {"cancel_at_period_end": False})
 
     def change_subscription_price(self, *, subscription_id, price, prorate):
         sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()

@@ -208,11 +208,14 @@ def subscription_disable(params, body):
 
 
 def subscription_enable(params, body):
+    from billing.sandbox import actions
+
     sub = _get("subscription", body["code"])
     if body.get("token") != sub["email_token"]:
         raise PaystackSandboxError(400, "Subscription with code not found or already active")
     sub["status"] = "active"
     store.put(P, "subscription", sub["subscription_code"], sub)
+    actions.paystack_emit("subscription.enable", sub)
     return {"status": True, "message": "Subscription enabled successfully"}
 
 

@@ -35,6 +35,7 @@ def _url(path: str, query: list[dict[str, Any]], path_vars: list[dict[str, Any]]
 def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str | None) -> dict[str, Any]:
     info = document.get("info", {})
     folders: dict[str, dict[str, Any]] = {}
+    extra_variables: dict[str, str] = {}
     for path, method, operation in _iter_operations(document):
         params = [samples.resolve(p, document) for p in operation.get("parameters", [])]
         query, path_vars, headers = [], [], []
@@ -66,7 +67,12 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
                 "raw": json.dumps(example["body"], indent=2),
                 "options": {"raw": {"language": "json"}},
             }
-        if not example["uses_key"]:
+        if example.get("bearer_env"):
+            # Another bearer credential (e.g. the operator token): its own collection variable.
+            variable = _camel(example["bearer_env"].removeprefix("TOLLGATE_"))
+            extra_variables.setdefault(variable, example["bearer_env"])
+            request["auth"] = {"type": "bearer", "bearer": [{"key": "token", "value": "{{" + variable + "}}", "type": "string"}]}
+        elif not example["uses_key"]:
             # The customer API authenticates with the portal session, not an API key.
             request["auth"] = {"type": "noauth"}
         tag = (operation.get("tags") or ["other"])[0]
@@ -93,5 +99,12 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
             {"key": "baseUrl", "value": base_url.rstrip("/"), "type": "string"},
             {"key": "apiKey", "value": api_key or "", "type": "string",
              "description": "Your API key (tg_test_… for free test calls)."},
+            *({"key": name, "value": "", "type": "string", "description": f"Same as ${env} in the code samples."}
+              for name, env in extra_variables.items()),
         ],
     }
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.lower().split("_")
+    return head + "".join(part.title() for part in rest)

@@ -202,10 +202,26 @@ def operation_request(*, spec: dict[str, Any], path: str, method: str, operation
             body = resolve(next(iter(media["examples"].values())), spec).get("value")
         else:
             body = example_for(media.get("schema", {}), spec)
-    security = operation.get("security")
-    uses_key = bool(security) and any(set(req) & set(GATEWAY_SCHEMES) for req in security)
+    security = operation.get("security") or []
+    names = [name for requirement in security for name in requirement]
+    uses_key = any(name in GATEWAY_SCHEMES for name in names)
+    # Another bearer scheme (e.g. an operator token): read it from its own environment variable.
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    other_bearer = next((n for n in names if schemes.get(n, {}).get("scheme") == "bearer"), None) if not uses_key else None
+    bearer_env = "TOLLGATE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", other_bearer).upper() if other_bearer else None
     url = base_url.rstrip("/") + url_path + (("?" + urlencode(query, doseq=True)) if query else "")
-    return {"method": method.upper(), "url": url, "body": body, "content_type": content_type, "uses_key": uses_key}
+    return {"method": method.upper(), "url": url, "body": body, "content_type": content_type,
+            "uses_key": uses_key, "bearer_env": bearer_env}
+
+
+def _bearer(req: dict[str, Any], api_key: str | None) -> tuple[str | None, str | None]:
+    """(literal token, environment variable) for the Authorization header, or (None, None) for
+    session-authenticated operations. Only the API key is ever filled in literally."""
+    if req["uses_key"]:
+        return (api_key, None) if api_key else (None, KEY_ENV)
+    if req.get("bearer_env"):
+        return None, req["bearer_env"]
+    return None, None
 
 
 def operation_samples(
@@ -223,9 +239,9 @@ def _curl(req: dict[str, Any], api_key: str | None) -> str:
     # -i prints the response headers too (RateLimit, Retry-After, X-Request-Id).
     lines = [f"curl -i -X {req['method']} {shlex.quote(req['url'])}"]
     prefix = ""
-    if req["uses_key"]:
-        token = api_key if api_key else f"${KEY_ENV}"
-        lines.append(f'  -H "Authorization: Bearer {token}"')
+    literal, env = _bearer(req, api_key)
+    if literal or env:
+        lines.append(f'  -H "Authorization: Bearer {literal or "$" + env}"')
     else:
         prefix = "# Uses your signed-in portal session cookie.\n"
         lines.append('  -b "sessionid=$TOLLGATE_SESSION"')
@@ -237,13 +253,14 @@ def _curl(req: dict[str, Any], api_key: str | None) -> str:
 
 def _javascript(req: dict[str, Any], api_key: str | None) -> str:
     headers = []
-    if req["uses_key"]:
-        token = json.dumps(f"Bearer {api_key}") if api_key else f"`Bearer ${{process.env.{KEY_ENV}}}`"
+    literal, env = _bearer(req, api_key)
+    if literal or env:
+        token = json.dumps(f"Bearer {literal}") if literal else f"`Bearer ${{process.env.{env}}}`"
         headers.append(f'    "Authorization": {token},')
     if req["body"] is not None:
         headers.append(f'    "Content-Type": {json.dumps(req["content_type"])},')
     options = [f'  method: "{req["method"]}",']
-    if not req["uses_key"]:
+    if not (literal or env):
         options.append('  credentials: "include", // a signed-in portal session')
     if headers:
         options.append("  headers: {\n" + "\n".join(headers) + "\n  },")
@@ -258,10 +275,11 @@ def _javascript(req: dict[str, Any], api_key: str | None) -> str:
 
 
 def _python(req: dict[str, Any], api_key: str | None) -> str:
-    lines = ["import os" if (req["uses_key"] and not api_key) else "", "import httpx", ""]
-    args = [f"    {req['method']!r},", f"    {req['url']!r},"]
-    if req["uses_key"]:
-        token = repr(f"Bearer {api_key}") if api_key else f"f\"Bearer {{os.environ['{KEY_ENV}']}}\""
+    literal, env = _bearer(req, api_key)
+    lines = ["import os" if env else "", "import httpx", ""]
+    args = [f"    {json.dumps(req['method'])},", f"    {json.dumps(req['url'])},"]
+    if literal or env:
+        token = json.dumps(f"Bearer {literal}") if literal else f"f\"Bearer {{os.environ['{env}']}}\""
         args.append(f'    headers={{"Authorization": {token}}},')
     else:
         args.append('    cookies={"sessionid": "<your portal session>"},')
@@ -274,8 +292,11 @@ def _python(req: dict[str, Any], api_key: str | None) -> str:
 
 def _php(req: dict[str, Any], api_key: str | None) -> str:
     headers = []
-    if req["uses_key"]:
-        headers.append(f'        "Authorization: Bearer {api_key}",' if api_key else f'        "Authorization: Bearer " . getenv("{KEY_ENV}"),')
+    literal, env = _bearer(req, api_key)
+    if literal:
+        headers.append(f'        "Authorization: Bearer {literal}",')
+    elif env:
+        headers.append(f'        "Authorization: Bearer " . getenv("{env}"),')
     else:
         headers.append('        "Cookie: sessionid=<your portal session>",')
     if req["body"] is not None:

@@ -1,14 +1,13 @@
 """Public site: pricing, docs, status and the OpenAPI schema (issue 6)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 
 from portal.site import views
 
 app_name = "site"
 
 urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", views.SchemaApi.as_view(), name="schema"),
     path("docs/", views.docs_swagger, name="docs"),
     path("docs/redoc/", views.docs_redoc, name="redoc"),
     path("docs/operations/", views.docs_operations, name="operations"),

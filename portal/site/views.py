@@ -19,12 +19,28 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.response import Response
+
 from accounts.permissions import has_capability
 from portal import status as status_reads
 from portal.problems import _DRF_SLUGS, Problem
 from portal.site import pricing, samples, schema
 from portal.site.postman import postman_collection
 from portal.site.trykey import DocsCredential, docs_credential, keys_available
+
+
+class SchemaApi(SpectacularAPIView):
+    """``/api/schema/``: drf-spectacular's view (YAML, or JSON with ``?format=json``), served from
+    the briefly cached document the docs pages use instead of regenerating it per request."""
+
+    def _get_schema_response(self, request):
+        if self.api_version or request.version or self._get_version_parameter(request):
+            return super()._get_schema_response(request)
+        return Response(
+            data=schema.openapi_document(),
+            headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'},
+        )
 
 
 # --- shared ------------------------------------------------------------------------------------

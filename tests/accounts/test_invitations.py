@@ -38,9 +38,11 @@ def test_invite_sends_an_email_with_text_and_html(member_client, org, mailoutbox
 
 def test_invite_rejects_bad_addresses_and_existing_members(member_client, org, user):
     response = _invite(member_client, email="not-an-email")
-    assert response.status_code == 400 and b"valid email" in response.content
+    assert response["X-Tollgate-Status"] == "400" and b"valid email" in response.content
     response = _invite(member_client, email=user.email.upper())
-    assert response.status_code == 400 and b"already a member" in response.content
+    assert response["X-Tollgate-Status"] == "400" and b"already a member" in response.content
+    plain = member_client.post("/orgs/invitations/", {"email": "nope", "role": "developer"})
+    assert plain.status_code == 400 and b"valid email" in plain.content  # without htmx: the full page
     assert not Invitation.objects.exists()
 
 

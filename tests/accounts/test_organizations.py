@@ -75,7 +75,7 @@ def test_role_change_without_htmx_redirects_back(member_client, org):
 def test_unknown_role_is_a_friendly_error(member_client, org):
     dev = _member(org, Role.DEVELOPER)
     response = member_client.post(f"/orgs/members/{dev.pk}/role/", {"role": "emperor"}, headers={"HX-Request": "true"})
-    assert response.status_code == 400
+    assert response.status_code == 200 and response["X-Tollgate-Status"] == "400"  # htmx swaps only 2xx
     assert b"Choose one of the listed roles" in response.content
     dev.refresh_from_db()
     assert dev.role == Role.DEVELOPER
@@ -163,3 +163,12 @@ def test_last_owner_cannot_leave_and_personal_org_cannot_be_left(member_client, 
     personal = services.organization_create_personal(user=user)
     response = member_client.post("/orgs/leave/", {"organization": personal.pk}, follow=True)
     assert b"personal organization" in response.content
+
+
+def test_demoting_the_last_owner_explains_why_in_the_panel(member_client, org, user):
+    owner = Membership.objects.get(organization=org, user=user)
+    response = member_client.post(f"/orgs/members/{owner.pk}/role/", {"role": "admin"}, headers={"HX-Request": "true"})
+    assert response["X-Tollgate-Status"] == "409"
+    assert b"last owner cannot be demoted" in response.content
+    response = member_client.post(f"/orgs/members/{owner.pk}/role/", {"role": "admin"}, follow=True)
+    assert b"last owner cannot be demoted" in response.content

@@ -10,7 +10,7 @@ import pytest
 
 from billing.models import SandboxObject
 from plans.services import plans_seed_demo
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import OrganizationFactory
 
 
 @pytest.fixture

@@ -36,7 +36,8 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.PAST_DUE and sub.past_due_since is not None
     assert plan_for_org(org_id=org.pk).code == "pro"  # grace: still Pro
-    assert any("payment failed" in m.subject.lower() for m in mail.outbox)
+    failed_mail = next(m for m in mail.outbox if "payment failed" in m.subject.lower())
+    assert failed_mail.to == [org.billing_email] and "7 days" in failed_mail.body and failed_mail.alternatives
     overview = client.get("/billing/")
     assert b"Your last payment failed" in overview.content
     assert b"Payment failed" in client.get("/billing/card/plan/").content
@@ -80,6 +81,13 @@ def test_cancel_at_period_end_keeps_plan_until_then(usd_client, usd_org, deliver
     assert sub.cancel_at_period_end and sub.status == SubscriptionStatus.ACTIVE
     assert store.get("stripe", "subscription", sub.provider_subscription_id)["cancel_at_period_end"] is True
     assert plan_for_org(org_id=usd_org.pk).code == "pro"
+    assert b"Keep my plan" in usd_client.get("/billing/").content
+    deliver(usd_client.post, "/billing/resume/")
+    sub.refresh_from_db()
+    assert not sub.cancel_at_period_end
+    assert store.get("stripe", "subscription", sub.provider_subscription_id)["cancel_at_period_end"] is False
+    deliver(usd_client.post, "/billing/cancel/")
+    sub.refresh_from_db()
     from billing.services import subscriptions_end_canceled
 
     assert deliver(subscriptions_end_canceled, now=sub.current_period_end + timedelta(seconds=1)) == 1
@@ -166,3 +174,20 @@ def test_paystack_refund_webhook_updates_payment(ngn_client, ngn_org, deliver):
     payment = Payment.objects.get(reference=reference)
     assert payment.status == "refunded" and payment.refunded_minor == 1_500_000
 
+
+
+def test_paystack_resume_re_enables_a_not_renewing_subscription(ngn_client, ngn_org, deliver):
+    buy(ngn_client, deliver)
+    sub = Subscription.objects.get(organization=ngn_org)
+    remote = store.get("paystack", "subscription", sub.provider_subscription_id)
+    remote["status"] = "non-renewing"  # what Paystack reports after subscription.not_renew
+    store.put("paystack", "subscription", sub.provider_subscription_id, remote)
+    from billing.sandbox.actions import paystack_emit
+
+    deliver(paystack_emit, "subscription.not_renew", remote)
+    sub.refresh_from_db()
+    assert sub.cancel_at_period_end and sub.status == SubscriptionStatus.ACTIVE
+    deliver(ngn_client.post, "/billing/resume/")
+    sub.refresh_from_db()
+    assert not sub.cancel_at_period_end
+    assert store.get("paystack", "subscription", sub.provider_subscription_id)["status"] == "active"

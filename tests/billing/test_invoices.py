@@ -129,6 +129,9 @@ def test_period_close_charges_paystack_usage_and_emits_events(ngn_client, ngn_or
     usage_charge = store.get("paystack", "transaction", f"tg-{invoice.number}")
     assert usage_charge["amount"] == 5_000 and usage_charge["status"] == "success"
     assert list(CustomerEvent.objects.order_by("id").values_list("type", flat=True)) == ["invoice.created", "invoice.paid"]
+    # An hour later the provider has not advanced the period yet: nothing is built or charged twice.
+    assert deliver(invoices_close_due, now=sub.current_period_end + timedelta(hours=1)) == []
+    assert CustomerEvent.objects.count() == 2 and Invoice.objects.count() == 1
 
 
 def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans, deliver, monkeypatch):
@@ -142,6 +145,14 @@ def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans
     deliver(invoice_collect, invoice=invoice)  # reporting again must not double count
     events = store.all_of("stripe", "billing.meter_event")
     assert len(events) == 1 and events[0]["payload"]["value"] == "500" and events[0]["event_name"] == "ai_tokens"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN and invoice.total_minor == 1_000 + 100  # $0.002 × 500
+    # Stripe's next cycle invoice (carrying the metered units) is paid → our statement is settled.
+    from billing.sandbox import actions
+
+    deliver(actions.stripe_renewal, sub.provider_subscription_id)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
 
 
 def test_invoice_pages_and_card(member_client, org, plans):
@@ -160,3 +171,46 @@ def test_other_org_cannot_see_invoice(member_client, other_org, plans):
     invoice = invoice_build(subscription=sub, start=START, end=END, units_by_meter={})
     assert member_client.get(f"/billing/invoices/{invoice.number}/").status_code == 404
     assert invoice.number.encode() not in member_client.get("/billing/invoices/").content
+
+
+def test_invoice_from_the_real_usage_pipeline_equals_the_ledger(ngn_org, plans, redis_client, deliver):
+    """A month of mixed traffic goes through the hot-path stream and issue 4's consumer; the
+    closed invoice's units equal the CSV ledger's billable units, meter by meter, to the unit."""
+    import random
+
+    from tests.usage.conftest import ingest, make_event
+    from usage.selectors import usage_ledger
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = now - timedelta(days=30), now - timedelta(minutes=5)
+    sub = Subscription.objects.create(organization=ngn_org, plan=plans["pro"], currency="NGN",
+                                      price=plans["pro"].prices.get(currency="NGN"),
+                                      current_period_start=start, current_period_end=end)
+    rng = random.Random(5)
+    events = []
+    for _ in range(900):
+        meter = rng.choice(["sms.sent", "delivery.status_check", "ai.tokens"])
+        units = rng.randint(1, 400) if meter == "ai.tokens" else rng.randint(1, 12)
+        events.append(make_event(ngn_org.pk, at=start + timedelta(seconds=rng.randint(0, int((end - start).total_seconds()) - 1)),
+                                 meter=meter, units=units, status=rng.choice([200, 200, 200, 201, 429, 503]),
+                                 mode=rng.choice(["live", "live", "live", "test"])))
+    # Just outside the period on both sides: never billed.
+    events.append(make_event(ngn_org.pk, at=start - timedelta(seconds=1), meter="sms.sent", units=999))
+    events.append(make_event(ngn_org.pk, at=end, meter="sms.sent", units=999))
+    ingest(redis_client, events)
+
+    [invoice] = deliver(invoices_close_due, now=now)
+    ledger: dict[str, int] = {}
+    for row in usage_ledger(org_id=ngn_org.pk, start=start, end=end):
+        ledger[row[8]] = ledger.get(row[8], 0) + row[10]  # meter, billable_units
+    assert sum(ledger.values()) > 0
+    billed: dict[str, int] = {}
+    for line in invoice.lines.exclude(kind="plan"):
+        billed[line.meter_code] = billed.get(line.meter_code, 0) + line.quantity
+    prices = {mp.meter.code: mp for mp in MeterPrice.objects.filter(plan=plans["pro"], currency="NGN").select_related("meter")}
+    for code, units in ledger.items():
+        assert billed.get(code, 0) == max(0, units - prices[code].included_units), code
+    assert any(billed.values()), "the fixture should exceed an allowance somewhere"
+    expected = independent_total_minor(1_500_000, ledger, {
+        code: (mp.included_units, str(mp.unit_price), None) for code, mp in prices.items()})
+    assert invoice.total_minor == expected

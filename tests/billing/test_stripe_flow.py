@@ -86,3 +86,15 @@ def test_developer_role_cannot_start_checkout(client, usd_org, plans):
     session["active_org_id"] = usd_org.pk
     session.save()
     assert client.post("/billing/checkout/", {"plan": "pro"}).status_code == 403
+
+
+def test_pricing_page_currency_choice_picks_provider(ngn_client, ngn_org, plans):
+    """An NGN organization that chooses to pay in USD on the pricing page goes to Stripe."""
+    checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro", "currency": "USD"}))
+    checkout = Checkout.objects.get(organization=ngn_org)
+    assert (checkout.provider, checkout.currency, checkout.amount_minor) == ("stripe", "USD", 1000)
+
+
+def test_pricing_page_upgrade_button_posts_to_checkout(usd_client, usd_org, plans):
+    page = usd_client.get("/pricing/?currency=USD")
+    assert page.status_code == 200 and b'action="/billing/checkout/"' in page.content

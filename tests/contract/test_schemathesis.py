@@ -9,6 +9,7 @@ Runtime is bounded by CONTRACT_MAX_EXAMPLES per operation and mode (default 15).
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 
 import pytest
 import schemathesis
@@ -35,7 +36,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
 
-def _run_operation(operation, *, mode, headers, cookies, failures):
+def _run_operation(operation, *, mode, headers, cookies, failures, statuses):
     @given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis_settings(
         max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
@@ -43,6 +44,7 @@ def _run_operation(operation, *, mode, headers, cookies, failures):
     )
     def run(case):
         response = case.call(headers=headers, cookies=cookies)
+        statuses[operation.label].add(response.status_code)
         try:
             case.validate_response(response, checks=CHECKS)
         except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis failures: report every operation at once
@@ -68,12 +70,17 @@ def test_every_operation_honours_the_schema(client, user, org, request, keep_tes
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
     failures: dict[str, str] = {}
+    statuses: dict[str, set[int]] = defaultdict(set)
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _run_operation(operation, mode=mode, headers=credentials.headers, cookies=credentials.cookies,
-                           failures=failures)
+                           failures=failures, statuses=statuses)
     assert operations >= credentials.min_operations, "the schema lost operations"
     assert not failures, "\n\n".join(f"{label}: {detail}" for label, detail in failures.items())
+    # The key really works: every v1 operation called with it succeeded at least once.
+    for label, seen in statuses.items():
+        if " /v1/" in label and credentials.key_operations_must_succeed and "/v1/keys/verify" not in label:
+            assert any(200 <= code < 300 for code in seen), (label, sorted(seen))

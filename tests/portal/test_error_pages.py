@@ -37,3 +37,11 @@ def test_403_explains_the_role(member_client, org):
     response = member_client.post("/orgs/invitations/", {"email": "a@example.com", "role": "developer"})
     assert response.status_code == 403
     assert "Your role can" in response.content.decode()
+
+
+def test_csrf_failure_is_friendly():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"login": "a@example.com", "password": "x"})
+    assert response.status_code == 403
+    assert "Your form expired" in response.content.decode()

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS")
+# DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests in this process; a deployment never has it.
+MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS",
+           "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def _env(**overrides: str) -> dict[str, str]:
@@ -83,10 +85,43 @@ def test_bad_values_fail_loudly(name, value, message):
     assert message in result.stderr, result.stderr[-2000:]
 
 
+@pytest.mark.django_db
 def test_check_deploy_is_clean_with_production_env():
+    # Some checks (drf-spectacular's schema generation) read the database: point the
+    # subprocess at the migrated test database rather than a possibly unmigrated dev one.
+    from django.db import connection
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    if db.get("PASSWORD"):
+        from urllib.parse import quote
+
+        database_url = f"postgres://{db['USER']}:{quote(db['PASSWORD'], safe='')}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_production(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=_production(DATABASE_URL=database_url), capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_without_email_url_is_flagged_by_check_deploy():
+    env = _production()
+    del env["EMAIL_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "mail.E001" in result.stdout + result.stderr
+
+
+def test_development_console_email_is_readable(capsys):
+    from django.core.mail import EmailMessage
+
+    from portal.mail import ReadableConsoleBackend
+
+    long_link = "http://127.0.0.1:8000/accounts/confirm-email/" + "x" * 90 + "/"
+    ReadableConsoleBackend().send_messages([EmailMessage("Confirm", f"Go to {long_link}\n", "from@example.com", ["to@example.com"])])
+    out = capsys.readouterr().out
+    assert long_link in out and "Email to: to@example.com" in out and "Subject: Confirm" in out

@@ -76,3 +76,23 @@ def test_billing_role_may_upgrade_but_developers_are_told_to_ask(client, user, o
     session.save()
     html = client.get("/pricing/").content.decode()
     assert "Ask an owner to upgrade" in html and "Upgrade to Pro" not in html
+
+
+def test_upgrade_button_starts_a_real_checkout(member_client, org, demo_plans):
+    """The pricing page's form, submitted as a browser would, reaches billing's hosted checkout."""
+    try:
+        reverse("billing:checkout")
+    except NoReverseMatch:
+        pytest.skip("billing has no POST checkout")
+    html = member_client.get("/pricing/?currency=NGN").content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" class="plan-cta-form">(.*?)</form>',
+                     html.split('id="plan-pro"')[1], re.S)
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    assert fields["plan"] == "pro"
+    response = member_client.post(form.group(1), fields)
+    assert response.status_code == 302
+    assert "/sandbox/checkout/" in response["Location"] or "checkout" in response["Location"]
+    from billing.models import Checkout
+
+    checkout = Checkout.objects.get(organization=org)
+    assert checkout.plan.code == "pro" and checkout.amount_minor == 1_500_000 and checkout.currency == "NGN"

@@ -105,3 +105,12 @@ def test_every_operation_has_code_samples_in_four_languages(demo_plans):
             assert not any("tg_test_" in s["source"] or "tg_live_" in s["source"] for s in op["x-codeSamples"])
             if {name for req in op.get("security", []) for name in req} & set(GATEWAY_SCHEMES):
                 assert all("TOLLGATE_API_KEY" in s["source"] for s in op["x-codeSamples"]), "key from the environment"
+
+
+@pytest.mark.urls("tests.site.urls")
+def test_schema_endpoint_serves_yaml_by_default_and_the_same_document_as_json(client, demo_plans):
+    import yaml
+
+    as_yaml = client.get("/api/schema/")
+    assert as_yaml.status_code == 200 and "openapi" in as_yaml["Content-Type"]
+    assert yaml.safe_load(as_yaml.content) == client.get("/api/schema/?format=json").json()

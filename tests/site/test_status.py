@@ -88,11 +88,30 @@ def test_prune_drops_results_past_retention(settings):
     assert ProbeResult.objects.count() == 1
 
 
-def test_latency_section_reads_through_the_usage_selector(client, monkeypatch):
-    from usage import selectors
+def test_p95_latency_per_endpoint_comes_from_real_gateway_traffic(client, org, user, demo_plans, redis_client):
+    """Real calls through the gateway → usage stream → consumer → rollups → /status.json."""
+    pytest.importorskip("keys.services")
+    pytest.importorskip("usage.ingest")
+    from keys.services import api_key_create
+    from usage.recorder import recorder
+    from usage.tasks import usage_ingest_drain
 
-    monkeypatch.setattr(selectors, "latency_p95_by_endpoint",
-                        lambda *, since: [{"endpoint": "sms_send", "p95_ms": 41.26, "requests": 1200}], raising=False)
+    _key, secret = api_key_create(org=org, name="traffic", mode="test", user=user)
+    for _ in range(2):  # the Free plan allows 2 requests per second
+        response = client.get("/v1/deliveries/trk_" + "0" * 24, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 200
+    recorder.flush_all()
+    usage_ingest_drain()  # beat's drain; enqueues the rollup of the touched slices (eager here)
     data = client.get("/status.json").json()
-    assert data["latency_p95"] == [{"endpoint": "sms_send", "p95_ms": 41.3, "requests": 1200}]
-    assert "sms_send" in client.get("/status/").content.decode()
+    rows = {row["endpoint"]: row for row in data["latency_p95"]}
+    assert "delivery_status_get" in rows, data["latency_p95"]
+    assert rows["delivery_status_get"]["p95_ms"] is not None and rows["delivery_status_get"]["p95_ms"] > 0
+    assert set(rows["delivery_status_get"]) == {"endpoint", "p95_ms"}  # no request volumes in public
+    assert "delivery_status_get" in client.get("/status/").content.decode()
+
+
+def test_a_new_probe_run_shows_on_the_next_page_load_despite_the_cache(client, live_server, settings):
+    settings.STATUS_API_PROBE_URL = f"{live_server.url}/healthz"
+    assert client.get("/status.json").json()["components"][0]["uptime_90d"] is None  # cached: no data
+    status.status_probe_run()
+    assert client.get("/status.json").json()["components"][0]["uptime_90d"] == 100.0
