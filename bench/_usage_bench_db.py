@@ -2,7 +2,8 @@
 bloats the development or test databases.
 
 ``USAGE_BENCH_DATABASE_URL`` (default: ``DATABASE_URL`` with ``_bench`` appended to the
-database name) is created if missing and migrated.
+database name; the ingest benchmark, which truncates, uses ``_bench_ingest``) is created if
+missing and migrated.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def setup() -> str:
+def setup(suffix: str = "_bench") -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tollgate")
-    url = os.environ.get("USAGE_BENCH_DATABASE_URL")
+    url = os.environ.get("USAGE_BENCH_DATABASE_URL") if suffix == "_bench" else None
     if not url:
         parts = urlsplit(base)
-        url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench"))
+        url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
     name = urlsplit(url).path.lstrip("/")
     import psycopg
 

@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--per-entry", type=int, default=100, help="events per stream entry (hot path batching)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    setup()
+    setup("_bench_ingest")
 
     from django.db import connection
     from django_redis import get_redis_connection

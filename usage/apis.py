@@ -19,7 +19,9 @@ from accounts.permissions import OrgCapability
 from usage import selectors
 from usage.models import Granularity
 
-MAX_HOURLY_RANGE = timedelta(days=31)
+# Hourly resolution for the last week or so; beyond that a chart of 700+ bars per group is
+# unreadable and the response large, so longer ranges are daily.
+MAX_HOURLY_RANGE = timedelta(days=8)
 MAX_RANGE = timedelta(days=400)
 WINDOWS = ("24h", "7d", "30d", "period")
 
@@ -89,6 +91,7 @@ class PointOutput(serializers.Serializer):
 
 class BreakdownOutput(serializers.Serializer):
     group = serializers.CharField()
+    label = serializers.CharField(required=False, help_text="With group_by=key: the key's name and prefix.")
     requests = serializers.IntegerField()
     units = serializers.IntegerField()
     billable_units = serializers.IntegerField()
@@ -135,11 +138,16 @@ class UsageApi(APIView):
         series = selectors.usage_series(**query, group_by=group_by)
         for point in series:  # thousands of points: format here rather than per-field serializers
             point["bucket"] = point["bucket"].isoformat().replace("+00:00", "Z")
+        breakdown = selectors.usage_breakdown(**query, group_by=group_by) if group_by else []
+        if group_by == "key":
+            names = selectors.key_names(org_id=org_id, prefixes=[row["group"] for row in breakdown])
+            for row in breakdown:
+                row["label"] = f"{names[row['group']]} ({row['group']}…)" if row["group"] in names else row["group"]
         body = {
             "from": _iso(q["start"]), "to": _iso(q["end"]), "granularity": q["granularity"], "group_by": group_by,
             "totals": selectors.usage_breakdown(**query)[0],
             "series": series,
-            "breakdown": selectors.usage_breakdown(**query, group_by=group_by) if group_by else [],
+            "breakdown": breakdown,
         }
         return Response(body)  # shape documented by UsageOutput
 

@@ -182,7 +182,11 @@ class IngestConsumer:
         stream = parse()
         try:
             result.inserted = self._copy_fast(stream)
-        except (IntegrityError, psycopg.errors.UniqueViolation):
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            if not isinstance(exc, psycopg.errors.UniqueViolation) and not isinstance(
+                exc.__cause__, psycopg.errors.UniqueViolation
+            ):
+                raise
             # Some rows are already stored (a redelivery after a crash): deduplicate.
             log.info("usage ingest: batch holds events already stored (redelivery); deduplicating")
             for _ in stream:  # finish parsing what the failed COPY did not reach
@@ -337,6 +341,10 @@ def stream_trim(redis) -> int:
             ms, seq = (int(x) for x in last.split("-"))
             candidate = f"{ms}-{seq + 1}"
         floor = candidate if floor is None or _id_lt(candidate, floor) else floor
+    # Forget consumers of restarted processes (nothing pending, silent for a day).
+    for consumer in redis.xinfo_consumers(STREAM_KEY, GROUP):
+        if not consumer["pending"] and consumer["idle"] > 86_400_000:
+            redis.xgroup_delconsumer(STREAM_KEY, GROUP, consumer["name"])
     if floor is None:
         return 0
     return redis.xtrim(STREAM_KEY, minid=floor, approximate=False)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+import logging
+
+from django.db import connection
 
 PARENT = "usage_event"
+DEFAULT = f"{PARENT}_default"
+
+
+log = logging.getLogger(__name__)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -26,9 +32,6 @@ def next_month(start: datetime) -> datetime:
 
 def partition_name(start: datetime) -> str:
     return f"{PARENT}_y{start.year:04d}m{start.month:02d}"
-
-
-_known: set[str] = set()
 
 
 def partitions_existing() -> set[str]:
@@ -56,16 +59,30 @@ def partition_ensure(*, month: datetime) -> str:
     """Create the partition holding ``month`` if it does not exist; return its name."""
     start = month_start(month)
     name = partition_name(start)
-    if name in _known:
-        return name
     if name not in partitions_existing():
+        end = next_month(start)
+        bounds = f"FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{next_month(start).isoformat()}')"
+                f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE occurred_at >= %s AND occurred_at < %s)", [start, end]
             )
-    # Cache only once committed: a rolled-back CREATE must not be remembered as existing.
-    transaction.on_commit(lambda: _known.add(name))
+            if not cursor.fetchone()[0]:
+                cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} FOR VALUES {bounds}")
+            else:
+                # Rows of this month reached the default partition (written by something that
+                # did not create the partition first): move them into the new partition, then
+                # attach it — creating it directly would fail the default partition's check.
+                log.warning("usage: moving %s rows out of the default partition", name)
+                cursor.execute(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+                cursor.execute(
+                    f"WITH moved AS (DELETE FROM {DEFAULT} WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) "
+                    f"INSERT INTO {name} SELECT * FROM moved",
+                    [start, end],
+                )
+                cursor.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES {bounds}")
+    # No process-wide cache: a partition created in a transaction that rolls back, or
+    # dropped by a migration, must not be remembered as existing (its rows would fall into
+    # the default partition). Consumers keep their own short-lived set (usage.ingest).
     return name
 
 
@@ -76,8 +93,3 @@ def partitions_ensure_ahead(*, now: datetime, months_ahead: int = 2) -> list[str
         names.append(partition_ensure(month=start))
         start = next_month(start)
     return names
-
-
-def forget_known() -> None:
-    """Tests drop and recreate the database; forget the in-process cache."""
-    _known.clear()

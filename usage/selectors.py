@@ -68,21 +68,18 @@ def calendar_month(now: datetime) -> tuple[datetime, datetime]:
 
 
 def usage_period_for_org(*, org_id: int, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The current billing period: the live subscription's, else the calendar month (UTC)."""
-    from plans.selectors import subscription_live
+    """The current quota/billing period — the same one the hot path counts the quota in."""
+    from plans.selectors import current_period
 
-    now = now or datetime.now(UTC)
-    subscription = subscription_live(org_id=org_id)
-    if subscription and subscription.current_period_start <= now < subscription.current_period_end:
-        return subscription.current_period_start, subscription.current_period_end
-    return calendar_month(now)
+    return current_period(org_id=org_id, now=now)
 
 
 def requests_in_period_db(*, org_id: int, start: datetime, end: datetime) -> int:
-    """Live requests recorded in PostgreSQL (what the Redis quota counter should agree with)."""
+    """Requests recorded in PostgreSQL, live and test keys alike: what the hot path's quota
+    counter (which counts every admitted request) should agree with."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM usage_event WHERE org_id = %s AND occurred_at >= %s AND occurred_at < %s AND mode = 'live'",
+            "SELECT count(*) FROM usage_event WHERE org_id = %s AND occurred_at >= %s AND occurred_at < %s",
             [org_id, start, end],
         )
         return cursor.fetchone()[0]
@@ -119,13 +116,7 @@ def quota_status(*, org_id: int, now: datetime | None = None, used: int | None =
     start, end = usage_period_for_org(org_id=org_id, now=now)
     plan = plan_for_org(org_id=org_id)
     if used is None:
-        try:
-            used = quota_used_now(org_id=org_id)
-        except ImportError:  # before the hot path exists: the rollups' count
-            used = UsageSummary.objects.filter(
-                org_id=org_id, granularity=Granularity.HOUR, dimension="mode", value="live",
-                bucket_start__gte=start, bucket_start__lt=end,
-            ).aggregate(n=Sum("requests"))["n"] or 0
+        used = quota_used_now(org_id=org_id)
     elapsed = max((now - start).total_seconds(), 3600.0)
     projected = round(used * (end - start).total_seconds() / elapsed)
     return QuotaStatus(period_start=start, period_end=end, quota=plan.monthly_quota, used=used, projected=projected)
@@ -208,6 +199,13 @@ def _breakdown_row(group, requests, units, billable, errors, latency_sum, hist) 
         "latency_avg_ms": round(latency_sum / requests, 2) if requests else None,
         "latency_p50_ms": histogram.percentile(hist, 0.50), "latency_p95_ms": histogram.percentile(hist, 0.95),
     }
+
+
+def key_names(*, org_id: int, prefixes: list[str]) -> dict[str, str]:
+    """Visible key prefix → the key's name, for the organization's own keys only."""
+    from keys.models import ApiKey
+
+    return dict(ApiKey.objects.filter(organization_id=org_id, prefix__in=prefixes).values_list("prefix", "name"))
 
 
 def org_has_usage(*, org_id: int) -> bool:

@@ -53,9 +53,11 @@ def usage_rollup_dirty() -> int:
     except Exception:
         redis.sadd(ingest.DIRTY_KEY, *members)  # nothing lost: retried on the next tick
         raise
+    from accounts.models import Organization
     from usage.services import usage_alerts_check
 
-    for org_id in sorted({org for org, _ in slices}):
+    # Events of a deleted organization are kept (billing record) but alert no one.
+    for org_id in Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True):
         try:
             usage_alerts_check(org_id=org_id)
         except Exception:
@@ -86,7 +88,10 @@ def usage_quota_reconcile() -> int:
     from usage.services import usage_quota_reconcile as reconcile
 
     start, end = calendar_month(datetime.now(UTC))
-    orgs = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
+    from accounts.models import Organization
+
+    active = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
+    orgs = list(Organization.objects.filter(pk__in=active).order_by("pk").values_list("pk", flat=True))
     for org_id in orgs:
         reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
     return len(orgs)

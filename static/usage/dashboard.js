@@ -32,6 +32,8 @@
   }
 
   function render(body) {
+    var names = {};
+    body.breakdown.forEach(function (row) { if (row.label) { names[row.group] = row.label; } });
     var buckets = [], seen = {}, groups = [], byGroup = {}, units = {};
     body.series.forEach(function (p) {
       if (!seen[p.bucket]) { seen[p.bucket] = true; buckets.push(p.bucket); }
@@ -44,7 +46,7 @@
     draw("chart-requests", "bar", {
       labels: xs,
       datasets: groups.map(function (g, i) {
-        return { label: groupName(g), backgroundColor: palette[i % palette.length],
+        return { label: names[g] || groupName(g), backgroundColor: palette[i % palette.length],
                  data: buckets.map(function (b) { return byGroup[g][b] || 0; }) };
       })
     }, true);
@@ -58,7 +60,7 @@
     document.getElementById("breakdown-label").textContent = labels[state.group_by];
     body.breakdown.forEach(function (row) {
       var tr = document.createElement("tr");
-      [groupName(row.group), row.requests.toLocaleString(), row.units.toLocaleString(), row.errors.toLocaleString(),
+      [row.label || groupName(row.group), row.requests.toLocaleString(), row.units.toLocaleString(), row.errors.toLocaleString(),
        (100 * row.error_rate).toFixed(2) + " %", row.latency_p95_ms === null ? "—" : row.latency_p95_ms + " ms"]
         .forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
       tbody.appendChild(tr);

@@ -53,3 +53,11 @@ def free_plan(db):
     from plans.models import Plan
 
     return Plan.objects.update_or_create(code="free", defaults={"name": "Free", "monthly_quota": 100})[0]
+
+
+def admit(org_id: int, n: int, *, key_id: int = 1) -> None:
+    """Count n requests against the quota exactly as the hot path does (issue 3's script)."""
+    from usage.limiter import admit as hot_path_admit
+
+    for _ in range(n):
+        assert hot_path_admit(org_id=org_id, key_id=key_id).admitted

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 
-from tests.usage.conftest import ingest, make_event
+from tests.usage.conftest import admit, ingest, make_event
 from usage.models import UsageAlert
 from usage.services import usage_alerts_check
 
@@ -23,34 +23,43 @@ def emitted(monkeypatch):
     return calls
 
 
-def _burst(redis, org_id, n, tag):
-    ingest(redis, [make_event(org_id, request_id=f"{tag}{i}") for i in range(n)])
-
-
 def test_alerts_fire_once_per_threshold_per_period(db, redis_client, org, free_plan, emitted, django_capture_on_commit_callbacks):
     free_plan.monthly_quota = 10
     free_plan.save()
     with django_capture_on_commit_callbacks(execute=True):
-        _burst(redis_client, org.pk, 7, "a")  # 70 %: nothing
+        admit(org.pk, 7)  # 70 %: nothing
+        usage_alerts_check(org_id=org.pk)
     assert not UsageAlert.objects.exists() and not mail.outbox
 
     with django_capture_on_commit_callbacks(execute=True):
-        _burst(redis_client, org.pk, 1, "b")  # 80 %
-        _burst(redis_client, org.pk, 1, "c")  # 90 %: still only the 80 % alert
+        admit(org.pk, 1)  # 80 %
+        usage_alerts_check(org_id=org.pk)
+        admit(org.pk, 1)  # 90 %: still only the 80 % alert
         usage_alerts_check(org_id=org.pk)
     assert list(UsageAlert.objects.values_list("threshold", flat=True)) == [80]
     assert len(mail.outbox) == 1 and "80%" in mail.outbox[0].subject
     assert mail.outbox[0].alternatives and org.memberships.first().user.email in mail.outbox[0].to
 
     with django_capture_on_commit_callbacks(execute=True):
-        _burst(redis_client, org.pk, 3, "d")  # 120 %
+        admit(org.pk, 1)  # 100 %
         usage_alerts_check(org_id=org.pk)
         usage_alerts_check(org_id=org.pk)
     assert sorted(UsageAlert.objects.values_list("threshold", flat=True)) == [80, 100]
     assert len(mail.outbox) == 2 and "whole monthly quota" in mail.outbox[1].subject
     assert [(c["type"], c["data"]["threshold_percent"]) for c in emitted] == [
         ("usage.threshold_reached", 80), ("usage.threshold_reached", 100)]
-    assert emitted[1]["org_id"] == org.pk and emitted[1]["data"]["quota"] == 10
+    assert emitted[1]["org_id"] == org.pk and emitted[1]["data"]["quota"] == 10 and emitted[1]["data"]["used"] == 10
+
+
+def test_the_rollup_task_checks_alerts_for_the_orgs_it_touched(db, redis_client, org, free_plan, emitted,
+                                                               django_capture_on_commit_callbacks):
+    free_plan.monthly_quota = 10
+    free_plan.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        admit(org.pk, 8)
+        ingest(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(8)])
+    assert list(UsageAlert.objects.values_list("threshold", flat=True)) == [80]
+    assert len(emitted) == 1
 
 
 def test_a_new_period_alerts_again(db, org, free_plan, emitted, django_capture_on_commit_callbacks):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import MembershipFactory, UserFactory
-from tests.usage.conftest import ingest, make_event
+from tests.usage.conftest import admit, ingest, make_event
 
 NOW = datetime.now(UTC)
 
@@ -20,6 +20,8 @@ def two_orgs_usage(db, redis_client, org, other_org, free_plan):
            + [make_event(org.pk, status=503, request_id="mine-err", key="tg_live_mine", operation="sms_send")])
     ingest(redis_client, [make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op",
                                      units=100) for i in range(5)])
+    admit(org.pk, 8)  # what the hot path counted for those 8 requests
+    admit(other_org.pk, 5)
     return org, other_org
 
 

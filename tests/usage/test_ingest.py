@@ -72,7 +72,7 @@ def test_events_of_a_month_without_partition_get_one(db, redis_client, org):
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text FROM usage_event WHERE org_id = %s", [org.pk])
         assert cursor.fetchone()[0] == "usage_event_y2019m03"
-        cursor.execute("SELECT count(*) FROM usage_event_default")
+        cursor.execute("SELECT count(*) FROM usage_event_default WHERE org_id = %s", [org.pk])
         assert cursor.fetchone()[0] == 0
 
 
@@ -110,3 +110,19 @@ def test_non_utc_timestamps_land_in_the_right_hour_and_month(db, redis_client, o
         assert cursor.fetchone()[0] == "usage_event_y2026m12"
     epoch_hour = int(datetime(2026, 12, 1, 2, tzinfo=UTC).timestamp()) // 3600
     assert redis_client.sismember(ingest.DIRTY_KEY, f"{org.pk}:{epoch_hour}")
+
+
+def test_rows_stranded_in_the_default_partition_move_into_the_new_month(db, redis_client, org):
+    stranded = make_event(org.pk, at=datetime(2018, 6, 3, tzinfo=UTC), request_id="stranded")
+    with connection.cursor() as cursor:  # e.g. written by a tool that skipped partition_ensure
+        cursor.execute(
+            "INSERT INTO usage_event_default (id, occurred_at, org_id, api_key_prefix, mode, operation_id, method, status, "
+            "units, meter, latency_ms, plan, request_id) VALUES (%s, %s, %s, 'k', 'live', 'op', 'GET', 200, 1, 'm', 1, 'p', 'r')",
+            [stranded.id, stranded.occurred_at, org.pk],
+        )
+    produce(redis_client, [make_event(org.pk, at=datetime(2018, 6, 20, tzinfo=UTC), request_id="new")])
+    result = ingest.IngestConsumer(redis_client, name="t1").drain(seconds=5)
+    assert (result.inserted, result.dead) == (1, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text, count(*) FROM usage_event WHERE org_id = %s GROUP BY 1", [org.pk])
+        assert cursor.fetchall() == [("usage_event_y2018m06", 2)]
