@@ -32,7 +32,7 @@ def server(django_db_setup, django_db_blocker):
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["REDIS_URL"] = settings.REDIS_URL
     granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen([granian, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(PORT), "--workers", "2",
+    proc = subprocess.Popen([granian, "--interface", "asginl", "--host", "127.0.0.1", "--port", str(PORT), "--workers", "2",
                              "--log-level", "warning", "portal.asgi:application"], cwd=ROOT, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:
