@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils import timezone
 from keys.cache import KEY_PREFIXES, key_digest, key_forget
 from keys.models import ApiKey, KeyMode
 from portal.problems import Conflict, Problem
-from usage.limiter import key_kill, redis_client
+from usage.limiter import key_kill, leases_drop, redis_client
 
 from usage.recorder import LAST_USED_HASH  # noqa: E402  (written by the recorder)
 MAX_OVERLAP = timedelta(days=30)
@@ -91,6 +92,8 @@ def _propagate_death(key: ApiKey, *, at: float) -> None:
     # the key from `at` on, whatever its in-memory cache holds.
     key_kill(org_id=key.organization_id, key_id=key.pk, at=at)
     key_forget(key.digest)
+    if at <= time.time():
+        leases_drop(org_id=key.organization_id, key_id=key.pk)
 
 
 def api_keys_touch_last_used() -> int:

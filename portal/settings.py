@@ -345,10 +345,20 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
 KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
 # JWT signing keys "kid:secret,kid2:secret2": the first signs, all verify (rotation).
-JWT_SIGNING_KEYS = dict(
-    item.split(":", 1) for item in env_list("JWT_SIGNING_KEYS", [
-        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
-)
+JWT_SIGNING_KEYS: dict[str, str] = {}
+for _item in env_list("JWT_SIGNING_KEYS", [
+        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()]):
+    _kid, _, _secret = _item.partition(":")
+    if not _kid or len(_secret) < 32:
+        raise ImproperlyConfigured("JWT_SIGNING_KEYS must be 'kid:secret,…' with secrets of 32+ characters.")
+    JWT_SIGNING_KEYS[_kid] = _secret
+# Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the Lua
+# script reserves up to LIMITER_LEASE_MAX extra admissions that this process hands out with no
+# Redis round trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can
+# be noticed). 0 disables leases: every request then runs the script.
+LIMITER_LEASE_MAX = env_int("LIMITER_LEASE_MAX", 32)
+LIMITER_LEASE_FLOOR = env_int("LIMITER_LEASE_FLOOR", 1000)
+LIMITER_LEASE_SECONDS = float(env_str("LIMITER_LEASE_SECONDS", "0.5"))
 # Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
@@ -356,7 +366,6 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OperationIdEnum"] = "gateway.operations.OPERATION_CHOICES"
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
 })
