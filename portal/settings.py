@@ -7,13 +7,12 @@ production secrets are required (see ``portal/env.py`` and the README table).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from django.utils.csp import CSP
 
-from portal.env import ImproperlyConfigured, env_bool, env_bytes_b64, env_int, env_list, env_str
+from portal.env import ImproperlyConfigured, env_bool, env_bytes_b64, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,10 +113,6 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
-    # Parallel test workers each get their own Redis database (tests flush it between tests).
-    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{(int(REDIS_URL.rsplit('/', 1)[1] or 0) + 1 + _worker) % 16}"
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -358,7 +353,7 @@ for _item in env_list("JWT_SIGNING_KEYS", [
 # be noticed). 0 disables leases: every request then runs the script.
 LIMITER_LEASE_MAX = env_int("LIMITER_LEASE_MAX", 32)
 LIMITER_LEASE_FLOOR = env_int("LIMITER_LEASE_FLOOR", 1000)
-LIMITER_LEASE_SECONDS = float(env_str("LIMITER_LEASE_SECONDS", "0.5"))
+LIMITER_LEASE_SECONDS = env_float("LIMITER_LEASE_SECONDS", 0.5)
 # Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
