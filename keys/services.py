@@ -114,3 +114,33 @@ def api_keys_touch_last_used() -> int:
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=when), pk=int(key_id)
         ).update(last_used_at=when)
     return updated
+
+
+KEY_EXPIRY_NOTICE = timedelta(days=7)
+
+
+def api_keys_notify_expiring(*, now: datetime | None = None, notice: timedelta = KEY_EXPIRY_NOTICE) -> int:
+    """Send the ``key.expiring`` customer event, once per key, for keys that stop working
+    within ``notice`` (their own expiry, or the end of a rotation overlap). Returns the count.
+
+    The conditional UPDATE claims each key, so two beat runs racing announce it once.
+    """
+    from billing.events import customer_event_emit
+
+    now = now or timezone.now()
+    horizon = now + notice
+    candidates = ApiKey.objects.filter(revoked_at__isnull=True, expiry_notified_at__isnull=True).filter(
+        Q(expires_at__gt=now, expires_at__lte=horizon) | Q(overlap_until__gt=now, overlap_until__lte=horizon)
+    )
+    sent = 0
+    for key in candidates:
+        with transaction.atomic():
+            if not ApiKey.objects.filter(pk=key.pk, expiry_notified_at__isnull=True).update(expiry_notified_at=now):
+                continue
+            customer_event_emit(org_id=key.organization_id, type="key.expiring", data={
+                "key": {"id": key.pk, "name": key.name, "prefix": key.prefix, "mode": key.mode},
+                "expires_at": key.valid_until.isoformat(),
+                "reason": "rotation" if key.overlap_until is not None else "expiry",
+            })
+            sent += 1
+    return sent
