@@ -62,7 +62,7 @@ def start_server(*, port: int, workers: int, kind: str = "granian", app: str = "
                  extra_env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, **(extra_env or {})}
     if kind == "granian":  # what portal/run.py (make run) starts
-        cmd = [str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+        cmd = [str(BIN / "granian"), "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--log-level", "warning", app]
     elif kind == "gunicorn-uvicorn":
         cmd = [str(BIN / "gunicorn"), "-k", "uvicorn.workers.UvicornWorker", "-w", str(workers), "-b",

@@ -34,6 +34,8 @@ class ApiKey(models.Model):
     # Set on the *old* key when it is rotated: it keeps working until then.
     overlap_until = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Set when the `key.expiring` customer event went out, so each key is announced once.
+    expiry_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils import timezone
 from keys.cache import KEY_PREFIXES, key_digest, key_forget
 from keys.models import ApiKey, KeyMode
 from portal.problems import Conflict, Problem
-from usage.limiter import key_kill, redis_client
+from usage.limiter import key_kill, leases_drop, redis_client
 
 from usage.recorder import LAST_USED_HASH  # noqa: E402  (written by the recorder)
 MAX_OVERLAP = timedelta(days=30)
@@ -91,6 +92,8 @@ def _propagate_death(key: ApiKey, *, at: float) -> None:
     # the key from `at` on, whatever its in-memory cache holds.
     key_kill(org_id=key.organization_id, key_id=key.pk, at=at)
     key_forget(key.digest)
+    if at <= time.time():
+        leases_drop(org_id=key.organization_id, key_id=key.pk)
 
 
 def api_keys_touch_last_used() -> int:
@@ -111,3 +114,33 @@ def api_keys_touch_last_used() -> int:
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=when), pk=int(key_id)
         ).update(last_used_at=when)
     return updated
+
+
+KEY_EXPIRY_NOTICE = timedelta(days=7)
+
+
+def api_keys_notify_expiring(*, now: datetime | None = None, notice: timedelta = KEY_EXPIRY_NOTICE) -> int:
+    """Send the ``key.expiring`` customer event, once per key, for keys that stop working
+    within ``notice`` (their own expiry, or the end of a rotation overlap). Returns the count.
+
+    The conditional UPDATE claims each key, so two beat runs racing announce it once.
+    """
+    from billing.events import customer_event_emit
+
+    now = now or timezone.now()
+    horizon = now + notice
+    candidates = ApiKey.objects.filter(revoked_at__isnull=True, expiry_notified_at__isnull=True).filter(
+        Q(expires_at__gt=now, expires_at__lte=horizon) | Q(overlap_until__gt=now, overlap_until__lte=horizon)
+    )
+    sent = 0
+    for key in candidates:
+        with transaction.atomic():
+            if not ApiKey.objects.filter(pk=key.pk, expiry_notified_at__isnull=True).update(expiry_notified_at=now):
+                continue
+            customer_event_emit(org_id=key.organization_id, type="key.expiring", data={
+                "key": {"id": key.pk, "name": key.name, "prefix": key.prefix, "mode": key.mode},
+                "expires_at": key.valid_until.isoformat(),
+                "reason": "rotation" if key.overlap_until is not None else "expiry",
+            })
+            sent += 1
+    return sent

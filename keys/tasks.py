@@ -6,3 +6,10 @@ from keys.services import api_keys_touch_last_used
 @shared_task
 def api_keys_touch_last_used_task() -> int:
     return api_keys_touch_last_used()
+
+
+@shared_task
+def api_keys_notify_expiring_task() -> int:
+    from keys.services import api_keys_notify_expiring
+
+    return api_keys_notify_expiring()

@@ -67,6 +67,7 @@ def key_rotate(request: HttpRequest, key_id: int) -> HttpResponse:
         try:
             created, raw = api_key_rotate(key=old, overlap=timedelta(seconds=form.cleaned_data["overlap_seconds"]),
                                           user=request.user)
+            old.refresh_from_db()
         except Problem as problem:
             error = problem.detail
     else:

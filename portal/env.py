@@ -12,7 +12,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["ImproperlyConfigured", "env_bool", "env_bytes_b64", "env_int", "env_list", "env_str"]
+__all__ = ["ImproperlyConfigured", "env_bool", "env_bytes_b64", "env_float", "env_int", "env_list", "env_str"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -53,6 +53,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not an integer.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a number.") from None
 
 
 def env_list(name: str, default: list[str] | None) -> list[str]:

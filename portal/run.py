@@ -46,7 +46,7 @@ def _serve() -> int:
     children: list[subprocess.Popen] = []
     try:
         children.append(subprocess.Popen([
-            _bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
+            _bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=WARNING", "--concurrency=2",
             "--schedule", str(devservices.VAR / "celerybeat-schedule"),
         ]))
         # asginl: ASGI without lifespan events (Django has none), so granian does not warn.

@@ -7,13 +7,12 @@ production secrets are required (see ``portal/env.py`` and the README table).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from django.utils.csp import CSP
 
-from portal.env import ImproperlyConfigured, env_bool, env_bytes_b64, env_int, env_list, env_str
+from portal.env import ImproperlyConfigured, env_bool, env_bytes_b64, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,10 +113,6 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
-    # Parallel test workers each get their own Redis database (tests flush it between tests).
-    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{(int(REDIS_URL.rsplit('/', 1)[1] or 0) + 1 + _worker) % 16}"
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -345,10 +340,20 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
 KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
 # JWT signing keys "kid:secret,kid2:secret2": the first signs, all verify (rotation).
-JWT_SIGNING_KEYS = dict(
-    item.split(":", 1) for item in env_list("JWT_SIGNING_KEYS", [
-        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
-)
+JWT_SIGNING_KEYS: dict[str, str] = {}
+for _item in env_list("JWT_SIGNING_KEYS", [
+        "k1:" + __import__("hashlib").sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()]):
+    _kid, _, _secret = _item.partition(":")
+    if not _kid or len(_secret) < 32:
+        raise ImproperlyConfigured("JWT_SIGNING_KEYS must be 'kid:secret,…' with secrets of 32+ characters.")
+    JWT_SIGNING_KEYS[_kid] = _secret
+# Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the Lua
+# script reserves up to LIMITER_LEASE_MAX extra admissions that this process hands out with no
+# Redis round trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can
+# be noticed). 0 disables leases: every request then runs the script.
+LIMITER_LEASE_MAX = env_int("LIMITER_LEASE_MAX", 32)
+LIMITER_LEASE_FLOOR = env_int("LIMITER_LEASE_FLOOR", 1000)
+LIMITER_LEASE_SECONDS = env_float("LIMITER_LEASE_SECONDS", 0.5)
 # Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
@@ -356,9 +361,9 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OperationIdEnum"] = "gateway.operations.OPERATION_CHOICES"
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
+    "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
 })
 
 

@@ -7,7 +7,8 @@ import time
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_redis import get_redis_connection
@@ -64,6 +65,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"postgres": _check(_postgres), "redis": _check(_redis), "celery": _check(_celery)}
     ready = all(c["ok"] for c in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the SVG."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

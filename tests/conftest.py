@@ -15,7 +15,7 @@ os.environ.setdefault("TESTING", "1")
 
 @pytest.fixture(autouse=True)
 def _clean_redis(settings):
-    """Each test starts with an empty Redis database (its own DB index under xdist)."""
+    """Each test starts with an empty Redis database."""
     redis = get_redis_connection("default")
     redis.flushdb()
     yield

@@ -16,8 +16,9 @@ The script (``lua/admit.lua``) is loaded once per process and called by SHA; ``N
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -27,6 +28,10 @@ from django_redis import get_redis_connection
 
 SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+REFUND_SCRIPT = (Path(__file__).parent / "lua" / "refund.lua").read_text()
+# A lease ends this long before the Redis window it was counted in, so a leased admission is
+# never spent in the next window (covers the round trip between Redis' clock and ours).
+LEASE_WINDOW_MARGIN = 0.05
 
 ADMITTED, LIMIT_SECOND, LIMIT_MINUTE, LIMIT_QUOTA, KEY_DEAD, NO_ENTITLEMENTS = 0, 1, 2, 3, 4, 5
 IDEM_REPLAY, IDEM_IN_PROGRESS, IDEM_MISMATCH = 6, 7, 8
@@ -83,6 +88,7 @@ class Decision:
     quota_reset: int = 0
     overage: bool = False
     extra: str = ""
+    leased: int = 0
 
     @property
     def admitted(self) -> bool:
@@ -114,17 +120,102 @@ def _run(client, keys: list[str], args: list) -> list:
         return client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
 
 
+@dataclass(slots=True)
+class _Lease:
+    """Admissions already counted in Redis that this process may hand out without asking."""
+
+    org_id: int
+    key_id: int
+    left: int
+    decision: Decision
+    ends: float  # time.monotonic()
+    sw: int
+    mw: int
+    pstart: str
+
+
+_leases: dict[tuple[int, int], _Lease] = {}
+_leases_lock = threading.Lock()
+_refunds: list[_Lease] = []
+
+
+def _take_from_lease(org_id: int, key_id: int) -> Decision | _Lease | None:
+    """A decision from this process's lease, else the ended lease to refund (or None)."""
+    with _leases_lock:
+        lease = _leases.get((org_id, key_id))
+        if lease is None:
+            return None
+        if lease.left > 0 and time.monotonic() < lease.ends:
+            lease.left -= 1
+            d = lease.decision
+            d.second_left = max(d.second_left - 1, 0) if d.second_left >= 0 else -1
+            d.minute_left = max(d.minute_left - 1, 0) if d.minute_left >= 0 else -1
+            d.quota_used += 1
+            d.overage = 0 <= d.quota < d.quota_used
+            return replace(d)
+        del _leases[(org_id, key_id)]
+        return lease if lease.left > 0 else None  # refunded by the caller's script call
+
+
+def leases_drop(*, org_id: int, key_id: int) -> None:
+    """Forget this process's lease for a key at once (it was revoked here)."""
+    with _leases_lock:
+        lease = _leases.pop((org_id, key_id), None)
+        if lease is not None and lease.left > 0:
+            _refunds.append(lease)
+
+
+def leases_release_all() -> None:
+    """End every lease of this process now (shutdown, tests): the next sweep refunds them."""
+    with _leases_lock:
+        for lease in _leases.values():
+            if lease.left > 0:
+                _refunds.append(lease)
+        _leases.clear()
+
+
+def leases_sweep(pipe) -> int:
+    """Queue refunds of ended leases on ``pipe`` (the recorder's flush pipeline)."""
+    now = time.monotonic()
+    with _leases_lock:
+        for key, lease in list(_leases.items()):
+            if now >= lease.ends:
+                del _leases[key]
+                if lease.left > 0:
+                    _refunds.append(lease)
+        due, _refunds[:] = list(_refunds), []
+    for lease in due:
+        pipe.eval(REFUND_SCRIPT, 2, window_key(lease.org_id), quota_key(lease.org_id), lease.left, lease.sw,
+                  lease.mw, lease.pstart)
+    return len(due)
+
+
 def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, fingerprint: str = "") -> Decision:
-    """Decide and count one request in a single Redis round trip (two on a cold organization).
+    """Decide and count one request: one Redis round trip (two on a cold organization), or
+    none while this process holds a lease for the key.
+
+    Leases (``LIMITER_LEASE_MAX``) are granted by the script only while every limit has at
+    least ``LIMITER_LEASE_FLOOR`` room left, last at most ``LIMITER_LEASE_SECONDS`` (so a
+    revoked key is refused within that time) and never outlive their rate window. Near a
+    limit every request goes to the atomic script, so limits stay exact.
 
     ``idem`` is the client's Idempotency-Key (scoped to the organization) and ``fingerprint``
     a digest of the request it was first used with.
     """
+    lease_max = settings.LIMITER_LEASE_MAX if (cost == 1 and not idem) else 0
+    ended = None
+    if lease_max:
+        taken = _take_from_lease(org_id, key_id)
+        if isinstance(taken, Decision):
+            return taken
+        ended = taken
     client = redis_client()
     keys = [entitlements_key(org_id), window_key(org_id), quota_key(org_id), dead_key(org_id, key_id)]
     if idem:
         keys.append(idempotency_key(org_id, idem))
-    args = [cost, fingerprint, IDEM_PENDING_TTL]
+    args = [cost, fingerprint, IDEM_PENDING_TTL, lease_max, settings.LIMITER_LEASE_FLOOR]
+    if ended is not None:  # give its unused admissions back in this same round trip
+        args += [ended.left, ended.sw, ended.mw, ended.pstart]
     raw = _run(client, keys, args)
     if raw[0] == NO_ENTITLEMENTS:
         # Cold or stale (new period) organization: publish from the database, then decide.
@@ -133,13 +224,42 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, f
         entitlements_publish(org_id=org_id)
         raw = _run(client, keys, args)
     extra = raw[12]
-    return Decision(
+    decision = Decision(
         code=int(raw[0]), plan=raw[1].decode() if isinstance(raw[1], bytes) else raw[1],
         rps=int(raw[2]), second_left=int(raw[3]), second_reset=int(raw[4]),
         rpm=int(raw[5]), minute_left=int(raw[6]), minute_reset=int(raw[7]),
         quota=int(raw[8]), quota_used=int(raw[9]), quota_reset=int(raw[10]), overage=bool(raw[11]),
         extra=extra.decode() if isinstance(extra, bytes) else extra,
     )
+    if decision.code == ADMITTED and len(raw) > 13 and int(raw[13]) > 0:
+        _grant_lease(org_id, key_id, decision, leased=int(raw[13]), now_sec=int(raw[14]), usec=int(raw[15]),
+                     pstart=raw[16].decode() if isinstance(raw[16], bytes) else str(raw[16]))
+    return decision
+
+
+def _grant_lease(org_id: int, key_id: int, decision: Decision, *, leased: int, now_sec: int, usec: int,
+                 pstart: str) -> None:
+    decision.leased = leased
+    lifetime = settings.LIMITER_LEASE_SECONDS
+    into_second = usec / 1_000_000
+    if decision.rps >= 0:
+        lifetime = min(lifetime, 1 - into_second - LEASE_WINDOW_MARGIN)
+    if decision.rpm >= 0:
+        lifetime = min(lifetime, 60 - (now_sec % 60) - into_second - LEASE_WINDOW_MARGIN)
+    lease = _Lease(org_id=org_id, key_id=key_id, left=leased, decision=replace(decision), sw=now_sec,
+                   mw=now_sec // 60, pstart=pstart, ends=time.monotonic() + max(lifetime, 0))
+    with _leases_lock:
+        previous = _leases.get((org_id, key_id))
+        _leases[(org_id, key_id)] = lease
+        if previous is not None and previous.left > 0:
+            # Two threads renewed at once: keep both reservations in one lease when they were
+            # counted in the same windows, so none is left unused (that would under-admit).
+            same = previous.pstart == lease.pstart and (decision.rps < 0 or previous.sw == lease.sw) and (
+                decision.rpm < 0 or previous.mw == lease.mw)
+            if same:
+                lease.left += previous.left
+            else:
+                _refunds.append(previous)
 
 
 def idempotent_response_value(*, fingerprint: str, stored: str) -> str:
@@ -147,7 +267,11 @@ def idempotent_response_value(*, fingerprint: str, stored: str) -> str:
 
 
 def quota_used(*, org_id: int) -> int:
-    """Requests admitted in the organization's current period (for reconciliation and alerts)."""
+    """Requests admitted in the organization's current period (for reconciliation and alerts).
+
+    While admission leases are out, this includes admissions reserved but not yet used: at
+    most ``LIMITER_LEASE_MAX`` per process and key, refunded within ``LIMITER_LEASE_SECONDS``.
+    """
     client = redis_client()
     pstart = client.hget(entitlements_key(org_id), "pstart")
     if pstart is None:

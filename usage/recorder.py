@@ -6,7 +6,8 @@ as ``RECORDER_BATCH_SIZE`` events are waiting, as ONE stream entry per batch (``
 see usage/events.py) in one pipelined round trip that also carries:
   * the keys' last-used times (``tg:keys:last_used``, folded into the database by
     ``keys.services.api_keys_touch_last_used`` — no write per request), and
-  * stored Idempotency-Key responses (written after the response, not before it).
+  * stored Idempotency-Key responses (written after the response, not before it), and
+  * refunds of the unused part of ended admission leases (usage/limiter.py).
 If Redis is unreachable the batch stays buffered (bounded) and is retried; the buffer is
 flushed at interpreter exit (``atexit``), so a graceful shutdown loses nothing.
 """
@@ -83,10 +84,13 @@ class Recorder:
             writes = []
             while self._writes:
                 writes.append(self._writes.popleft())
-            if not batch and not writes:
+            from usage.limiter import leases_sweep
+
+            pipe = redis_client().pipeline(transaction=False)
+            refunds = leases_sweep(pipe)
+            if not batch and not writes and not refunds:
                 return 0
             try:
-                pipe = redis_client().pipeline(transaction=False)
                 size = settings.RECORDER_BATCH_SIZE
                 for start in range(0, len(batch), size):
                     pipe.xadd(STREAM_KEY, {STREAM_FIELD: pack(batch[start:start + size])})
@@ -128,6 +132,9 @@ def record(event: UsageEvent) -> None:
 def _flush_at_exit() -> None:
     recorder._stopping = True
     try:
+        from usage.limiter import leases_release_all
+
+        leases_release_all()  # refund unused leased admissions with the last flush
         recorder.flush_all()
     except Exception:
         log.exception("usage recorder: could not flush %d events at exit", recorder.pending())

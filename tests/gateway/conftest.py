@@ -16,8 +16,17 @@ def seeded(db):
     table_reset()
     local_cache_clear()
     yield
-    recorder.flush_all()
+    settle()
     local_cache_clear()
+
+
+def settle():
+    """End this process's admission leases and flush: Redis counters are then exact."""
+    from usage.limiter import leases_release_all
+
+    leases_release_all()
+    recorder.flush()
+    recorder.flush_all()
 
 
 @pytest.fixture

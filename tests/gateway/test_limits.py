@@ -6,7 +6,7 @@ import time
 from plans.models import Subscription
 from plans.services import entitlements_publish
 from tests.factories import PlanFactory, subscribe
-from tests.gateway.conftest import TRACKING
+from tests.gateway.conftest import TRACKING, settle
 from usage import limiter
 from usage.limiter import quota_used
 
@@ -86,6 +86,7 @@ def test_overage_billed_plan_serves_over_quota(api, org, live_key):
     assert [r.status_code for r in responses] == [200] * 4
     assert "X-Usage-Overage" not in responses[1]
     assert responses[2]["X-Usage-Overage"] == "true"
+    settle()
     assert quota_used(org_id=org.pk) == 4
 
 

@@ -26,3 +26,10 @@ def test_landing_page_invites_signup(client):
     response = client.get("/")
     assert response.status_code == 200
     assert b"Get a free API key" in response.content
+
+
+@pytest.mark.django_db
+def test_favicon_ico_redirects_to_the_svg_logo(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")

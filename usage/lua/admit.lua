@@ -25,13 +25,27 @@ KEYS[5] {org:N}:idem:<h>  string  "P|<fp>" pending or "D|<fp>|<json>" done  (opt
 ARGV[1] cost (requests to count, >= 1)
 ARGV[2] request fingerprint for the idempotency key ("" when KEYS[5] is absent)
 ARGV[3] seconds a pending idempotency marker lives
+ARGV[4] lease: at most this many extra admissions to reserve for the calling process (0 = none)
+ARGV[5] lease floor: reserve only if every limit that applies still has this much room
+ARGV[6..9] refund of the caller's ended lease: unused count, its second and minute window ids,
+        its period start (applied first, exactly as refund.lua does; 0 = nothing to refund)
 
-Returns {code, plan, rps, s_left, s_reset, rpm, m_left, m_reset, quota, used, q_reset, overage, extra}
+Returns {code, plan, rps, s_left, s_reset, rpm, m_left, m_reset, quota, used, q_reset, overage, extra,
+         leased, now_sec, now_usec, pstart}
 code: 0 admitted, 1 per-second limit, 2 per-minute limit, 3 quota, 4 key dead,
       5 entitlements missing or stale, 6 idempotent replay (extra = stored response),
       7 idempotent request still in progress, 8 idempotency key reused with another request.
 Limits that do not apply are returned as -1.
 ]]
+
+local refund = tonumber(ARGV[6]) or 0
+if refund > 0 then
+  local prior = redis.call('HMGET', KEYS[2], 'sw', 'sc', 'mw', 'mc')
+  if prior[1] == ARGV[7] then redis.call('HSET', KEYS[2], 'sc', math.max((tonumber(prior[2]) or 0) - refund, 0)) end
+  if prior[3] == ARGV[8] then redis.call('HSET', KEYS[2], 'mc', math.max((tonumber(prior[4]) or 0) - refund, 0)) end
+  local was = tonumber(redis.call('HGET', KEYS[3], ARGV[9]) or '0')
+  redis.call('HSET', KEYS[3], ARGV[9], math.max(was - refund, 0))
+end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1])
@@ -104,14 +118,33 @@ if quota >= 0 then
   if used + cost > quota then overage = 1 end
 end
 
+-- Lease: far from every limit, reserve extra admissions for the caller to hand out locally
+-- (usage/limiter.py). They are counted now, so the limits can never be exceeded; unused
+-- ones are refunded (refund.lua) when the lease ends, within the same window only.
+local leased = 0
+local lease_max = tonumber(ARGV[4]) or 0
+if lease_max > 0 and not KEYS[5] then
+  local floor_ = tonumber(ARGV[5])
+  local room = lease_max
+  if rps >= 0 then room = math.min(room, rps - sc - cost - floor_) end
+  if rpm >= 0 then room = math.min(room, rpm - mc - cost - floor_) end
+  if quota >= 0 and policy ~= 'bill' then
+    local ceiling = quota
+    if policy == 'grace' then ceiling = math.floor(quota * (100 + grace) / 100) end
+    room = math.min(room, ceiling - used - cost - floor_)
+  end
+  if room > 0 then leased = room end
+end
+local total = cost + leased
+
 -- Admitted: count it everywhere, atomically with the checks above.
-redis.call('HSET', KEYS[2], 'sw', sw, 'sc', sc + cost, 'mw', mw, 'mc', mc + cost)
+redis.call('HSET', KEYS[2], 'sw', sw, 'sc', sc + total, 'mw', mw, 'mc', mc + total)
 redis.call('EXPIRE', KEYS[2], 120)
-used = redis.call('HINCRBY', KEYS[3], pstart, cost)
+used = redis.call('HINCRBY', KEYS[3], pstart, total) - leased
 redis.call('EXPIREAT', KEYS[3], pend + 40 * 86400)
 if KEYS[5] then
   redis.call('SET', KEYS[5], 'P|' .. ARGV[2], 'EX', tonumber(ARGV[3]))
 end
 if s_left >= 0 then s_left = s_left - cost end
 if m_left >= 0 then m_left = m_left - cost end
-return {0, plan, rps, s_left, s_reset, rpm, m_left, m_reset, quota, used, q_reset, overage, ''}
+return {0, plan, rps, s_left, s_reset, rpm, m_left, m_reset, quota, used, q_reset, overage, '', leased, now, usec, pstart}
