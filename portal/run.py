@@ -68,6 +68,8 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # Explicit, because a shell that starts us in the background hands us SIGINT ignored.
+    signal.signal(signal.SIGINT, _terminate)
     services = devservices.resolve("run")
     started_embedded = [name for name in services.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
     os.environ.update(services)
