@@ -160,6 +160,12 @@ def refusal_response(decision: limiter.Decision, request_id: str) -> HttpRespons
     if decision.code == limiter.IDEM_MISMATCH:
         return _problem(IdempotencyMismatch("This Idempotency-Key was used with a different request body or path.").as_dict(),
                         request_id, {})
+    if decision.code not in _REFUSALS:
+        # Entitlements still missing after republishing (e.g. the app's clock and Redis'
+        # disagree at a period boundary): a transient condition, not the client's fault.
+        body = problem_body(status=503, slug="temporarily-unavailable", title="Temporarily unavailable",
+                            detail="Your plan's limits are being refreshed; retry in a second.", retry_after=1)
+        return _problem(body, request_id, {"Retry-After": "1"})
     slug, title, which, unit = _REFUSALS[decision.code]
     limit = {"second": decision.rps, "minute": decision.rpm, "month": decision.quota}[which]
     retry_after = max(int(decision.retry_after), 1)
@@ -235,16 +241,25 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                     return _replay(decision, request_id)
                 if decision.code != limiter.ADMITTED:
                     return refusal_response(decision, request_id)
-                served = handler(request, data=data, key=key, **kwargs)
             except Problem as problem:
                 return _problem(problem.as_dict(), request_id, problem.headers)
+            # Admitted: from here on the request counts, so a domain error from the handler
+            # is answered AND recorded (and its Idempotency-Key finished) like any response.
+            content_type, extra_headers = JSON, {}
+            try:
+                served = handler(request, data=data, key=key, **kwargs)
+            except Problem as problem:
+                served = Served(problem.as_dict(), status=problem.status)
+                content_type, extra_headers = PROBLEM_CONTENT_TYPE, problem.headers
             meter, units_mode, per_call = meter_for(operation_id)
             units = (served.units or 0) if units_mode == "reported" else per_call
             if served.status >= 400:
                 units = 0
             payload = json.dumps(served.body, separators=(",", ":"))
-            response = HttpResponse(payload, status=served.status, content_type=JSON)
+            response = HttpResponse(payload, status=served.status, content_type=content_type)
             response["X-Request-Id"] = request_id
+            for name, value in extra_headers.items():
+                response[name] = value
             for name, value in rate_limit_headers(decision).items():
                 response[name] = value
             response["X-Usage-Units"] = str(units)

@@ -204,6 +204,12 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     except httpx.HTTPError as exc:
         body = Problem(f"The upstream API did not answer: {type(exc).__name__}.").as_dict() | {
             "status": 502, "title": "Bad gateway"}
+        # Admitted, so it counts: recorded (0 units) so upstream failures show in error rates.
+        recorder.record(UsageEvent(
+            org_id=key.org_id, api_key_prefix=key.prefix, operation_id="upstream_proxy", method=request.method,
+            status=502, units=0, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            plan=decision.plan, request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+        ))
         return _problem(body, request_id, rate_limit_headers(decision))
 
     async def relay():

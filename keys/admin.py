@@ -12,9 +12,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ["mode", "revoked_at"]
     search_fields = ["prefix", "name", "organization__name"]
     list_select_related = ["organization"]
-    readonly_fields = ["prefix", "digest", "created_at", "last_used_at", "rotated_from", "revoked_at", "overlap_until",
-                       "created_by"]
-    fields = ["organization", "name", "mode", "scopes", "expires_at", *readonly_fields]
+    # Only the name is editable here: organization, mode, scopes and expiry are baked into the
+    # cached key record the hot path serves from, so changing them must go through the
+    # services (revoke and let the customer create a new key), never a silent row edit.
+    readonly_fields = ["organization", "mode", "scopes", "expires_at", "prefix", "digest", "created_at",
+                       "last_used_at", "rotated_from", "revoked_at", "overlap_until", "created_by"]
+    fields = ["name", *readonly_fields]
     actions = ["revoke"]
 
     def has_add_permission(self, request):

@@ -21,7 +21,12 @@ KEY_PREFIXES = ("tg_live_", "tg_test_")
 KEY_RANDOM_CHARS = 32  # secrets.token_urlsafe(24): 192 random bits
 KEY_LENGTH = len("tg_live_") + KEY_RANDOM_CHARS
 _LOCAL_MAX = 50_000
+# Unknown keys are remembered apart from real ones (in memory and, briefly, in Redis), so a
+# flood of made-up keys costs neither a SQL query each nor the eviction of real keys.
+_MISSES_MAX = 10_000
 _NEGATIVE_TTL = 10.0
+_NEGATIVE_REDIS_TTL = 30
+_MISS = b"-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,8 @@ def record_from_model(key) -> KeyRecord:
 
 
 # digest -> (record or None for "no such key", monotonic time it was loaded)
-_local: dict[str, tuple[KeyRecord | None, float]] = {}
+_local: dict[str, tuple[KeyRecord, float]] = {}
+_misses: dict[str, float] = {}
 
 
 def looks_like_key(raw: str) -> bool:
@@ -77,13 +83,19 @@ def key_lookup(raw: str) -> KeyRecord | None:
     if not looks_like_key(raw):
         return None
     digest = key_digest(raw)
-    hit = _local.get(digest)
     now = time.monotonic()
-    if hit is not None:
-        record, loaded = hit
-        if now - loaded < (settings.KEY_CACHE_LOCAL_TTL if record is not None else _NEGATIVE_TTL):
-            return record
+    hit = _local.get(digest)
+    if hit is not None and now - hit[1] < settings.KEY_CACHE_LOCAL_TTL:
+        return hit[0]
+    missed = _misses.get(digest)
+    if missed is not None and now - missed < _NEGATIVE_TTL:
+        return None
     record = _load(digest)
+    if record is None:
+        if len(_misses) >= _MISSES_MAX:
+            _misses.clear()
+        _misses[digest] = now
+        return None
     if len(_local) >= _LOCAL_MAX:
         _local.clear()
     _local[digest] = (record, now)
@@ -95,6 +107,8 @@ def _load(digest: str) -> KeyRecord | None:
 
     client = redis_client()
     cached = client.get(redis_record_key(digest))
+    if cached == _MISS:
+        return None
     if cached:
         data = json.loads(cached)
         data["scopes"] = tuple(data["scopes"])
@@ -103,6 +117,7 @@ def _load(digest: str) -> KeyRecord | None:
 
     key = ApiKey.objects.filter(digest=digest).first()
     if key is None:
+        client.set(redis_record_key(digest), _MISS, ex=_NEGATIVE_REDIS_TTL)
         return None
     record = record_from_model(key)
     client.set(redis_record_key(digest), json.dumps(asdict(record)), ex=settings.KEY_CACHE_REDIS_TTL)
@@ -115,7 +130,9 @@ def key_forget(digest: str) -> None:
 
     redis_client().delete(redis_record_key(digest))
     _local.pop(digest, None)
+    _misses.pop(digest, None)
 
 
 def local_cache_clear() -> None:
     _local.clear()
+    _misses.clear()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 
 from plans.models import Meter, MeterPrice, OperationMeter, Plan, Price, Subscription
 from plans.pricing import InvalidTiers, tiers_validate
@@ -47,9 +48,10 @@ class PlanAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:
-            dropped = plan_entitlements_refresh(plan=obj)
-            self.message_user(request, f"Limits of {obj.code} apply from the next request "
-                                       f"({dropped} organization(s) refreshed).", messages.INFO)
+            # After commit (and after the inlines are saved): a request in between would
+            # otherwise republish the old limits for a whole entitlements TTL.
+            transaction.on_commit(lambda: plan_entitlements_refresh(plan=obj))
+            self.message_user(request, f"Limits of {obj.code} apply from the next request.", messages.INFO)
 
 
 @admin.register(Meter)
@@ -83,4 +85,4 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        entitlements_publish(org_id=obj.organization_id)
+        transaction.on_commit(lambda: entitlements_publish(org_id=obj.organization_id))

@@ -222,7 +222,9 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, f
         from plans.services import entitlements_publish
 
         entitlements_publish(org_id=org_id)
-        raw = _run(client, keys, args)
+        # The first run already applied the ended lease's refund (it runs before every
+        # check): retry without it, or the unused admissions would be given back twice.
+        raw = _run(client, keys, args[:5])
     extra = raw[12]
     decision = Decision(
         code=int(raw[0]), plan=raw[1].decode() if isinstance(raw[1], bytes) else raw[1],

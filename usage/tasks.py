@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import LockError
 
 from usage import ingest, partitions, rollups
 
@@ -26,12 +27,18 @@ def usage_ingest_drain() -> dict:
     the entries."""
     redis = get_redis_connection("default")
     budget = settings.USAGE_INGEST_DRAIN_SECONDS
-    if not redis.set(DRAIN_LOCK, ingest.consumer_name(), nx=True, ex=budget + 30):
+    # redis-py's Lock holds a token and releases by compare-and-delete, so a drain whose lock
+    # expired never releases the lock a newer drain took over.
+    lock = redis.lock(DRAIN_LOCK, timeout=budget + 30, blocking=False)
+    if not lock.acquire():
         return {"skipped": True}
     try:
         result = ingest.IngestConsumer(redis).drain(seconds=budget)
     finally:
-        redis.delete(DRAIN_LOCK)
+        try:
+            lock.release()
+        except LockError:
+            log.warning("usage drain outlived its lock; another drain holds it now")
     if result.entries:
         usage_rollup_dirty.delay()
     return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead}

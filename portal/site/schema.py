@@ -116,6 +116,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "quota-exceeded": (429, "Monthly quota exceeded", "The plan's monthly quota is used up. Upgrade, or wait for the next period."),
     "throttled": (429, "Too many requests", "Too many requests; wait `Retry-After` seconds."),
     "error": (500, "Error", "Something went wrong on our side; retry later and quote `X-Request-Id`."),
+    "temporarily-unavailable": (503, "Temporarily unavailable", "A dependency is briefly unavailable (e.g. plan limits being refreshed). Retry after `Retry-After` seconds."),
 }
 
 
