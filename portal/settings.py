@@ -295,12 +295,23 @@ SECURE_CSP = {
 # Billing providers: real keys switch from the local sandbox to the real APIs.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_stripe_webhook_secret")
+# With a real Stripe key the webhook secret must be real too: the sandbox's is public.
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", None if STRIPE_SECRET_KEY else "whsec_sandbox_stripe_webhook_secret")
 STRIPE_ENABLED = env_bool("STRIPE_ENABLED", True)
 PAYSTACK_SECRET_KEY = env_str("PAYSTACK_SECRET_KEY", "")
 PAYSTACK_ENABLED = env_bool("PAYSTACK_ENABLED", True)
 PAYSTACK_CURRENCIES = env_list("PAYSTACK_CURRENCIES", ["NGN", "GHS", "ZAR", "KES"])
-BILLING_SANDBOX = not (STRIPE_SECRET_KEY or PAYSTACK_SECRET_KEY)
+# An enabled provider without its secret key runs on the local sandbox, where test cards
+# "pay". Production refuses that unless the operator opts in (a demo deployment).
+BILLING_SANDBOX_ALLOWED = env_bool("BILLING_SANDBOX_ALLOWED", DEBUG)
+_SANDBOXED = [name for name, enabled, key in (("Stripe", STRIPE_ENABLED, STRIPE_SECRET_KEY),
+                                              ("Paystack", PAYSTACK_ENABLED, PAYSTACK_SECRET_KEY)) if enabled and not key]
+if _SANDBOXED and not BILLING_SANDBOX_ALLOWED:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_SANDBOXED)} enabled without a secret key: set the key, turn the provider off "
+        "(STRIPE_ENABLED=0 / PAYSTACK_ENABLED=0), or set BILLING_SANDBOX_ALLOWED=1 for a demo deployment."
+    )
+BILLING_SANDBOX = bool(_SANDBOXED)  # any provider on the sandbox: the banner says so
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "NGN")
 

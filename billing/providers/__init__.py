@@ -30,13 +30,21 @@ def _class(name: str):
     return getattr(import_module(module), attr)
 
 
+def provider_enabled(name: str) -> bool:
+    return settings.STRIPE_ENABLED if name == "stripe" else settings.PAYSTACK_ENABLED
+
+
 def provider_uses_sandbox(name: str) -> bool:
-    return not (settings.STRIPE_SECRET_KEY if name == "stripe" else settings.PAYSTACK_SECRET_KEY)
+    """An enabled provider without its secret key (settings refuse that in production unless
+    BILLING_SANDBOX_ALLOWED). A disabled provider has no sandbox either."""
+    key = settings.STRIPE_SECRET_KEY if name == "stripe" else settings.PAYSTACK_SECRET_KEY
+    return provider_enabled(name) and not key
 
 
 def provider_get(name: str) -> PaymentProvider:
-    if name not in PROVIDERS:
-        raise KeyError(f"unknown payment provider {name!r}")
+    """The provider client; KeyError for an unknown or disabled provider (its webhooks are 404)."""
+    if name not in PROVIDERS or not provider_enabled(name):
+        raise KeyError(f"unknown or disabled payment provider {name!r}")
     klass = _class(name)
     sandbox = provider_uses_sandbox(name)
     if name == "stripe":

@@ -199,3 +199,12 @@ def test_transient_provider_error_is_503_and_retry_processes(usd_client, usd_org
     assert deliver(replay, Client(), hook).status_code == 200
     assert [e.status for e in ProviderEvent.objects.order_by("id")] == [EventStatus.FAILED, EventStatus.PROCESSED]
     assert Subscription.objects.get(organization=usd_org).status == SubscriptionStatus.ACTIVE
+
+
+def test_a_disabled_providers_webhook_endpoint_does_not_exist(client, settings, db):
+    """A disabled provider has no sandbox and no webhook endpoint: nothing can be forged there."""
+    settings.PAYSTACK_ENABLED = False
+    response = client.post("/billing/webhooks/paystack/", data=b"{}", content_type="application/json",
+                           HTTP_X_PAYSTACK_SIGNATURE="0" * 128)
+    assert response.status_code == 404
+    assert client.get("/sandbox/checkout/paystack/anything/").status_code == 404

@@ -31,6 +31,9 @@ def _production(**overrides: str) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "portal.example.com",
         "EMAIL_URL": "smtp://mailer:s3cret@smtp.example.com:587",
+        "STRIPE_SECRET_KEY": "sk_live_example",
+        "STRIPE_WEBHOOK_SECRET": "whsec_example",
+        "PAYSTACK_SECRET_KEY": "sk_live_paystack_example",
     }
     return _env(**{**production, **overrides})
 
@@ -125,3 +128,23 @@ def test_development_console_email_is_readable(capsys):
     ReadableConsoleBackend().send_messages([EmailMessage("Confirm", f"Go to {long_link}\n", "from@example.com", ["to@example.com"])])
     out = capsys.readouterr().out
     assert long_link in out and "Email to: to@example.com" in out and "Subject: Confirm" in out
+
+
+def test_production_refuses_a_provider_left_on_the_sandbox():
+    """An enabled provider without a key would let test cards buy plans in production."""
+    result = _load_settings(_production(PAYSTACK_SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "Paystack enabled without a secret key" in result.stderr
+    opted_in = _load_settings(_production(PAYSTACK_SECRET_KEY="", BILLING_SANDBOX_ALLOWED="1"), "settings.BILLING_SANDBOX")
+    assert opted_in.returncode == 0, opted_in.stderr
+    assert "True" in opted_in.stdout
+    turned_off = _load_settings(_production(PAYSTACK_SECRET_KEY="", PAYSTACK_ENABLED="0"), "settings.BILLING_SANDBOX")
+    assert turned_off.returncode == 0 and "False" in turned_off.stdout
+
+
+def test_real_stripe_key_requires_a_real_webhook_secret():
+    env = _production()
+    del env["STRIPE_WEBHOOK_SECRET"]
+    result = _load_settings(env)
+    assert result.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET" in result.stderr
