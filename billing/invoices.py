@@ -265,9 +265,11 @@ def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
             status__in=LIVE_STATUSES, current_period_end__lte=now):
         start, end = sub.current_period_start, sub.current_period_end
         # The provider advances its subscriptions' periods by webhook; until it does, later runs
-        # find this period closed already and must not collect it twice.
+        # find this period closed already. A collected (paid/void) close is not collected again;
+        # one still OPEN (collection failed or was declined) is retried — collection is
+        # idempotent (reference tg-<number>, deterministic Stripe meter-event identifiers).
         already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start,
-                                                provider_reference="").exists()
+                                                provider_reference="").exclude(status=InvoiceStatus.OPEN).exists()
         invoice = invoice_build(subscription=sub, start=start, end=end)
         if not sub.provider:  # manual/PAYG subscriptions: we own the period
             Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(

@@ -372,7 +372,9 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
     if sub.provider == "stripe" and upgrade and info.latest_invoice_id:
         # Invoice what Stripe actually charged for the proration (it prorates to its own second).
         paid = provider.invoice_amount_paid(invoice_id=info.latest_invoice_id)
-        proration = paid if paid is not None else proration
+        if paid is None:
+            raise PaymentNotConfirmed("Stripe did not confirm the prorated upgrade payment; your plan is unchanged.")
+        proration = paid
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=sub.pk)
         old_plan = sub.plan

@@ -144,6 +144,9 @@ class StripeProvider(PaymentProvider):
             # Upgrades charge the prorated difference at once; downgrades credit the next invoice.
             "proration_behavior": "always_invoice" if prorate else "create_prorations",
             "cancel_at_period_end": False,
+            # A declined proration must fail the update (Stripe's default would apply the new
+            # price and leave the invoice open): never grant an upgrade that was not paid.
+            **({"payment_behavior": "error_if_incomplete"} if prorate else {}),
         })
         return self._subscription_info(updated)
 
