@@ -209,7 +209,15 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
             local.cancel_at_period_end = info.cancel_at_period_end
             changed.append("cancel_at_period_end")
             reason = "cancel_at_period_end" if info.cancel_at_period_end else "resumed"
-        if info.status == "canceled":
+        if info.status == "canceled" and provider.name == "paystack" and local.current_period_end > now:
+            # Paystack has no "cancel at period end": disabling marks the subscription complete
+            # at once. The customer paid for this period, so access runs to its end
+            # (subscriptions_end_canceled ends it then; Resume re-enables it before).
+            if not local.cancel_at_period_end:
+                local.cancel_at_period_end = True
+                changed.append("cancel_at_period_end")
+                reason = "cancel_at_period_end"
+        elif info.status == "canceled":
             local.status, local.canceled_at = SubscriptionStatus.CANCELED, now
             changed += ["status", "canceled_at"]
             reason = "canceled"

@@ -94,14 +94,19 @@ def test_cancel_at_period_end_keeps_plan_until_then(usd_client, usd_org, deliver
     assert plan_for_org(org_id=usd_org.pk).code == "free"
 
 
-def test_paystack_cancel_disables_subscription(ngn_client, ngn_org, deliver):
+def test_paystack_cancel_stops_renewal_but_keeps_the_paid_period(ngn_client, ngn_org, deliver):
     buy(ngn_client, deliver)
     sub = Subscription.objects.get(organization=ngn_org)
     deliver(ngn_client.post, "/billing/cancel/")
     assert store.get("paystack", "subscription", sub.provider_subscription_id)["status"] == "complete"
     sub.refresh_from_db()
-    # subscription.disable re-fetched: Paystack says complete → canceled here too.
-    assert sub.status == SubscriptionStatus.CANCELED
+    # subscription.disable re-fetched: Paystack says complete, but the period is paid for.
+    assert sub.status == SubscriptionStatus.ACTIVE and sub.cancel_at_period_end
+    assert plan_for_org(org_id=ngn_org.pk).code == "pro"
+    from billing.services import subscriptions_end_canceled
+
+    assert deliver(subscriptions_end_canceled, now=sub.current_period_end + timedelta(seconds=1)) == 1
+    assert plan_for_org(org_id=ngn_org.pk).code == "free"
 
 
 def test_stripe_upgrade_prorates_and_downgrade_does_not_charge(usd_client, usd_org, plans, deliver):
