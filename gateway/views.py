@@ -17,7 +17,8 @@ from rest_framework import serializers
 
 from gateway import samples
 from gateway.hotpath import (
-    JSON, InvalidCredentials, MethodNotAllowed, InvalidRequest, ScopeForbidden, Served, _problem, authenticate, json_body, metered,
+    JSON, InvalidCredentials, MethodNotAllowed, InvalidRequest, ScopeForbidden, Served, _problem, authenticate,
+    credential_of, json_body, metered,
     rate_limit_headers, refusal_response, request_id_of, unmetered, validate,
 )
 from gateway.operations import OPERATION_CHOICES, meter_for
@@ -58,7 +59,7 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
         return _problem(MethodNotAllowed("Use POST.").as_dict(), request_id, {"Allow": "POST"})
     try:
         record = authenticate(request)
-        if record.prefix and not looks_like_key(_raw_key(request)):
+        if record.prefix and not looks_like_key(credential_of(request)):
             raise InvalidCredentials("Exchange an API key, not a token, for a token.")
         if not _key_alive(record):
             raise InvalidCredentials("This API key has been revoked or rotated out.", reason="revoked")
@@ -70,12 +71,6 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
     response["X-Request-Id"] = request_id
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _raw_key(request: HttpRequest) -> str:
-    from gateway.hotpath import credential_of
-
-    return credential_of(request)
 
 
 # --- POST /v1/keys/verify -----------------------------------------------------------------------------
@@ -132,7 +127,8 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
     if not record.allows(operation_id):
         return answer(False, "forbidden_scope", record)
     if not data["charge"]:
-        return answer(_key_alive(record), "ok" if _key_alive(record) else "invalid_key", record)
+        alive = _key_alive(record)
+        return answer(alive, "ok" if alive else "invalid_key", record)
     decision = limiter.admit(org_id=record.org_id, key_id=record.id)
     if decision.code == limiter.KEY_DEAD:
         return answer(False, "invalid_key", record)

@@ -174,8 +174,9 @@ def leases_release_all() -> None:
         _leases.clear()
 
 
-def leases_sweep(pipe) -> int:
-    """Queue refunds of ended leases on ``pipe`` (the recorder's flush pipeline)."""
+def leases_sweep(pipe) -> list:
+    """Queue refunds of ended leases on ``pipe`` (the recorder's flush pipeline) and return
+    them; if the pipeline fails, hand them to ``leases_requeue`` so no refund is lost."""
     now = time.monotonic()
     with _leases_lock:
         for key, lease in list(_leases.items()):
@@ -187,7 +188,13 @@ def leases_sweep(pipe) -> int:
     for lease in due:
         pipe.eval(REFUND_SCRIPT, 2, window_key(lease.org_id), quota_key(lease.org_id), lease.left, lease.sw,
                   lease.mw, lease.pstart)
-    return len(due)
+    return due
+
+
+def leases_requeue(due: list) -> None:
+    """Put back refunds whose pipeline failed; the next flush sends them again."""
+    with _leases_lock:
+        _refunds.extend(due)
 
 
 def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, fingerprint: str = "") -> Decision:

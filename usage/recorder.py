@@ -84,7 +84,7 @@ class Recorder:
             writes = []
             while self._writes:
                 writes.append(self._writes.popleft())
-            from usage.limiter import leases_sweep
+            from usage.limiter import leases_requeue, leases_sweep
 
             pipe = redis_client().pipeline(transaction=False)
             refunds = leases_sweep(pipe)
@@ -107,6 +107,7 @@ class Recorder:
                 # Put them back in order, bounded so a long outage cannot exhaust memory.
                 self._events.extendleft(reversed(batch))
                 self._writes.extendleft(reversed(writes))
+                leases_requeue(refunds)
                 while len(self._events) > MAX_BUFFERED:
                     self._events.pop()
                 raise
