@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from billing.events import customer_event_emit
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind, InvoiceStatus
-from billing.services import ROUNDING, profile_for
+from billing.services import ROUNDING, owner_email, profile_for
 from plans.models import LIVE_STATUSES, MeterPrice, Subscription
 
 log = logging.getLogger("billing.invoices")
@@ -241,7 +241,7 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     if not profile.paystack_authorization_code:
         return invoice
     try:
-        provider.charge_usage(customer_email=invoice.organization.billing_email or _owner_email(invoice),
+        provider.charge_usage(customer_email=invoice.organization.billing_email or owner_email(invoice.organization),
                               authorization_code=profile.paystack_authorization_code, amount_minor=usage_minor,
                               currency=invoice.currency, reference=f"tg-{invoice.number}")
     except ProviderError as exc:
@@ -250,11 +250,6 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
                             data={"invoice": invoice.number, "reason": exc.detail})
         return invoice
     return invoice_mark_paid(invoice=invoice)
-
-
-def _owner_email(invoice: Invoice) -> str:
-    membership = invoice.organization.memberships.select_related("user").filter(role="owner").first()
-    return membership.user.email if membership else ""
 
 
 def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:

@@ -105,7 +105,7 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt:
         elif delivery.attempt_count >= MAX_ATTEMPTS:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         else:
-            delay = BACKOFF_SECONDS[min(delivery.attempt_count - 1, len(BACKOFF_SECONDS) - 1)]
+            delay = backoff_seconds(delivery.attempt_count)
             delivery.status, delivery.next_attempt_at = DeliveryStatus.RETRYING, timezone.now() + timedelta(seconds=delay)
         delivery.save(update_fields=["status", "attempt_count", "next_attempt_at"])
     return attempt

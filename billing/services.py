@@ -369,7 +369,7 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
         if not profile.paystack_authorization_code:
             raise PaymentNotConfirmed("No saved card to charge the upgrade to; buy the plan through checkout.")
         reference = f"tg_{org.pk}_upgrade_{secrets.token_hex(6)}"
-        charged = provider.charge_usage(customer_email=org.billing_email or _owner_email(org),
+        charged = provider.charge_usage(customer_email=org.billing_email or owner_email(org),
                                         authorization_code=profile.paystack_authorization_code,
                                         amount_minor=proration, currency=sub.currency, reference=reference)
         Payment.objects.get_or_create(provider="paystack", reference=charged.reference, defaults={
@@ -403,7 +403,7 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
     return sub
 
 
-def _owner_email(org: Organization) -> str:
+def owner_email(org: Organization) -> str:
     membership = org.memberships.select_related("user").filter(role="owner").first()
     return membership.user.email if membership else ""
 

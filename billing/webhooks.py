@@ -200,9 +200,9 @@ def paystack_refund(provider, event):
     payment = services.Payment.objects.filter(provider="paystack", reference=data.get("transaction_reference") or "").first()
     if payment is None:
         raise Ignored("refund of an unknown transaction")
-    refunded = int(data.get("amount") or 0) if data.get("status") == "processed" else None
-    if refunded is None:
+    if data.get("status") != "processed":
         raise Ignored(f"refund {data.get('status')}: recorded when processed")
+    refunded = int(data.get("amount") or 0)
     services.payment_record(org_id=payment.organization_id, provider="paystack", reference=payment.reference,
                             amount_minor=payment.amount_minor, currency=payment.currency,
                             refunded_minor=payment.refunded_minor + refunded)

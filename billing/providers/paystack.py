@@ -207,7 +207,10 @@ def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
     elif kind.startswith("invoice."):
         key = f"{data.get('invoice_code')}:{data.get('status')}:{data.get('paid')}"
     elif kind.startswith("refund."):
-        key = data.get("refund_reference") or data.get("transaction_reference")
+        # One transaction can have several partial refunds: never key on the transaction
+        # (a second refund would be dropped as a duplicate); without a refund id, the body
+        # hash below still makes an identical redelivery a duplicate.
+        key = data.get("refund_reference") or data.get("id")
     else:
         key = None
     if not key or key == "None":
