@@ -177,6 +177,13 @@ def paystack_charge_success(provider, event):
     if live is not None:  # a renewal: bring the period forward first (invoice.update may come later)
         local = services.subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
         if local is not None:
+            # Only a charge of exactly the plan's price is its renewal; anything else is
+            # recorded above as a payment but never invoiced as the plan fee.
+            if local.price is None or (payment.amount_minor, (payment.currency or "").upper()) != (
+                    local.price.amount_minor, local.price.currency.upper()):
+                log.warning("paystack charge %s (%s %s) does not match %s's price; not invoiced as a renewal",
+                            reference, payment.amount_minor, payment.currency, local)
+                return
             _invoice_renewal(local, "paystack", reference)
 
 

@@ -192,3 +192,14 @@ def test_racing_confirmations_make_one_invoice_and_keep_numbers_gapless(transact
     later = invoice_for_payment(subscription=sub, provider="paystack", payment_reference="ref_next",
                                 start=start + timedelta(days=31), end=start + timedelta(days=61))
     assert later.number == "TG-2032-000002"  # no gap left by the losing racer
+
+
+def test_paystack_charge_that_is_not_the_plan_price_is_not_invoiced_as_renewal(ngn_client, ngn_org, deliver):
+    buy(ngn_client, deliver)
+    sub = Subscription.objects.get(organization=ngn_org, status="active")
+    remote = store.get("paystack", "subscription", sub.provider_subscription_id)
+    remote["amount"] = 100  # ₦1 charged: not what the Pro plan costs
+    store.put("paystack", "subscription", sub.provider_subscription_id, remote)
+    deliver(actions.paystack_renewal, sub.provider_subscription_id)
+    assert Invoice.objects.filter(organization=ngn_org).count() == 1  # only the checkout's
+    assert services.Payment.objects.filter(organization=ngn_org, amount_minor=100).exists()
