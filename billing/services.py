@@ -368,15 +368,23 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
         profile = profile_for(org)
         if not profile.paystack_authorization_code:
             raise PaymentNotConfirmed("No saved card to charge the upgrade to; buy the plan through checkout.")
-        reference = f"tg_{org.pk}_upgrade_{secrets.token_hex(6)}"
+        # Deterministic within the minute: a double-submitted upgrade reuses the reference and
+        # Paystack refuses the duplicate instead of charging the card twice.
+        reference = f"tg_{org.pk}_upgrade_{sub.pk}_{new_price.pk}_{now:%Y%m%d%H%M}"
         charged = provider.charge_usage(customer_email=org.billing_email or owner_email(org),
                                         authorization_code=profile.paystack_authorization_code,
                                         amount_minor=proration, currency=sub.currency, reference=reference)
         Payment.objects.get_or_create(provider="paystack", reference=charged.reference, defaults={
             "organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency})
         charge_reference, proration = charged.reference, charged.amount_minor
-    info = provider.change_subscription_price(subscription_id=sub.provider_subscription_id, price=new_price,
-                                              prorate=upgrade)
+    try:
+        info = provider.change_subscription_price(subscription_id=sub.provider_subscription_id, price=new_price,
+                                                  prorate=upgrade)
+    except Exception:
+        if charge_reference:  # the plan did not change: give the prorated charge back
+            log.exception("plan change failed after charging %s; refunding it", charge_reference)
+            provider.refund(reference=charge_reference)
+        raise
     if sub.provider == "stripe" and upgrade and info.latest_invoice_id:
         # Invoice what Stripe actually charged for the proration (it prorates to its own second).
         paid = provider.invoice_amount_paid(invoice_id=info.latest_invoice_id)

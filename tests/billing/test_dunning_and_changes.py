@@ -196,3 +196,23 @@ def test_paystack_resume_re_enables_a_not_renewing_subscription(ngn_client, ngn_
     sub.refresh_from_db()
     assert not sub.cancel_at_period_end
     assert store.get("paystack", "subscription", sub.provider_subscription_id)["status"] == "active"
+
+
+def test_paystack_upgrade_that_cannot_switch_the_plan_refunds_its_charge(ngn_client, ngn_org, plans, deliver):
+    from plans.models import Price
+
+    Price.objects.create(plan=plans["enterprise"], currency="NGN", interval="month", amount_minor=4_500_000)
+    buy(ngn_client, deliver)
+    sub = Subscription.objects.get(organization=ngn_org)
+    remote = store.get("paystack", "subscription", sub.provider_subscription_id)
+    remote["customer"] = {"customer_code": "CUS_gone", "email": "gone@example.com"}  # the switch will fail
+    store.put("paystack", "subscription", sub.provider_subscription_id, remote)
+
+    response = deliver(ngn_client.post, "/billing/checkout/", {"plan": "enterprise"})
+
+    assert response.status_code == 302 and response["Location"] == "/billing/"  # back, with the error shown
+    sub.refresh_from_db()
+    assert sub.plan.code == "pro"
+    charge = Payment.objects.get(organization=ngn_org, reference__contains="upgrade")
+    refunds = [r for r in store.all_of("paystack", "refund") if r["transaction_reference"] == charge.reference]
+    assert len(refunds) == 1 and int(refunds[0]["amount"]) == charge.amount_minor
