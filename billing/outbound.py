@@ -15,7 +15,7 @@ import secrets
 import socket
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -44,9 +44,13 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def target_check(url: str) -> None:
+def target_check(url: str) -> str | None:
     """Refuse non-HTTPS URLs and hosts that resolve to private, loopback, link-local, reserved
-    or multicast addresses (SSRF), unless the operator allows private targets."""
+    or multicast addresses (SSRF), unless the operator allows private targets.
+
+    Returns the vetted address to connect to (None when private targets are allowed), so the
+    connection goes to the address that was checked: resolving again at connect time would
+    let a short-TTL DNS answer swap in an internal address (DNS rebinding)."""
     parts = urlsplit(url)
     allow_private = settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
@@ -54,7 +58,7 @@ def target_check(url: str) -> None:
     if not parts.hostname:
         raise UnsafeTarget("The URL has no host.")
     if allow_private:
-        return
+        return None
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
@@ -65,6 +69,19 @@ def target_check(url: str) -> None:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:
             raise UnsafeTarget(f"{parts.hostname} resolves to a private or reserved address ({address}).")
+    return infos[0][4][0]
+
+
+def pinned_request(url: str, address: str | None) -> tuple[str, dict[str, str], dict]:
+    """(url, extra headers, httpx extensions) that connect to ``address`` while keeping the
+    original host for the Host header and for TLS (SNI and certificate verification)."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    original = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), {"host": original}, {"sni_hostname": parts.hostname}
 
 
 def payload_for(delivery: WebhookDelivery) -> str:
@@ -86,9 +103,12 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt:
     attempt = DeliveryAttempt(delivery=delivery)
     started = time.perf_counter()
     try:
-        target_check(endpoint.url)  # re-checked every attempt: DNS can change after registration
+        # Re-checked every attempt (DNS can change after registration), and pinned to the
+        # address that passed the check.
+        url, host_header, extensions = pinned_request(endpoint.url, target_check(endpoint.url))
         with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-            response = client.post(endpoint.url, content=body.encode(), headers=headers)
+            response = client.post(url, content=body.encode(), headers={**headers, **host_header},
+                                   extensions=extensions)
         attempt.response_status = response.status_code
         attempt.response_body = response.text[:2000]
     except UnsafeTarget as exc:

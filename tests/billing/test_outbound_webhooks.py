@@ -169,3 +169,18 @@ def test_secret_is_encrypted_at_rest(org):
     tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
     with pytest.raises((InvalidTag, ValueError)):
         decrypt_text(tampered)
+
+
+def test_deliveries_connect_to_the_address_that_was_vetted(settings):
+    """DNS rebinding: the connection goes to the checked address, the host stays for TLS."""
+    from billing.outbound import pinned_request
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    # A global IP literal: getaddrinfo answers it without DNS, and nothing is sent to it here.
+    assert target_check("https://93.184.215.14:8443/hooks?x=1") == "93.184.215.14"
+    url, headers, extensions = pinned_request("https://hooks.example.com:8443/hooks?x=1", "203.0.113.7")
+    assert url == "https://203.0.113.7:8443/hooks?x=1"
+    assert headers == {"host": "hooks.example.com:8443"}
+    assert extensions == {"sni_hostname": "hooks.example.com"}
+    assert pinned_request("https://hooks.example.com/h", "2001:db8::1")[0] == "https://[2001:db8::1]/h"
+    assert pinned_request("https://hooks.example.com/h", None) == ("https://hooks.example.com/h", {}, {})
