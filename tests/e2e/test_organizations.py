@@ -23,6 +23,13 @@ def _login(page, live_server, user):
     page.wait_for_url("**/dashboard/")
 
 
+def _settled(page) -> None:
+    """Wait until htmx has finished swapping and settling (it wires new elements on settle)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_owner_manages_the_team_with_htmx(page, live_server, artifacts_dir):
     owner = UserFactory(email="owner@example.com", full_name="Olu Owner")
@@ -44,11 +51,13 @@ def test_owner_manages_the_team_with_htmx(page, live_server, artifacts_dir):
     page.locator("#members-panel form[action$='/orgs/invitations/'] select").select_option("billing")
     page.get_by_role("button", name="Send invitation").click()
     page.get_by_text("Invitation sent to newbie@example.com").wait_for()
+    _settled(page)  # the swapped-in panel must be wired by htmx before the next change event
     assert Invitation.objects.get(organization=org).role == Role.BILLING
     assert len(mail.outbox) == 1 and "/orgs/join/" in mail.outbox[0].body
 
     page.get_by_label("Role of dev@example.com").select_option("admin")
     page.get_by_text("dev@example.com is now admin").wait_for()
+    _settled(page)
     dev.refresh_from_db()
     assert dev.role == Role.ADMIN
 
