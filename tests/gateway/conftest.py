@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from keys.cache import local_cache_clear
@@ -78,3 +80,23 @@ def roomy(org, seeded):
 
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)
+
+
+def race_admissions(*, org_id: int, key_id: int, threads: int = 64, each: int) -> int:
+    """``threads`` threads released together, each asking ``each`` admissions; the count admitted."""
+    from usage import limiter
+
+    admitted: list[bool] = []
+    barrier = threading.Barrier(threads)
+
+    def client():
+        barrier.wait()
+        for _ in range(each):
+            admitted.append(limiter.admit(org_id=org_id, key_id=key_id).admitted)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(admitted)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
-from tests.gateway.conftest import settle
+from tests.gateway.conftest import race_admissions, settle
 from tests.gateway.test_limits import away_from_minute_boundary, on_plan
 from usage import limiter
 from usage.limiter import quota_key, quota_used
@@ -40,20 +39,8 @@ def test_leases_keep_limits_exact_under_concurrency(org, live_key, settings):
     away_from_minute_boundary()
     on_plan(org, rate_per_minute=1_100, monthly_quota=None)
     key, _ = live_key
-    admitted = []
-    barrier = threading.Barrier(64)
-
-    def client():
-        barrier.wait()
-        for _ in range(20):
-            admitted.append(limiter.admit(org_id=org.pk, key_id=key.pk).admitted)
-
-    threads = [threading.Thread(target=client) for _ in range(64)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(admitted) == 1_100
+    admitted = race_admissions(org_id=org.pk, key_id=key.pk, each=20)
+    assert admitted == 1_100
     settle()
     assert quota_used(org_id=org.pk) == 1_100
 
