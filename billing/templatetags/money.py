@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from django import template
 
+from billing.invoices import minor_exponent
+
 register = template.Library()
 
 SYMBOLS = {"NGN": "₦", "USD": "$", "GHS": "GH₵", "ZAR": "R", "KES": "KSh", "EUR": "€", "GBP": "£"}
-ZERO_DECIMAL = {"JPY", "KRW", "UGX", "XOF", "XAF", "RWF"}
 
 
 @register.filter
@@ -17,7 +18,7 @@ def money(amount_minor, currency: str = "USD") -> str:
     if amount_minor is None:
         return "—"
     currency = (currency or "USD").upper()
-    exponent = 0 if currency in ZERO_DECIMAL else 2
+    exponent = minor_exponent(currency)
     value = Decimal(int(amount_minor)).scaleb(-exponent)
     sign = "-" if value < 0 else ""
     text = f"{abs(value):,.{exponent}f}"

@@ -18,7 +18,6 @@ from plans.models import OveragePolicy
 from plans.selectors import plans_public
 
 CURRENCY_SYMBOLS = {"NGN": "₦", "USD": "$", "EUR": "€", "GBP": "£", "GHS": "GH₵", "ZAR": "R", "KES": "KSh "}
-MINOR_UNITS = {"NGN": 100, "USD": 100, "EUR": 100, "GBP": 100, "GHS": 100, "ZAR": 100, "KES": 100}
 
 
 def operation_meter(*, path: str, method: str, operation_id: str | None, view: Any) -> str | None:
@@ -70,7 +69,9 @@ def money(amount: Decimal | int | str, currency: str) -> str:
 
 
 def minor_to_major(amount_minor: int, currency: str) -> Decimal:
-    return Decimal(amount_minor) / MINOR_UNITS.get(currency, 100)
+    from billing.invoices import minor_exponent  # the one minor-unit rule (invoices, money filter)
+
+    return Decimal(amount_minor).scaleb(-minor_exponent(currency))
 
 
 def meter_price_table() -> dict[str, dict[str, Any]]:
