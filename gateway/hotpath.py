@@ -23,12 +23,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.operations import meter_for
+from plans.operations import meter_for
 from keys.cache import KeyRecord, key_lookup, looks_like_key
 from keys.tokens import TokenInvalid, token_verify
 from portal.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
 from usage import limiter
-from usage.events import UsageEvent
+from usage.events import usage_event_build
 from usage.recorder import recorder
 
 JSON = "application/json"
@@ -143,16 +143,15 @@ def rate_limit_headers(decision: limiter.Decision) -> dict[str, str]:
 
 
 _REFUSALS = {
-    limiter.LIMIT_SECOND: ("rate-limited", "Rate limit exceeded", "second", "requests per second"),
-    limiter.LIMIT_MINUTE: ("rate-limited", "Rate limit exceeded", "minute", "requests per minute"),
-    limiter.LIMIT_QUOTA: ("quota-exceeded", "Monthly quota exhausted", "month", "requests this billing period"),
+    limiter.LIMIT_SECOND: ("rate-limited", "second", "requests per second"),
+    limiter.LIMIT_MINUTE: ("rate-limited", "minute", "requests per minute"),
+    limiter.LIMIT_QUOTA: ("quota-exceeded", "month", "requests this billing period"),
 }
 
 
 def refusal_response(decision: limiter.Decision, request_id: str) -> HttpResponse:
     if decision.code == limiter.KEY_DEAD:
-        body = problem_body(status=401, slug="invalid-credentials", title="Invalid credentials",
-                            detail="This API key has been revoked or rotated out.", reason="revoked")
+        body = problem_body("invalid-credentials", "This API key has been revoked or rotated out.", reason="revoked")
         return _problem(body, request_id, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if decision.code == limiter.IDEM_IN_PROGRESS:
         return _problem(IdempotencyProblem("A request with this Idempotency-Key is still being processed; retry shortly.").as_dict(),
@@ -163,16 +162,16 @@ def refusal_response(decision: limiter.Decision, request_id: str) -> HttpRespons
     if decision.code not in _REFUSALS:
         # Entitlements still missing after republishing (e.g. the app's clock and Redis'
         # disagree at a period boundary): a transient condition, not the client's fault.
-        body = problem_body(status=503, slug="temporarily-unavailable", title="Temporarily unavailable",
-                            detail="Your plan's limits are being refreshed; retry in a second.", retry_after=1)
+        body = problem_body("temporarily-unavailable", "Your plan's limits are being refreshed; retry in a second.",
+                            retry_after=1)
         return _problem(body, request_id, {"Retry-After": "1"})
-    slug, title, which, unit = _REFUSALS[decision.code]
+    slug, which, unit = _REFUSALS[decision.code]
     limit = {"second": decision.rps, "minute": decision.rpm, "month": decision.quota}[which]
     retry_after = max(int(decision.retry_after), 1)
     reset_at = datetime.fromtimestamp(time.time() + retry_after, tz=UTC).replace(microsecond=0)
     body = problem_body(
-        status=429, slug=slug, title=title,
-        detail=f"Your {decision.plan} plan allows {limit:,} {unit}. Retry after {retry_after} s or upgrade your plan.",
+        slug,
+        f"Your {decision.plan} plan allows {limit:,} {unit}. Retry after {retry_after} s or upgrade your plan.",
         limit=which, limit_value=limit, plan=decision.plan, retry_after=retry_after,
         reset_at=reset_at.isoformat().replace("+00:00", "Z"), upgrade_url=f"{settings.SITE_URL}/pricing/",
     )
@@ -272,10 +271,9 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 recorder.defer_set(limiter.idempotency_key(key.org_id, idem),
                                    limiter.idempotent_response_value(fingerprint=fingerprint, stored=stored),
                                    IDEMPOTENCY_TTL)
-            recorder.record(UsageEvent(
-                org_id=key.org_id, api_key_prefix=key.prefix, operation_id=operation_id, method=request.method,
-                status=served.status, units=units, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                plan=decision.plan, request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+            recorder.record(usage_event_build(
+                key=key, operation_id=operation_id, method=request.method, status=served.status, units=units,
+                meter=meter, plan=decision.plan, request_id=request_id, started=started,
             ))
             return response
 

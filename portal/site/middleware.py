@@ -23,7 +23,5 @@ class ApiProblemNotFoundMiddleware:
             and request.path.startswith(API_PREFIXES)
             and not response.get("Content-Type", "").startswith((PROBLEM_CONTENT_TYPE, "application/json"))
         ):
-            return problem_http_response(problem_body(
-                status=404, slug="not-found", title="Not found", detail=f"No API resource at {request.path}.",
-            ))
+            return problem_http_response(problem_body("not-found", f"No API resource at {request.path}."))
         return response

@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from plans.operations import OPERATIONS
+from portal.problems import PROBLEM_TYPES
 from portal.site import samples
 
 log = logging.getLogger(__name__)
@@ -97,40 +99,14 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {"description": "Unique id of this request; quote it to support.", "schema": {"type": "string"}},
 }
 
-# slug → (status, title, when it happens). The single source for the error responses and
-# for /docs/problems/ (portal.problems builds `type` URIs as /docs/problems/#<slug>).
-PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
-    "bad-request": (400, "Bad request", "The request could not be processed as sent."),
-    "malformed-request": (400, "Malformed request body", "The body is not valid JSON (or not the declared content type)."),
-    "validation-error": (400, "Your request is not valid", "One or more fields are invalid; `errors` maps each field to its messages."),
-    "unprocessable": (422, "Unprocessable request", "The request is well-formed but cannot be carried out (e.g. an unknown recipient)."),
-    "unauthenticated": (401, "Authentication required", "No credential was sent. Send `X-API-Key: <key>` or `Authorization: Bearer <key or JWT>`."),
-    "invalid-credentials": (401, "Invalid credentials", "The key or JWT is unknown, revoked, expired or malformed."),
-    "forbidden": (403, "Forbidden", "The credential is valid but may not perform this operation (scope, role or account state)."),
-    "not-found": (404, "Not found", "The resource does not exist or belongs to another organization."),
-    "method-not-allowed": (405, "Method not allowed", "The path exists but not with this HTTP method."),
-    "not-acceptable": (406, "Not acceptable", "The `Accept` header asks for a representation we cannot produce."),
-    "conflict": (409, "Conflict", "The request conflicts with the current state (e.g. a duplicate)."),
-    "unsupported-media-type": (415, "Unsupported media type", "Send JSON with `Content-Type: application/json`."),
-    "rate-limited": (429, "Rate limit exceeded", "Too many requests in the current second or minute. Wait `Retry-After` seconds."),
-    "quota-exceeded": (429, "Monthly quota exceeded", "The plan's monthly quota is used up. Upgrade, or wait for the next period."),
-    "throttled": (429, "Too many requests", "Too many requests; wait `Retry-After` seconds."),
-    "error": (500, "Error", "Something went wrong on our side; retry later and quote `X-Request-Id`."),
-    "temporarily-unavailable": (503, "Temporarily unavailable", "A dependency is briefly unavailable (e.g. plan limits being refreshed). Retry after `Retry-After` seconds."),
-}
-
-
 def gateway_operation_ids() -> list[str]:
     """The gateway's operation ids (ENUM_NAME_OVERRIDES: one ``OperationIdEnum`` component)."""
-    try:
-        from gateway.operations import OPERATIONS
-    except ImportError:
-        return []
     return sorted(OPERATIONS)
 
 
 def _problem_response(description: str, slug: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    status, title, _ = PROBLEM_TYPES[slug]
+    kind = PROBLEM_TYPES[slug]
+    status, title = kind.status, kind.title
     example = {
         "type": f"{settings.SITE_URL}/docs/problems/#{slug}",
         "title": title,

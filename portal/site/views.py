@@ -24,10 +24,11 @@ from rest_framework.response import Response
 
 from accounts.permissions import has_capability
 from portal import status as status_reads
-from portal.problems import _DRF_SLUGS, Problem
+from portal.money import format_price
+from portal.problems import PROBLEM_TYPES, ProblemType
 from portal.site import pricing, samples, schema
 from portal.site.postman import postman_collection
-from portal.site.trykey import DocsCredential, docs_credential, keys_available
+from portal.site.trykey import DocsCredential, docs_credential
 
 
 class SchemaApi(SpectacularAPIView):
@@ -65,7 +66,6 @@ def _docs_context(request: HttpRequest, **extra) -> dict:
     credential = _credential(request)
     context = {
         "credential": credential,
-        "keys_available": keys_available(),
         "can_manage_keys": has_capability(getattr(request, "membership", None), "manage_keys"),
         "docs_section": extra.pop("docs_section", ""),
     }
@@ -185,7 +185,7 @@ def _price_rows(price: dict | None) -> list[dict]:
                 "plan": plan["name"],
                 "currency": currency,
                 "included": cp["included_units"],
-                "unit_price": pricing.money(cp["unit_price"], currency),
+                "unit_price": format_price(cp["unit_price"], currency),
             })
     return rows
 
@@ -222,26 +222,9 @@ def docs_authentication(request: HttpRequest) -> HttpResponse:
                                                                         jwt_ttl=settings.JWT_TTL_SECONDS))
 
 
-def problem_types() -> list[dict]:
-    """Every problem type the API can return: the documented table, the DRF mapping, and every
-    ``Problem`` subclass the apps define (found at run time, so new ones appear by themselves)."""
-    found: dict[str, dict] = {}
-    for slug, (status, title, when) in schema.PROBLEM_TYPES.items():
-        found[slug] = {"slug": slug, "status": status, "title": title, "detail": when}
-    for slug, title in _DRF_SLUGS.values():
-        found.setdefault(slug, {"slug": slug, "status": None, "title": title, "detail": ""})
-    stack = list(Problem.__subclasses__())
-    classes = [Problem]
-    while stack:
-        klass = stack.pop()
-        classes.append(klass)
-        stack.extend(klass.__subclasses__())
-    for klass in classes:
-        entry = found.setdefault(klass.slug, {"slug": klass.slug, "status": klass.status, "title": klass.title, "detail": ""})
-        entry["status"] = entry["status"] or klass.status
-        if not entry["detail"] and klass.__doc__ and klass is not Problem:
-            entry["detail"] = " ".join(klass.__doc__.split())
-    return sorted(found.values(), key=lambda p: (p["status"] or 0, p["slug"]))
+def problem_types() -> list[ProblemType]:
+    """Every problem type the API can return, from the one registry (``portal.problems``)."""
+    return sorted(PROBLEM_TYPES.values(), key=lambda p: (p.status, p.slug))
 
 
 @require_GET

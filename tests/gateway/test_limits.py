@@ -3,7 +3,9 @@ from __future__ import annotations
 import time
 
 from plans.models import Subscription
-from plans.services import entitlements_publish
+from keys.cache import dead_key
+from portal.redis import redis_client
+from usage.entitlements import entitlements_key, entitlements_publish
 from tests.factories import PlanFactory, subscribe
 from tests.gateway.conftest import TRACKING, race_admissions, settle
 from usage import limiter
@@ -14,7 +16,7 @@ PATH = f"/v1/deliveries/{TRACKING}"
 
 def away_from_minute_boundary():
     """Fixed windows: a test asserting one window's count must not straddle two minutes."""
-    now = limiter.redis_client().time()[0]
+    now = redis_client().time()[0]
     if now % 60 > 55:
         time.sleep(61 - now % 60)
 
@@ -74,7 +76,7 @@ def test_monthly_quota_hard_stop(api, org, live_key):
     assert [api.get(PATH, raw).status_code for _ in range(3)] == [200, 200, 429]
     refused = api.get(PATH, raw)
     assert refused.json()["limit"] == "month"
-    assert refused.json()["title"] == "Monthly quota exhausted"
+    assert refused.json()["title"] == "Monthly quota exceeded"
     assert quota_used(org_id=org.pk) == 2
 
 
@@ -138,8 +140,8 @@ def test_script_reloads_after_noscript(org, live_key, redis_client):
 
 
 def test_keys_carry_org_hash_tag():
-    assert limiter.entitlements_key(42).startswith("{org:42}:")
+    assert entitlements_key(42).startswith("{org:42}:")
     assert limiter.window_key(42).startswith("{org:42}:")
     assert limiter.quota_key(42).startswith("{org:42}:")
-    assert limiter.dead_key(42, 7).startswith("{org:42}:")
+    assert dead_key(42, 7).startswith("{org:42}:")
     assert limiter.idempotency_key(42, "abc").startswith("{org:42}:")
