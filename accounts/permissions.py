@@ -8,11 +8,13 @@ create keys; developers manage keys but not billing or members.
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from accounts.models import Role
+from accounts.models import Organization, Role
+from portal.problems import Problem
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     "view": frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING}),
@@ -65,3 +67,16 @@ class OrgCapability(BasePermission):
         return bool(request.user and request.user.is_authenticated) and has_capability(
             getattr(request._request, "membership", None), self.capability
         )
+
+
+class NoOrganization(Problem):
+    status, slug, title = 403, "no-organization", "No active organization"
+
+
+def active_organization(request: Any) -> Organization:
+    """The organization an API request acts on (chosen by ``accounts.middleware``); a
+    ``NoOrganization`` problem when the caller has none."""
+    org = getattr(getattr(request, "_request", request), "org", None)
+    if org is None:
+        raise NoOrganization("Select an organization first.")
+    return org

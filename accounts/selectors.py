@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, Role, User
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Organization]:
@@ -72,3 +72,24 @@ def invitation_by_token(*, token: str) -> Invitation:
         return Invitation.objects.select_related("organization", "invited_by").get(token=token)
     except Invitation.DoesNotExist:
         raise Http404("No such invitation.") from None
+
+
+BILLING_CONTACT_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING)
+
+
+def billing_contacts(*, org: Organization) -> list[str]:
+    """Who hears about money and usage (dunning, usage alerts, receipts): the organization's
+    billing e-mail when it has one, else its owners, admins and billing members."""
+    if org.billing_email:
+        return [org.billing_email]
+    emails = Membership.objects.filter(organization=org, role__in=BILLING_CONTACT_ROLES).values_list("user__email", flat=True)
+    return sorted({email for email in emails if email})
+
+
+def billing_contact_email(*, org: Organization) -> str:
+    """The one address a payment provider keeps for the customer: the billing e-mail, else the
+    first owner's."""
+    if org.billing_email:
+        return org.billing_email
+    owner = org.memberships.select_related("user").filter(role=Role.OWNER).order_by("pk").first()
+    return owner.user.email if owner else ""

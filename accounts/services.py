@@ -15,15 +15,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
 from accounts.models import Invitation, Membership, Organization, Role, User
+from portal.mail import email_send
 from portal.problems import Conflict, Forbidden, Problem
 
 
@@ -145,17 +144,8 @@ def invitation_send(*, invitation: Invitation) -> None:
         "inviter": invitation.invited_by,
         "accept_url": invitation_accept_url(invitation=invitation),
         "role": invitation.get_role_display(),
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
     }
-    subject = " ".join(render_to_string("emails/invitation_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/invitation.txt", context),
-        to=[invitation.email],
-    )
-    message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
-    message.send()
+    email_send(template="invitation", to=[invitation.email], context=context)
 
 
 @transaction.atomic

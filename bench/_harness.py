@@ -43,7 +43,7 @@ def bench_org(*, slug: str, rate_per_second=None, rate_per_minute=None, monthly_
     from accounts.models import Organization
     from keys.services import api_key_create
     from plans.models import Plan, Subscription
-    from plans.services import entitlements_publish
+    from usage.entitlements import entitlements_publish
 
     org, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": slug})
     plan, _ = Plan.objects.update_or_create(code=slug, defaults={

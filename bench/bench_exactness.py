@@ -34,7 +34,8 @@ def main() -> int:
     args = parser.parse_args()
     prepare_database()
     django_setup()
-    from usage.limiter import quota_used, redis_client
+    from portal.redis import redis_client
+    from usage.limiter import quota_used
 
     proc = start_server(port=PORT, workers=args.workers)
     failures = 0

@@ -84,7 +84,7 @@ def monitor_phase(raw_key: str, *, requests: int) -> dict:
 
 
 def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: int) -> dict:
-    from usage.limiter import redis_client
+    from portal.redis import redis_client
 
     url_a = f"http://127.0.0.1:{PORT}/v1/_baseline/deliveries/{TRACKING}"
     url_b = f"http://127.0.0.1:{PORT}/v1/deliveries/{TRACKING}"

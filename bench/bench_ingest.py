@@ -29,12 +29,12 @@ def main() -> int:
     setup("_bench_ingest")
 
     from django.db import connection
-    from django_redis import get_redis_connection
+    from portal.redis import redis_client
 
     from usage import ingest, partitions
     from usage.events import STREAM_KEY, UsageEvent, pack
 
-    redis = get_redis_connection("default")
+    redis = redis_client()
     base = datetime.now(UTC).replace(microsecond=0)
     partitions.partitions_ensure_ahead(now=base - timedelta(days=40), months_ahead=3)
 

@@ -15,7 +15,7 @@ _execute, _executemany = CursorWrapper.execute, CursorWrapper.executemany
 
 
 def _count():
-    from usage.limiter import redis_client
+    from portal.redis import redis_client
 
     redis_client().incr("bench:sql_queries")
 

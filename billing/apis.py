@@ -12,11 +12,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import OrgCapability
+from accounts.permissions import OrgCapability, active_organization
 from billing import selectors, services
 from billing.events import EVENT_TYPES
 from billing.models import DeliveryStatus, InvoiceLineKind, InvoiceStatus
-from keys.apis import _org
+
 from plans.selectors import plan_for_org, subscription_live
 
 BILLING, WEBHOOKS = ["Billing"], ["Webhooks"]
@@ -39,7 +39,7 @@ class SubscriptionApi(APIView):
     @extend_schema(operation_id="billing_subscription_retrieve", tags=BILLING, responses=OutputSerializer,
                    summary="The organization's plan and subscription")
     def get(self, request):
-        org = _org(request)
+        org = active_organization(request)
         sub, plan = subscription_live(org_id=org.pk), plan_for_org(org_id=org.pk)
         return Response(self.OutputSerializer({
             "plan": plan.code, "plan_name": plan.name, "status": sub.status if sub else "free",
@@ -83,7 +83,7 @@ class InvoiceListApi(APIView):
     @extend_schema(operation_id="billing_invoices_list", tags=BILLING, responses=OutputSerializer(many=True),
                    summary="Invoices, newest first")
     def get(self, request):
-        return Response(self.OutputSerializer(selectors.invoices_for_org(org_id=_org(request).pk), many=True).data)
+        return Response(self.OutputSerializer(selectors.invoices_for_org(org_id=active_organization(request).pk), many=True).data)
 
 
 class InvoiceDetailApi(APIView):
@@ -95,7 +95,7 @@ class InvoiceDetailApi(APIView):
     @extend_schema(operation_id="billing_invoices_retrieve", tags=BILLING, responses=OutputSerializer,
                    summary="One invoice with its lines")
     def get(self, request, number: str):
-        return Response(self.OutputSerializer(selectors.invoice_get(org_id=_org(request).pk, number=number)).data)
+        return Response(self.OutputSerializer(selectors.invoice_get(org_id=active_organization(request).pk, number=number)).data)
 
 
 # --- webhook endpoints ----------------------------------------------------------------------
@@ -129,7 +129,7 @@ class WebhookEndpointsApi(APIView):
     @extend_schema(operation_id="billing_webhooks_list", tags=WEBHOOKS, responses=ListOutputSerializer(many=True),
                    summary="Webhook endpoints")
     def get(self, request):
-        endpoints = selectors.webhook_endpoints_for_org(org_id=_org(request).pk)
+        endpoints = selectors.webhook_endpoints_for_org(org_id=active_organization(request).pk)
         return Response(self.ListOutputSerializer(endpoints, many=True).data)
 
     @extend_schema(operation_id="billing_webhooks_create", tags=WEBHOOKS, request=CreateInputSerializer,
@@ -137,7 +137,7 @@ class WebhookEndpointsApi(APIView):
     def post(self, request):
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_create(org=_org(request), **serializer.validated_data)
+        endpoint = services.webhook_endpoint_create(org=active_organization(request), **serializer.validated_data)
         return Response(self.CreateOutputSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -147,7 +147,7 @@ class WebhookEndpointDeleteApi(APIView):
     @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
                    summary="Delete a webhook endpoint")
     def delete(self, request, endpoint_id: int):
-        services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=_org(request).pk,
+        services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=active_organization(request).pk,
                                                                                   endpoint_id=endpoint_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -176,7 +176,7 @@ class WebhookDeliveriesApi(APIView):
     @extend_schema(operation_id="billing_webhooks_deliveries_list", tags=WEBHOOKS,
                    responses=OutputSerializer(many=True), summary="Recent deliveries to an endpoint")
     def get(self, request, endpoint_id: int):
-        endpoint = selectors.webhook_endpoint_get(org_id=_org(request).pk, endpoint_id=endpoint_id)
+        endpoint = selectors.webhook_endpoint_get(org_id=active_organization(request).pk, endpoint_id=endpoint_id)
         return Response(self.OutputSerializer(selectors.deliveries_for_endpoint(endpoint=endpoint), many=True).data)
 
 
@@ -189,6 +189,6 @@ class WebhookTestApi(APIView):
     @extend_schema(operation_id="billing_webhooks_test", tags=WEBHOOKS, request=None,
                    responses={202: OutputSerializer}, summary="Send a test event to an endpoint")
     def post(self, request, endpoint_id: int):
-        endpoint = selectors.webhook_endpoint_get(org_id=_org(request).pk, endpoint_id=endpoint_id)
+        endpoint = selectors.webhook_endpoint_get(org_id=active_organization(request).pk, endpoint_id=endpoint_id)
         delivery = services.webhook_endpoint_test(endpoint=endpoint)
         return Response(self.OutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -19,22 +19,12 @@ from django.utils import timezone
 
 from billing.events import customer_event_emit
 from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind, InvoiceStatus
-from billing.services import ROUNDING, owner_email, profile_for
+from accounts.selectors import billing_contact_email
+from billing.services import profile_for
 from plans.models import LIVE_STATUSES, MeterPrice, Subscription
+from portal.money import minor_exponent, to_minor
 
 log = logging.getLogger("billing.invoices")
-
-ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "UGX", "XOF", "XAF", "RWF"}
-
-
-def minor_exponent(currency: str) -> int:
-    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-
-
-def to_minor(amount_major: Decimal, currency: str) -> int:
-    """The single rounding step: exact major-unit amount → integer minor units."""
-    return int(amount_major.scaleb(minor_exponent(currency)).quantize(Decimal(1), rounding=ROUNDING))
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -241,7 +231,7 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     if not profile.paystack_authorization_code:
         return invoice
     try:
-        provider.charge_usage(customer_email=invoice.organization.billing_email or owner_email(invoice.organization),
+        provider.charge_usage(customer_email=billing_contact_email(org=invoice.organization),
                               authorization_code=profile.paystack_authorization_code, amount_minor=usage_minor,
                               currency=invoice.currency, reference=f"tg-{invoice.number}")
     except ProviderError as exc:

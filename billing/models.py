@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from billing.crypto import EncryptedTextField
+from portal.crypto import EncryptedTextField
 from plans.models import Plan, Price, Subscription
 
 
@@ -127,7 +127,7 @@ class BillingProfile(models.Model):
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="billing_profile")
     stripe_customer_id = models.CharField(max_length=100, blank=True)
     paystack_customer_code = models.CharField(max_length=100, blank=True)
-    paystack_authorization_code = EncryptedTextField(blank=True, default="")
+    paystack_authorization_code = EncryptedTextField(blank=True, default="", purpose="billing-profile-paystack-authorization")
     paystack_email_token = models.CharField(max_length=100, blank=True)
     # The plan the org was on before a dunning downgrade, restored when payment recovers.
     downgraded_from = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -206,7 +206,8 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=120, blank=True)
     event_types = models.JSONField(default=list)
-    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.")
+    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.",
+                                purpose="webhook-endpoint-secret")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -10,23 +10,24 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.selectors import billing_contact_email, billing_contacts
 from billing.events import customer_event_emit
 from billing.models import (BillingProfile, Checkout, CheckoutStatus, CustomerEvent, Payment, PaymentStatus,
                             WebhookDelivery, WebhookEndpoint)
 from billing.providers import provider_get, provider_name_for_currency
 from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
 from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
-from plans.services import entitlements_publish
+from usage.entitlements import entitlements_publish
+from portal.mail import email_send
+from portal.money import round_minor
 from portal.problems import Conflict, Problem
 
 log = logging.getLogger("billing")
@@ -256,17 +257,10 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
 def dunning_email_send(*, org_id: int, kind: str) -> None:
     """E-mail the billing contacts (``kind``: payment_failed, downgraded, payment_recovered)."""
     org = Organization.objects.get(pk=org_id)
-    owners = list(org.memberships.filter(role__in=["owner", "billing", "admin"]).values_list("user__email", flat=True))
-    recipients = [org.billing_email] if org.billing_email else owners
-    if not recipients:
-        return
     context = {"org": org, "kind": kind, "grace_days": settings.BILLING_GRACE_DAYS, "site_name": settings.SITE_NAME,
                "link": f"{settings.SITE_URL}{reverse('billing:overview')}"}
-    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("emails/billing_dunning_subject.txt", context).strip()
-    message = EmailMultiAlternatives(subject, render_to_string("emails/billing_dunning.txt", context), to=recipients)
-    message.attach_alternative(render_to_string("emails/billing_dunning.html", context), "text/html")
     try:
-        message.send()
+        email_send(template="billing_dunning", to=billing_contacts(org=org), context=context)
     except OSError:  # a mail outage must not undo a billing state change
         log.exception("dunning e-mail %s to org %s failed", kind, org_id)
 
@@ -338,15 +332,12 @@ def subscription_resume(*, org: Organization) -> Subscription:
     return sub
 
 
-ROUNDING = ROUND_HALF_EVEN  # the one rounding rule of billing: banker's rounding, once per line
-
-
 def proration_minor(*, old_minor: int, new_minor: int, period_start, period_end, now) -> int:
     """What an upgrade costs now: the price difference for the unused part of the period."""
     total = Decimal((period_end - period_start).total_seconds())
     remaining = max(Decimal(0), Decimal((period_end - now).total_seconds()))
     share = remaining / total if total > 0 else Decimal(0)
-    return int((Decimal(new_minor - old_minor) * share).quantize(Decimal(1), rounding=ROUNDING))
+    return round_minor(Decimal(new_minor - old_minor) * share)
 
 
 def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
@@ -371,7 +362,7 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
         # Deterministic within the minute: a double-submitted upgrade reuses the reference and
         # Paystack refuses the duplicate instead of charging the card twice.
         reference = f"tg_{org.pk}_upgrade_{sub.pk}_{new_price.pk}_{now:%Y%m%d%H%M}"
-        charged = provider.charge_usage(customer_email=org.billing_email or owner_email(org),
+        charged = provider.charge_usage(customer_email=billing_contact_email(org=org),
                                         authorization_code=profile.paystack_authorization_code,
                                         amount_minor=proration, currency=sub.currency, reference=reference)
         Payment.objects.get_or_create(provider="paystack", reference=charged.reference, defaults={
@@ -409,11 +400,6 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
                 description=f"Upgrade {old_plan.name} → {plan.name}, prorated {now:%d %b} – {end:%d %b %Y}")
         _after_change(org.pk, sub, "upgraded" if upgrade else "downgraded")
     return sub
-
-
-def owner_email(org: Organization) -> str:
-    membership = org.memberships.select_related("user").filter(role="owner").first()
-    return membership.user.email if membership else ""
 
 
 def portal_url(*, org: Organization, return_url: str) -> str:

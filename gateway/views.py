@@ -21,12 +21,13 @@ from gateway.hotpath import (
     credential_of, json_body, metered,
     rate_limit_headers, refusal_response, request_id_of, unmetered, validate,
 )
-from gateway.operations import OPERATION_CHOICES, meter_for
-from keys.cache import KeyRecord, key_lookup, looks_like_key
+from plans.operations import OPERATION_CHOICES, meter_for
+from keys.cache import KeyRecord, dead_key, key_lookup, looks_like_key
 from keys.tokens import token_issue
-from portal.problems import Problem
+from portal.problems import Problem, problem_body
+from portal.redis import redis_client
 from usage import limiter
-from usage.events import UsageEvent
+from usage.events import usage_event_build
 from usage.recorder import recorder
 
 sms_send = metered("sms_send", method="POST", input_serializer=samples.SmsSendInput, body=True)(samples.sms_send)
@@ -41,7 +42,7 @@ baseline_sms_send = unmetered(method="POST", input_serializer=samples.SmsSendInp
 
 
 def _key_alive(record: KeyRecord) -> bool:
-    dead = limiter.redis_client().get(limiter.dead_key(record.org_id, record.id))
+    dead = redis_client().get(dead_key(record.org_id, record.id))
     return dead is None or float(dead) > time.time()
 
 
@@ -138,10 +139,9 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
                       headers=rate_limit_headers(decision))
     meter, units_mode, per_call = meter_for(operation_id)
     units = data.get("units", per_call) if units_mode == "reported" else per_call
-    recorder.record(UsageEvent(
-        org_id=record.org_id, api_key_prefix=record.prefix, operation_id=operation_id, method="VERIFY", status=200,
-        units=units, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3), plan=decision.plan,
-        request_id=request_id, user_id=record.user_id, api_key_id=record.id, mode=record.mode,
+    recorder.record(usage_event_build(
+        key=record, operation_id=operation_id, method="VERIFY", status=200, units=units, meter=meter,
+        plan=decision.plan, request_id=request_id, started=started,
     ))
     return answer(True, "ok", record, decision.plan, units, headers=rate_limit_headers(decision))
 
@@ -175,8 +175,7 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     started = time.perf_counter()
     request_id = request_id_of(request)
     if not settings.GATEWAY_UPSTREAM_URL:
-        return _problem(Problem("No upstream is configured (GATEWAY_UPSTREAM_URL).").as_dict()
-                        | {"status": 404, "title": "Not found"}, request_id, {})
+        return _problem(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
     try:
         key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request)
     except Problem as problem:
@@ -198,13 +197,11 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
             stream=True,
         )
     except httpx.HTTPError as exc:
-        body = Problem(f"The upstream API did not answer: {type(exc).__name__}.").as_dict() | {
-            "status": 502, "title": "Bad gateway"}
+        body = problem_body("bad-gateway", f"The upstream API did not answer: {type(exc).__name__}.")
         # Admitted, so it counts: recorded (0 units) so upstream failures show in error rates.
-        recorder.record(UsageEvent(
-            org_id=key.org_id, api_key_prefix=key.prefix, operation_id="upstream_proxy", method=request.method,
-            status=502, units=0, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            plan=decision.plan, request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+        recorder.record(usage_event_build(
+            key=key, operation_id="upstream_proxy", method=request.method, status=502, units=0, meter=meter,
+            plan=decision.plan, request_id=request_id, started=started,
         ))
         return _problem(body, request_id, rate_limit_headers(decision))
 
@@ -224,11 +221,10 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     for name, value in rate_limit_headers(decision).items():
         response[name] = value
     response["X-Usage-Units"] = str(per_call if upstream.status_code < 400 else 0)
-    recorder.record(UsageEvent(
-        org_id=key.org_id, api_key_prefix=key.prefix, operation_id="upstream_proxy", method=request.method,
-        status=upstream.status_code, units=per_call if upstream.status_code < 400 else 0, meter=meter,
-        latency_ms=round((time.perf_counter() - started) * 1000, 3), plan=decision.plan, request_id=request_id,
-        user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+    recorder.record(usage_event_build(
+        key=key, operation_id="upstream_proxy", method=request.method, status=upstream.status_code,
+        units=per_call if upstream.status_code < 400 else 0, meter=meter, plan=decision.plan, request_id=request_id,
+        started=started,
     ))
     return response
 

@@ -9,23 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import OrgCapability
-from gateway.operations import OPERATION_CHOICES
+from accounts.permissions import OrgCapability, active_organization
+from plans.operations import OPERATION_CHOICES
 from keys.models import ApiKey, KeyMode
 from keys.selectors import api_key_get, api_keys_for_org
 from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate
 from portal.problems import Problem
-
-
-class NoOrganization(Problem):
-    status, slug, title = 403, "no-organization", "No active organization"
-
-
-def _org(request):
-    org = getattr(request._request, "org", None)
-    if org is None:
-        raise NoOrganization("Select an organization first.")
-    return org
 
 
 class KeyOutput(serializers.ModelSerializer):
@@ -50,7 +39,7 @@ class KeyListApi(APIView):
 
     @extend_schema(operation_id="keys_list", tags=["Keys"], responses=KeyOutput(many=True))
     def get(self, request):
-        return Response(KeyOutput(api_keys_for_org(org=_org(request)), many=True).data)
+        return Response(KeyOutput(api_keys_for_org(org=active_organization(request)), many=True).data)
 
 
 class KeyDetailApi(APIView):
@@ -58,7 +47,7 @@ class KeyDetailApi(APIView):
 
     @extend_schema(operation_id="keys_retrieve", tags=["Keys"], responses=KeyOutput)
     def get(self, request, key_id: int):
-        return Response(KeyOutput(api_key_get(org=_org(request), key_id=key_id)).data)
+        return Response(KeyOutput(api_key_get(org=active_organization(request), key_id=key_id)).data)
 
 
 class KeyCreateApi(APIView):
@@ -79,7 +68,7 @@ class KeyCreateApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key, raw = api_key_create(org=_org(request), user=request.user, **serializer.validated_data)
+        key, raw = api_key_create(org=active_organization(request), user=request.user, **serializer.validated_data)
         key.key = raw
         return Response(KeyWithSecretOutput(key).data, status=status.HTTP_201_CREATED)
 
@@ -89,7 +78,7 @@ class KeyRevokeApi(APIView):
 
     @extend_schema(operation_id="keys_revoke", tags=["Keys"], request=None, responses=KeyOutput)
     def post(self, request, key_id: int):
-        key = api_key_revoke(key=api_key_get(org=_org(request), key_id=key_id), user=request.user)
+        key = api_key_revoke(key=api_key_get(org=active_organization(request), key_id=key_id), user=request.user)
         return Response(KeyOutput(key).data)
 
 
@@ -109,7 +98,7 @@ class KeyRotateApi(APIView):
     def post(self, request, key_id: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        old = api_key_get(org=_org(request), key_id=key_id)
+        old = api_key_get(org=active_organization(request), key_id=key_id)
         new, raw = api_key_rotate(key=old, overlap=timedelta(seconds=serializer.validated_data["overlap_seconds"]),
                                   user=request.user)
         new.key = raw

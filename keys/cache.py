@@ -15,7 +15,12 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
+from collections.abc import Callable
+
 from django.conf import settings
+
+from keys.models import ApiKey
+from portal.redis import org_tag, redis_client
 
 KEY_PREFIXES = ("tg_live_", "tg_test_")
 KEY_RANDOM_CHARS = 32  # secrets.token_urlsafe(24): 192 random bits
@@ -60,7 +65,7 @@ def redis_record_key(digest: str) -> str:
     return f"tg:key:{digest}"
 
 
-def record_from_model(key) -> KeyRecord:
+def record_from_model(key: ApiKey) -> KeyRecord:
     valid_until = key.valid_until
     return KeyRecord(
         id=key.pk, org_id=key.organization_id, prefix=key.prefix, mode=key.mode,
@@ -103,8 +108,6 @@ def key_lookup(raw: str) -> KeyRecord | None:
 
 
 def _load(digest: str) -> KeyRecord | None:
-    from usage.limiter import redis_client
-
     client = redis_client()
     cached = client.get(redis_record_key(digest))
     if cached == _MISS:
@@ -113,8 +116,6 @@ def _load(digest: str) -> KeyRecord | None:
         data = json.loads(cached)
         data["scopes"] = tuple(data["scopes"])
         return KeyRecord(**data)
-    from keys.models import ApiKey
-
     key = ApiKey.objects.filter(digest=digest).first()
     if key is None:
         client.set(redis_record_key(digest), _MISS, ex=_NEGATIVE_REDIS_TTL)
@@ -126,8 +127,6 @@ def _load(digest: str) -> KeyRecord | None:
 
 def key_forget(digest: str) -> None:
     """Drop the shared Redis copy (other processes' memory copies are covered by the dead marker)."""
-    from usage.limiter import redis_client
-
     redis_client().delete(redis_record_key(digest))
     _local.pop(digest, None)
     _misses.pop(digest, None)
@@ -136,3 +135,37 @@ def key_forget(digest: str) -> None:
 def local_cache_clear() -> None:
     _local.clear()
     _misses.clear()
+
+
+# --- Revocation: the dead marker ---------------------------------------------------------
+# ``{org:N}:dead:<key id>`` holds the epoch second from which the key is refused. The
+# admission script (usage/lua/admit.lua) reads it in the same round trip that enforces the
+# limits, so every process refuses a revoked key on its next request whatever its memory holds.
+
+LAST_USED_HASH = "tg:keys:last_used"  # key id -> epoch seconds, written by the usage recorder
+
+_kill_listeners: list[Callable[..., None]] = []
+
+
+def dead_key(org_id: int, key_id: int) -> str:
+    return f"{org_tag(org_id)}:dead:{key_id}"
+
+
+def on_key_killed(listener: Callable[..., None]) -> None:
+    """Call ``listener(org_id=…, key_id=…)`` whenever this process kills a key now (the
+    limiter drops its local admission leases for the key)."""
+    _kill_listeners.append(listener)
+
+
+def key_kill(*, org_id: int, key_id: int, at: float | None = None) -> None:
+    """Refuse key ``key_id`` from ``at`` (epoch seconds; default now) in every process at once.
+
+    The marker outlives every in-process key cache (``KEY_CACHE_LOCAL_TTL``) by a wide margin;
+    after it expires the database copy (revoked / valid_until) keeps the key refused.
+    """
+    at = time.time() if at is None else at
+    ttl = max(int(at - time.time()), 0) + max(settings.KEY_CACHE_LOCAL_TTL, 60) * 10 + 86400
+    redis_client().set(dead_key(org_id, key_id), f"{at:.3f}", ex=ttl)
+    if at <= time.time():
+        for listener in _kill_listeners:
+            listener(org_id=org_id, key_id=key_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from gateway.operations import OPERATIONS
+from plans.operations import OPERATIONS
 from keys.models import KeyMode
 
 OVERLAP_CHOICES = [(0, "Stop the old key now"), (3600, "1 hour"), (86_400, "24 hours"), (604_800, "7 days"),

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from keys.cache import KEY_PREFIXES, key_digest, key_forget
+from keys.cache import KEY_PREFIXES, LAST_USED_HASH, key_digest, key_forget, key_kill
 from keys.models import ApiKey, KeyMode
+from plans.operations import OPERATIONS
 from portal.problems import Conflict, Problem
-from usage.limiter import key_kill, leases_drop, redis_client
+from portal.redis import redis_client
 
-from usage.recorder import LAST_USED_HASH  # noqa: E402  (written by the recorder)
 MAX_OVERLAP = timedelta(days=30)
 
 
@@ -29,8 +28,6 @@ def _generate(mode: str) -> str:
 
 
 def _known_operations() -> set[str]:
-    from gateway.operations import OPERATIONS
-
     return set(OPERATIONS)
 
 
@@ -92,8 +89,6 @@ def _propagate_death(key: ApiKey, *, at: float) -> None:
     # the key from `at` on, whatever its in-memory cache holds.
     key_kill(org_id=key.organization_id, key_id=key.pk, at=at)
     key_forget(key.digest)
-    if at <= time.time():
-        leases_drop(org_id=key.organization_id, key_id=key.pk)
 
 
 def api_keys_touch_last_used() -> int:

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from plans.models import Meter, MeterPrice, OperationMeter, Plan, Price, Subscription
 from plans.pricing import InvalidTiers, tiers_validate
-from plans.services import entitlements_publish, plan_entitlements_refresh
+
 
 
 class PriceInline(admin.TabularInline):
@@ -46,6 +46,10 @@ class PlanAdmin(admin.ModelAdmin):
     inlines = [PriceInline, MeterPriceInline]
 
     def save_model(self, request, obj, form, change):
+        # Against the layering, on purpose (docs/architecture.md): an operator's edit must reach
+        # the hot path's copy of the limits, which the limiter (usage, above plans) owns.
+        from usage.entitlements import plan_entitlements_refresh
+
         super().save_model(request, obj, form, change)
         if change:
             # After commit (and after the inlines are saved): a request in between would
@@ -84,5 +88,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_select_related = ["organization", "plan"]
 
     def save_model(self, request, obj, form, change):
+        from usage.entitlements import entitlements_publish  # against the layering: see PlanAdmin.save_model
+
         super().save_model(request, obj, form, change)
         transaction.on_commit(lambda: entitlements_publish(org_id=obj.organization_id))

@@ -1,4 +1,4 @@
-"""The operations the gateway sells, and which meter each one counts on.
+"""The operations the gateway sells (the catalogue), and which meter each one counts on.
 
 Code gives each operation a default meter; the operator's ``plans.OperationMeter`` table
 overrides it. The hot path reads an in-process copy that a background thread refreshes
@@ -10,6 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+
+from django.db import close_old_connections, connection
+
+from plans.selectors import operation_meters
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +43,6 @@ _refreshing = threading.Lock()
 
 def _load() -> None:
     global _table, _loaded_at
-    from django.db import close_old_connections, connection
-
-    from plans.selectors import operation_meters
-
     try:
         _table = operation_meters()
         _loaded_at = time.monotonic()

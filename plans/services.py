@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from plans.models import Meter, MeterPrice, OperationMeter, OveragePolicy, Plan, Price, UnitsMode
-
-ENTITLEMENTS_TTL = 86_400
+from plans.models import Meter, MeterPrice, OperationMeter, OveragePolicy, Plan, Price
+from plans.operations import OPERATIONS
 
 # The seed article's tiers and pay-as-you-go prices (../shared/seed): Free 1,000 req/month ₦0,
 # Pro 50,000 ₦15,000, Enterprise unlimited/custom; ₦5 per SMS, ₦10 per status check, $0.002 per
@@ -18,14 +17,6 @@ DEMO_METERS = [
     {"code": "delivery.status_check", "name": "Delivery status checks", "unit_label": "check",
      "stripe_event_name": "delivery_status_check"},
     {"code": "ai.tokens", "name": "AI tokens generated", "unit_label": "token", "stripe_event_name": "ai_tokens"},
-]
-# The sample API's operations (gateway/) and what each call counts.
-DEMO_OPERATIONS = [
-    {"operation_id": "sms_send", "meter": "sms.sent", "units_mode": UnitsMode.REPORTED, "units_per_call": 1},
-    {"operation_id": "delivery_status_get", "meter": "delivery.status_check", "units_mode": UnitsMode.FIXED,
-     "units_per_call": 1},
-    {"operation_id": "ai_completion_create", "meter": "ai.tokens", "units_mode": UnitsMode.REPORTED,
-     "units_per_call": 1},
 ]
 PAYG_UNIT_PRICES = {
     "NGN": {"sms.sent": Decimal("5"), "delivery.status_check": Decimal("10"), "ai.tokens": Decimal("3")},
@@ -71,11 +62,13 @@ def plans_seed_demo() -> list[Plan]:
     for spec in DEMO_METERS:
         meter, _ = Meter.objects.update_or_create(code=spec["code"], defaults=spec)
         meters[meter.code] = meter
-    for spec in DEMO_OPERATIONS:
-        OperationMeter.objects.update_or_create(
-            operation_id=spec["operation_id"],
-            defaults={**spec, "meter": meters[spec["meter"]]},
-        )
+    # The catalogue's metered operations start on their default meters; the operator may move them.
+    for op in OPERATIONS.values():
+        if op.meter:
+            OperationMeter.objects.update_or_create(
+                operation_id=op.operation_id,
+                defaults={"meter": meters[op.meter], "units_mode": op.units_mode, "units_per_call": op.units_per_call},
+            )
     plans = []
     for spec in DEMO_PLANS:
         spec = dict(spec)
@@ -94,41 +87,3 @@ def plans_seed_demo() -> list[Plan]:
                     )
         plans.append(plan)
     return plans
-
-
-def entitlements_publish(*, org_id: int) -> dict:
-    """Make the organization's current plan limits visible to the hot path immediately.
-
-    Called after every subscription change (checkout confirmed, dunning downgrade, cancel,
-    operator edit) so that "a plan change takes effect on the next request": the admission
-    script (usage/lua/admit.lua) reads this hash on every request. Counters are kept, so an
-    upgrade mid-period keeps the requests already used. Returns what was published.
-    """
-    from plans.selectors import entitlements_for_org
-    from usage.limiter import entitlements_key, redis_client
-
-    entitlements = entitlements_for_org(org_id=org_id)
-    key = entitlements_key(org_id)
-    mapping = {name: ("" if value is None else value) for name, value in entitlements.items()}
-    client = redis_client()
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(key)
-    # Missing fields mean "no limit" to the script: write only the limits that apply.
-    pipe.hset(key, mapping={k: v for k, v in mapping.items() if v != ""})
-    # Safety net: a forgotten publish (e.g. an operator edit by SQL) heals within a day.
-    pipe.expire(key, ENTITLEMENTS_TTL)
-    pipe.execute()
-    return entitlements
-
-
-def plan_entitlements_refresh(*, plan: Plan) -> int:
-    """After an operator edits a plan: drop every published copy so each organization picks up
-    the new limits on its next request (the script republishes a missing hash)."""
-    from usage.limiter import redis_client
-
-    client = redis_client()
-    dropped = 0
-    for key in client.scan_iter(match="{org:*}:ent", count=1000):
-        if client.hget(key, "plan") in (plan.code, plan.code.encode()):
-            dropped += client.delete(key)
-    return dropped

@@ -77,7 +77,15 @@ def env_list(name: str, default: list[str] | None) -> list[str]:
 
 def env_bytes_b64(name: str, default: str | None, *, length: int) -> bytes:
     """Base64-encoded key material of exactly ``length`` bytes."""
-    encoded = env_str(name, default)
+    return _b64_key(name, env_str(name, default), length=length)
+
+
+def env_bytes_b64_list(name: str, *, length: int) -> list[bytes]:
+    """Comma-separated base64 keys of exactly ``length`` bytes each (empty: none)."""
+    return [_b64_key(name, encoded, length=length) for encoded in env_list(name, [])]
+
+
+def _b64_key(name: str, encoded: str, *, length: int) -> bytes:
     try:
         key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):

@@ -1,4 +1,4 @@
-"""Models of the public site: status probes, incidents, and the docs' test key (issue 6)."""
+"""Models of the public site: status probes, incidents, and the docs' test key."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from portal.crypto import EncryptedTextField
 
 
 class Component(models.TextChoices):
@@ -96,14 +98,13 @@ class DocsKey(models.Model):
 
     API keys are stored as digests only, so the docs cannot recover a key the developer
     created. Instead the docs create their own *test* key (never a live one: test calls are
-    free and never billed) and keep its secret here, encrypted with ``FIELD_ENCRYPTION_KEY``
-    (AES-256-GCM), so the page can pre-authorize Swagger UI and fill the code samples.
+    free and never billed) and keep its secret here, encrypted at rest (``portal.crypto``), so the page can pre-authorize Swagger UI and fill the code samples.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="docs_keys")
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="docs_keys")
     api_key_id = models.BigIntegerField(help_text="keys.ApiKey id (test mode).")
-    secret_encrypted = models.BinaryField()
+    secret = EncryptedTextField(purpose="docs-try-it-key")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

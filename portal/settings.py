@@ -12,7 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
-from portal.env import ImproperlyConfigured, env_bool, env_bytes_b64, env_float, env_int, env_list, env_str
+from portal.env import (ImproperlyConfigured, env_bool, env_bytes_b64, env_bytes_b64_list, env_float, env_int, env_list,
+                        env_str)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,8 @@ _DEV_FIELD_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE="  # 32 bytes, dev
 SECRET_KEY = env_str("SECRET_KEY", None if not DEBUG else _DEV_SECRET)
 # AES-256-GCM key for secrets at rest (webhook signing secrets, provider tokens): 32 bytes, base64.
 FIELD_ENCRYPTION_KEY = env_bytes_b64("FIELD_ENCRYPTION_KEY", None if not DEBUG else _DEV_FIELD_KEY, length=32)
+# Earlier keys that still decrypt (rotation: see portal/crypto.py and `manage.py encryption_rotate`).
+FIELD_ENCRYPTION_OLD_KEYS = env_bytes_b64_list("FIELD_ENCRYPTION_OLD_KEYS", length=32)
 # Pepper mixed into API-key digests (HMAC-SHA256). Defaults to a value derived from SECRET_KEY.
 API_KEY_PEPPER = env_str("API_KEY_PEPPER", "") or SECRET_KEY
 if not DEBUG and SECRET_KEY == _DEV_SECRET:

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django_redis import get_redis_connection
+from portal.redis import redis_client
 
 from portal.models import Component, Incident, IncidentImpact, IncidentStatus, ProbeResult
 
@@ -50,7 +50,7 @@ def _probe_database() -> str:
 
 
 def _probe_redis() -> str:
-    get_redis_connection("default").ping()
+    redis_client().ping()
     return ""
 
 
@@ -63,7 +63,7 @@ def _probe_workers() -> str:
 def _probe_usage() -> str:
     from usage.events import STREAM_KEY
 
-    redis = get_redis_connection("default")
+    redis = redis_client()
     length = redis.xlen(STREAM_KEY)
     if length > USAGE_LAG_LIMIT:
         raise RuntimeError(f"{length} usage events waiting to be recorded")

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django_redis import get_redis_connection
+from portal.redis import redis_client
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -46,7 +46,7 @@ def _postgres() -> dict:
 
 
 def _redis() -> dict:
-    get_redis_connection("default").ping()
+    redis_client().ping()
     return {}
 
 

@@ -14,6 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from keys.cache import KeyRecord
+
 # One stream for all organizations: the consumer group spreads it over workers. (Per-org
 # counters carry `{org:<id>}` hash tags; the stream is a single key on one cluster slot.)
 STREAM_KEY = "usage:events"
@@ -48,6 +50,17 @@ class UsageEvent:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def usage_event_build(*, key: KeyRecord, operation_id: str, method: str, status: int, units: int, meter: str,
+                      plan: str, request_id: str, started: float) -> UsageEvent:
+    """The event of one admitted call, attributed to its key; ``started`` is the
+    ``time.perf_counter()`` reading taken when the request arrived."""
+    return UsageEvent(
+        org_id=key.org_id, api_key_prefix=key.prefix, operation_id=operation_id, method=method, status=status,
+        units=units, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3), plan=plan,
+        request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+    )
 
 
 def pack(events: list[UsageEvent]) -> str:

@@ -24,7 +24,9 @@ from pathlib import Path
 from django.conf import settings
 from redis.exceptions import NoScriptError
 
-from django_redis import get_redis_connection
+from keys.cache import dead_key, on_key_killed
+from portal.redis import org_tag, redis_client
+from usage.entitlements import entitlements_key, entitlements_publish
 
 SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
@@ -38,35 +40,12 @@ IDEM_REPLAY, IDEM_IN_PROGRESS, IDEM_MISMATCH = 6, 7, 8
 IDEM_PENDING_TTL = 60
 
 
-_client = None
-
-
-def redis_client():
-    """The process's Redis client (django-redis' pool: thread-safe, hiredis parser)."""
-    global _client
-    if _client is None:
-        _client = get_redis_connection("default")
-    return _client
-
-
-def org_tag(org_id: int) -> str:
-    return f"{{org:{org_id}}}"
-
-
-def entitlements_key(org_id: int) -> str:
-    return f"{org_tag(org_id)}:ent"
-
-
 def window_key(org_id: int) -> str:
     return f"{org_tag(org_id)}:rl"
 
 
 def quota_key(org_id: int) -> str:
     return f"{org_tag(org_id)}:quota"
-
-
-def dead_key(org_id: int, key_id: int) -> str:
-    return f"{org_tag(org_id)}:dead:{key_id}"
 
 
 def idempotency_key(org_id: int, key: str) -> str:
@@ -158,11 +137,15 @@ def _take_from_lease(org_id: int, key_id: int) -> Decision | _Lease | None:
 
 
 def leases_drop(*, org_id: int, key_id: int) -> None:
-    """Forget this process's lease for a key at once (it was revoked here)."""
+    """Forget this process's lease for a key at once (it was revoked here: ``keys.cache``
+    calls this through ``on_key_killed``)."""
     with _leases_lock:
         lease = _leases.pop((org_id, key_id), None)
         if lease is not None and lease.left > 0:
             _refunds.append(lease)
+
+
+on_key_killed(leases_drop)
 
 
 def leases_release_all() -> None:
@@ -226,8 +209,6 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, f
     raw = _run(client, keys, args)
     if raw[0] == NO_ENTITLEMENTS:
         # Cold or stale (new period) organization: publish from the database, then decide.
-        from plans.services import entitlements_publish
-
         entitlements_publish(org_id=org_id)
         # The first run already applied the ended lease's refund (it runs before every
         # check): retry without it, or the unused admissions would be given back twice.
@@ -284,20 +265,7 @@ def quota_used(*, org_id: int) -> int:
     client = redis_client()
     pstart = client.hget(entitlements_key(org_id), "pstart")
     if pstart is None:
-        from plans.services import entitlements_publish
-
         entitlements_publish(org_id=org_id)
         pstart = client.hget(entitlements_key(org_id), "pstart")
     value = client.hget(quota_key(org_id), pstart)
     return int(value or 0)
-
-
-def key_kill(*, org_id: int, key_id: int, at: float | None = None) -> None:
-    """Refuse key ``key_id`` from ``at`` (epoch seconds; default now) in every process at once.
-
-    The marker outlives every in-process key cache (``KEY_CACHE_LOCAL_TTL``) by a wide margin;
-    after it expires the database copy (revoked / valid_until) keeps the key refused.
-    """
-    at = time.time() if at is None else at
-    ttl = max(int(at - time.time()), 0) + max(settings.KEY_CACHE_LOCAL_TTL, 60) * 10 + 86400
-    redis_client().set(dead_key(org_id, key_id), f"{at:.3f}", ex=ttl)

@@ -23,11 +23,14 @@ from collections import deque
 
 from django.conf import settings
 
+from keys.cache import LAST_USED_HASH
+from portal.redis import redis_client
 from usage.events import STREAM_FIELD, STREAM_KEY, UsageEvent, pack
+from usage.limiter import leases_release_all, leases_requeue, leases_sweep
 
 log = logging.getLogger(__name__)
 MAX_BUFFERED = 200_000
-LAST_USED_HASH = "tg:keys:last_used"
+
 
 
 class Recorder:
@@ -75,8 +78,6 @@ class Recorder:
 
     def flush(self) -> int:
         """Write everything buffered now; returns the number of events written."""
-        from usage.limiter import redis_client
-
         with self._lock:
             batch: list[UsageEvent] = []
             while self._events and len(batch) < 5000:
@@ -84,8 +85,6 @@ class Recorder:
             writes = []
             while self._writes:
                 writes.append(self._writes.popleft())
-            from usage.limiter import leases_requeue, leases_sweep
-
             pipe = redis_client().pipeline(transaction=False)
             refunds = leases_sweep(pipe)
             if not batch and not writes and not refunds:
@@ -133,8 +132,6 @@ def record(event: UsageEvent) -> None:
 def _flush_at_exit() -> None:
     recorder._stopping = True
     try:
-        from usage.limiter import leases_release_all
-
         leases_release_all()  # refund unused leased admissions with the last flush
         recorder.flush_all()
     except Exception:

@@ -236,11 +236,12 @@ def operator_revenue() -> dict:
     """Customers per plan, MRR per currency and the revenue mix per tier.
 
     MRR counts active and past-due subscriptions (trials pay nothing yet), with the price's
-    amount normalized to a month (yearly ÷ 12, kept in minor units, rounded half-up once per
-    subscription). Organizations without a live subscription are Free customers.
+    amount normalized to a month (yearly ÷ 12, kept in minor units, rounded once per subscription
+    with the money rule of ``portal.money``). Organizations without a live subscription are Free customers.
     """
-    from decimal import ROUND_HALF_UP, Decimal
+    from decimal import Decimal
 
+    from portal.money import round_minor
     from accounts.models import Organization
     from plans.models import LIVE_STATUSES, Interval, Plan, Subscription, SubscriptionStatus
 
@@ -257,7 +258,7 @@ def operator_revenue() -> dict:
             continue
         amount = Decimal(sub.price.amount_minor)
         if sub.price.interval == Interval.YEAR:
-            amount = (amount / 12).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            amount = Decimal(round_minor(amount / 12))
         currency = sub.price.currency
         tier["mrr"][currency] = tier["mrr"].get(currency, 0) + int(amount)
         mrr[currency] = mrr.get(currency, 0) + int(amount)

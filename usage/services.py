@@ -6,17 +6,16 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 
-from accounts.models import Membership, Organization, Role
+from accounts.models import Organization
+from accounts.selectors import billing_contacts
+from portal.mail import email_send
 from usage.models import QuotaDrift, UsageAlert
 from usage.selectors import quota_status, requests_in_period_db, usage_period_for_org
 
 log = logging.getLogger(__name__)
 
-ALERT_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING)
 
 
 def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | None = None) -> list[UsageAlert]:
@@ -53,17 +52,12 @@ def _alert_notify(alert: UsageAlert) -> None:
         "period_start": alert.period_start.isoformat(), "period_end": alert.period_end.isoformat(),
     }
     customer_event_emit(org_id=org.pk, type="usage.threshold_reached", data=data)
-    recipients = sorted({
-        m.user.email for m in Membership.objects.select_related("user").filter(organization=org, role__in=ALERT_ROLES)
-    } | ({org.billing_email} if org.billing_email else set()))
+    recipients = billing_contacts(org=org)
     if not recipients:
         return
     context = {"org": org, "alert": alert, "site_url": settings.SITE_URL, "site_name": settings.SITE_NAME,
                "remaining": max(alert.quota - alert.used, 0)}
-    subject = render_to_string("emails/usage_threshold_subject.txt", context).strip()
-    message = EmailMultiAlternatives(subject, render_to_string("emails/usage_threshold.txt", context), to=recipients)
-    message.attach_alternative(render_to_string("emails/usage_threshold.html", context), "text/html")
-    message.send()
+    email_send(template="usage_threshold", to=recipients, context=context)
     log.info("usage alert %s%% sent to org %s (%s recipients)", alert.threshold, org.pk, len(recipients))
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django_redis import get_redis_connection
+from portal.redis import redis_client
 from redis.exceptions import LockError
 
 from usage import ingest, partitions, rollups
@@ -25,7 +25,7 @@ def usage_ingest_drain() -> dict:
     One drain at a time per deployment (a lock), so beat ticks never pile up; several
     ``manage.py usage_consumer`` processes may run alongside — the consumer group shares out
     the entries."""
-    redis = get_redis_connection("default")
+    redis = redis_client()
     budget = settings.USAGE_INGEST_DRAIN_SECONDS
     # redis-py's Lock holds a token and releases by compare-and-delete, so a drain whose lock
     # expired never releases the lock a newer drain took over.
@@ -47,7 +47,7 @@ def usage_ingest_drain() -> dict:
 @shared_task(ignore_result=True)
 def usage_rollup_dirty() -> int:
     """Recompute the rollups of the (org, hour) slices the consumer wrote, then check alerts."""
-    redis = get_redis_connection("default")
+    redis = redis_client()
     members = redis.spop(ingest.DIRTY_KEY, ROLLUP_BATCH) or []
     if not members:
         return 0
@@ -85,7 +85,7 @@ def usage_partitions_ensure() -> list[str]:
 
 @shared_task(ignore_result=True)
 def usage_stream_trim() -> int:
-    return ingest.stream_trim(get_redis_connection("default"))
+    return ingest.stream_trim(redis_client())
 
 
 @shared_task(ignore_result=True)

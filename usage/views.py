@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
-from django_redis import get_redis_connection
+from portal.redis import redis_client
 
 from accounts.permissions import role_required
 from usage import ingest, selectors
@@ -44,6 +44,6 @@ def operator_overview(request):
     context = {
         "revenue": selectors.operator_revenue(),
         "usage": selectors.operator_usage(since=today - timedelta(days=29), until=today + timedelta(days=1)),
-        "pipeline": ingest.ingest_status(get_redis_connection("default")),
+        "pipeline": ingest.ingest_status(redis_client()),
     }
     return render(request, "usage/operator.html", context)

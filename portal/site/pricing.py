@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from plans.models import OveragePolicy
+from plans.operations import OPERATIONS, meter_for
 from plans.selectors import plans_public
-
-CURRENCY_SYMBOLS = {"NGN": "₦", "USD": "$", "EUR": "€", "GBP": "£", "GHS": "GH₵", "ZAR": "R", "KES": "KSh "}
+from portal.money import format_price, format_unit_price, to_major
 
 
 def operation_meter(*, path: str, method: str, operation_id: str | None, view: Any) -> str | None:
@@ -40,38 +40,9 @@ def operation_meter(*, path: str, method: str, operation_id: str | None, view: A
 
 def _gateway_meter(operation_id: str | None) -> str | None:
     """The gateway's own table (code defaults overridden by the operator's plans.OperationMeter)."""
-    try:
-        from gateway.operations import OPERATIONS, meter_for
-    except ImportError:
-        return None
     if not operation_id or operation_id not in OPERATIONS:
         return None
     return meter_for(operation_id)[0] or None
-
-
-def format_unit_price(value: Decimal) -> str:
-    """5 → "5.00", 0.002 → "0.002": at least two decimals, no trailing noise."""
-    value = Decimal(value).normalize()
-    exponent = value.as_tuple().exponent
-    places = max(2, -exponent if isinstance(exponent, int) else 2)
-    return f"{value:.{places}f}"
-
-
-def money(amount: Decimal | int | str, currency: str) -> str:
-    """A display string: ₦15,000 / $10 / $0.002."""
-    value = Decimal(str(amount))
-    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
-    if value == value.to_integral_value():
-        return f"{symbol}{int(value):,}"
-    text = format_unit_price(value)
-    whole, _, frac = text.partition(".")
-    return f"{symbol}{int(whole):,}.{frac}"
-
-
-def minor_to_major(amount_minor: int, currency: str) -> Decimal:
-    from billing.invoices import minor_exponent  # the one minor-unit rule (invoices, money filter)
-
-    return Decimal(amount_minor).scaleb(-minor_exponent(currency))
 
 
 def meter_price_table() -> dict[str, dict[str, Any]]:
@@ -110,7 +81,7 @@ def price_markdown(price: dict[str, Any]) -> str:
     for plan in price["plans"].values():
         for currency, cp in plan["currencies"].items():
             included = f"{cp['included_units']:,}" if cp["included_units"] else "—"
-            lines.append(f"| {plan['name']} ({currency}) | {included} | {money(cp['unit_price'], currency)} |")
+            lines.append(f"| {plan['name']} ({currency}) | {included} | {format_price(cp['unit_price'], currency)} |")
     lines.append("")
     lines.append("Calls with a test key are free and never billed. See [pricing](/pricing/).")
     return "\n".join(lines)
@@ -179,7 +150,7 @@ def pricing_plans(*, currency: str) -> list[PlanCard]:
             MeterLine(
                 name=mp.meter.name,
                 unit=mp.meter.unit_label,
-                unit_price=money(mp.unit_price, currency),
+                unit_price=format_price(mp.unit_price, currency),
                 included=mp.included_units,
             )
             for mp in sorted(plan.meter_prices.all(), key=lambda mp: mp.meter.code)
@@ -194,7 +165,7 @@ def pricing_plans(*, currency: str) -> list[PlanCard]:
                 name=plan.name,
                 description=plan.description,
                 features=[str(f) for f in (plan.features or []) if not (meters and _PRICE_IN_TEXT.search(str(f)))],
-                price=money(minor_to_major(price.amount_minor, currency), currency) if price else None,
+                price=format_price(to_major(price.amount_minor, currency), currency) if price else None,
                 price_minor=price.amount_minor if price else None,
                 monthly_quota=plan.monthly_quota,
                 rate_per_second=plan.rate_per_second,

@@ -50,7 +50,7 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     assert sub.status == SubscriptionStatus.CANCELED and plan_for_org(org_id=org.pk).code == "free"
     from django_redis import get_redis_connection
 
-    from usage.limiter import entitlements_key
+    from usage.entitlements import entitlements_key
 
     assert get_redis_connection("default").hget(entitlements_key(org.pk), "plan") == b"free"
     assert BillingProfile.objects.get(organization=org).downgraded_from_id == sub.pk

@@ -10,7 +10,8 @@ from fractions import Fraction
 import pytest
 from django.db import connection
 
-from billing.invoices import invoice_build, invoice_number_next, invoices_close_due, meter_segments, to_minor
+from billing.invoices import invoice_build, invoice_number_next, invoices_close_due, meter_segments
+from portal.money import to_minor
 from billing.models import CustomerEvent, Invoice, InvoiceStatus, WebhookEndpoint
 from billing.outbound import secret_new
 from billing.sandbox import store

@@ -20,7 +20,7 @@ def upgrade(client, deliver, plan="pro", card="4242 4242 4242 4242"):
 
 
 def test_stripe_upgrade_free_to_pro_activates_paid_plan(usd_client, usd_org, deliver, redis_client):
-    from usage.limiter import entitlements_key
+    from usage.entitlements import entitlements_key
 
     assert plan_for_org(org_id=usd_org.pk).code == "free"
     response = upgrade(usd_client, deliver)

@@ -35,7 +35,7 @@ def contract_credentials(*, client, user, org, request) -> ContractCredentials:
     # On Enterprise (200 req/s, no monthly cap) the v1 operations answer for real instead of
     # mostly 429 once the Free plan's 60/min is spent.
     from plans.models import Plan
-    from plans.services import entitlements_publish
+    from usage.entitlements import entitlements_publish
     from tests.factories import subscribe
 
     subscribe(org, Plan.objects.get(code="enterprise"))

@@ -9,7 +9,7 @@ from keys.models import ApiKey
 from plans.selectors import plan_for_org
 from plans.services import plans_seed_demo
 from tests.factories import OrganizationFactory, UserFactory
-from usage.limiter import entitlements_key
+from usage.entitlements import entitlements_key
 
 PASSWORD = "correct-horse-battery"
 

@@ -12,7 +12,7 @@ from usage.recorder import recorder
 
 @pytest.fixture(autouse=True)
 def seeded(db):
-    from gateway.operations import table_reset
+    from plans.operations import table_reset
 
     plans_seed_demo()
     table_reset()
@@ -75,7 +75,7 @@ TRACKING = "trk_0123456789abcdef01234567"
 def roomy(org, seeded):
     """``org`` on the Enterprise plan (200/s), so tests about auth never meet a limit."""
     from plans.models import Plan
-    from plans.services import entitlements_publish
+    from usage.entitlements import entitlements_publish
     from tests.factories import subscribe
 
     subscribe(org, Plan.objects.get(code="enterprise"))

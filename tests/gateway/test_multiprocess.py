@@ -16,7 +16,8 @@ from django.db import connection
 
 from keys.services import api_key_create, api_key_revoke
 from plans.models import Plan
-from plans.services import entitlements_publish, plans_seed_demo
+from plans.services import plans_seed_demo
+from usage.entitlements import entitlements_publish
 from tests.factories import PlanFactory, subscribe
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

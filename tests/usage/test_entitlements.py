@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from plans.models import Plan
 from plans.selectors import current_period, entitlements_for_org
-from plans.services import entitlements_publish, plan_entitlements_refresh, plans_seed_demo
+from plans.services import plans_seed_demo
+from usage.entitlements import entitlements_publish, plan_entitlements_refresh
 from tests.factories import subscribe
-from usage.limiter import entitlements_key
+from usage.entitlements import entitlements_key
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import json
 import signal
 
 from django.core.management.base import BaseCommand
-from django_redis import get_redis_connection
+from portal.redis import redis_client
 
 from usage import ingest
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--status", action="store_true", help="Print the pipeline state as JSON and exit.")
 
     def handle(self, *args, **options):
-        redis = get_redis_connection("default")
+        redis = redis_client()
         if options["status"]:
             self.stdout.write(json.dumps(ingest.ingest_status(redis), indent=2, default=str))
             return
