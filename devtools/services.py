@@ -1,7 +1,7 @@
 """Find or start the PostgreSQL and Redis that ``make run`` / ``make test`` need.
 
-    python -m portal.devservices env --mode run|test   # prints `export …` lines for the shell
-    python -m portal.devservices stop                   # stops the embedded servers
+    python -m devtools.services env --mode run|test   # prints `export …` lines for the shell
+    python -m devtools.services stop                   # stops the embedded servers
 
 Rules (README "How it starts"):
 - ``DATABASE_URL`` / ``REDIS_URL`` set in the environment are used as they are.

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from portal import devservices
+from devtools import services
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
@@ -47,7 +47,7 @@ def _serve() -> int:
     try:
         children.append(subprocess.Popen([
             _bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=WARNING", "--concurrency=2",
-            "--schedule", str(devservices.VAR / "celerybeat-schedule"),
+            "--schedule", str(services.VAR / "celerybeat-schedule"),
         ]))
         # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
         children.append(subprocess.Popen([
@@ -70,9 +70,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     # Explicit, because a shell that starts us in the background hands us SIGINT ignored.
     signal.signal(signal.SIGINT, _terminate)
-    services = devservices.resolve("run")
-    started_embedded = [name for name in services.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
-    os.environ.update(services)
+    service_env = services.resolve("run")
+    started_embedded = [name for name in service_env.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
+    os.environ.update(service_env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     # Links in emails point at the address this run actually serves on.
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
@@ -88,7 +88,7 @@ def main() -> int:
     finally:
         # Stop only the embedded servers this run started (KEEP_SERVICES=1 leaves them up).
         if started_embedded and not os.environ.get("KEEP_SERVICES"):
-            devservices.stop(started_embedded)
+            services.stop(started_embedded)
     return code
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -26,8 +27,6 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(email=OPERATOR_EMAIL, password=password, full_name="Operator")
-        from allauth.account.models import EmailAddress
-
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         organization_create_personal(user=user)
         self.stdout.write(self.style.SUCCESS(

@@ -19,8 +19,8 @@ PG_PORT, REDIS_PORT = "8040", "8041"  # this area's port range; not the defaults
 pytestmark = pytest.mark.slow
 
 
-def _devservices(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portal.devservices", *args], cwd=ROOT, env=env,
+def _services(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "devtools.services", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -38,7 +38,7 @@ def test_forced_embedded_services_start_answer_and_stop(tmp_path):
         "EMBEDDED_PG_PORT": PG_PORT, "EMBEDDED_REDIS_PORT": REDIS_PORT,
     }
     try:
-        result = _devservices("env", "--mode", "test", env=env)
+        result = _services("env", "--mode", "test", env=env)
         assert result.returncode == 0, result.stderr
         found = _exports(result.stdout)
         # Forced: the shell's DATABASE_URL / REDIS_URL (the machine's servers) are ignored.
@@ -53,10 +53,10 @@ def test_forced_embedded_services_start_answer_and_stop(tmp_path):
         assert (tmp_path / "var" / "postgres" / "data" / "PG_VERSION").exists()
 
         # A second call reuses the running servers and reports that it started nothing.
-        again = _exports(_devservices("env", "--mode", "test", env=env).stdout)
+        again = _exports(_services("env", "--mode", "test", env=env).stdout)
         assert again["DATABASE_URL"] == found["DATABASE_URL"] and again["TOLLGATE_EMBEDDED_STARTED"] == ""
     finally:
-        stopped = _devservices("stop", env=env)
+        stopped = _services("stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
     with pytest.raises(redis.ConnectionError):
         redis.Redis.from_url(f"redis://127.0.0.1:{REDIS_PORT}/0", socket_connect_timeout=1).ping()
