@@ -17,8 +17,6 @@ new endpoints are documented the moment they are routed.
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +26,6 @@ from plans.operations import OPERATIONS
 from portal.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from public import pricing, samples
 from public.openapi import V1_PREFIX, iter_operations
-
-log = logging.getLogger(__name__)
 
 CUSTOMER_PREFIX = "/api/"
 

@@ -1,5 +1,5 @@
-"""A tiny monetized API used to test the docs machinery before (and independently of) the real
-gateway: one metered POST, one GET with a path parameter, one customer-API list."""
+"""A tiny monetized API used to test the docs machinery independently of the real gateway: one
+metered POST, one GET with a path parameter, one customer-API list."""
 
 from __future__ import annotations
 

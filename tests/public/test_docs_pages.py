@@ -46,7 +46,7 @@ def test_redoc_page_loads_local_redoc(client, demo_plans):
 def test_operation_page_has_tabs_for_four_languages_and_the_price(client, demo_plans):
     html = client.get("/docs/operations/sample_sms_send/").content.decode()
     for label in ("Shell", "JavaScript", "Python", "PHP"):
-        assert f'aria-controls="sample-' in html and f">{label}</button>" in html
+        assert 'aria-controls="sample-' in html and f">{label}</button>" in html
     assert "http://testserver/v1/sample/sms" in html
     assert "₦5" in html and "sms.sent" in html
 

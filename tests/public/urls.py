@@ -1,4 +1,4 @@
-"""The real URLconf plus the sample API (tests that need operations before the gateway lands)."""
+"""The real URLconf plus the sample API: docs tests get operations whose shape they control."""
 
 from django.urls import path
 
