@@ -45,25 +45,25 @@ system-packages:
 	fi
 
 run: venv
-	$(PY) -m portal.run
+	$(PY) -m devtools.run
 
 # Uses the machine's PostgreSQL/Redis when they answer, else embedded ones (TOLLGATE_EMBEDDED=1
 # forces embedded); embedded servers started here are stopped again when the run ends.
 test: venv system-packages
-	@eval "$$($(PY) -m portal.devservices env --mode test)" && \
+	@eval "$$($(PY) -m devtools.services env --mode test)" && \
 		export TESTING=1 && mkdir -p var/staticfiles && \
 		{ $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-		  if [ -n "$$TOLLGATE_EMBEDDED_STARTED" ]; then $(PY) -m portal.devservices stop --only "$$TOLLGATE_EMBEDDED_STARTED"; fi; \
+		  if [ -n "$$TOLLGATE_EMBEDDED_STARTED" ]; then $(PY) -m devtools.services stop --only "$$TOLLGATE_EMBEDDED_STARTED"; fi; \
 		  exit $$rc; }
 
 check: venv
-	@eval "$$($(PY) -m portal.devservices env --mode test)" && $(PY) manage.py check
+	@eval "$$($(PY) -m devtools.services env --mode test)" && $(PY) manage.py check
 
 bench: venv system-packages
-	@eval "$$($(PY) -m portal.devservices env --mode test)" && for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+	@eval "$$($(PY) -m devtools.services env --mode test)" && for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 stop: venv
-	$(PY) -m portal.devservices stop
+	$(PY) -m devtools.services stop
 
 clean: stop
 	rm -rf var/ test-artifacts/

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
 def prepare_database() -> None:
-    """migrate + seed_demo + collectstatic, exactly the steps of portal/run.py."""
+    """migrate + seed_demo + collectstatic, exactly the steps of devtools/run.py."""
     manage = [sys.executable, "manage.py"]
     for args in (["migrate", "--noinput", "-v0"], ["seed_demo"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run([*manage, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -61,7 +61,7 @@ def bench_org(*, slug: str, rate_per_second=None, rate_per_minute=None, monthly_
 def start_server(*, port: int, workers: int, kind: str = "granian", app: str = "portal.asgi:application",
                  extra_env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, **(extra_env or {})}
-    if kind == "granian":  # what portal/run.py (make run) starts
+    if kind == "granian":  # what devtools/run.py (make run) starts
         cmd = [str(BIN / "granian"), "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--log-level", "warning", app]
     elif kind == "gunicorn-uvicorn":

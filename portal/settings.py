@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "usage",
     "billing",
     "gateway",
+    "public",
 ]
 
 MIDDLEWARE = [
@@ -238,11 +239,11 @@ SPECTACULAR_SETTINGS = {
     # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
     "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
     # One name for the set of gateway operation ids, wherever a serializer offers it as choices.
-    "ENUM_NAME_OVERRIDES": {"OperationIdEnum": "portal.site.schema.gateway_operation_ids"},
-    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples (issue 6).
+    "ENUM_NAME_OVERRIDES": {"OperationIdEnum": "public.schema.gateway_operation_ids"},
+    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.site.schema.postprocess_tollgate",
+        "public.schema.postprocess_tollgate",
     ],
     "CONTACT": {"name": "API support", "url": f"{SITE_URL}/docs/"},
     "EXTERNAL_DOCS": {"description": "Getting started", "url": f"{SITE_URL}/docs/getting-started/"},
@@ -411,15 +412,15 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
 
 
 
-# --- Docs, pricing and status (issue 6) ----------------------------------------------------
+# --- Docs, pricing and status (public/) ----------------------------------------------------
 # Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer →
 # KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "portal.site.autoschema.TollgateAutoSchema"
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "public.autoschema.TollgateAutoSchema"
 # Unrouted /api/… and /v1/… URLs answer 404 in problem+json like every other API error.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
-                  "portal.site.middleware.ApiProblemNotFoundMiddleware")
+                  "public.middleware.ApiProblemNotFoundMiddleware")
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
-DOCS_OPERATION_METER_RESOLVER = env_str("DOCS_OPERATION_METER_RESOLVER", "portal.site.pricing.operation_meter")
+DOCS_OPERATION_METER_RESOLVER = env_str("DOCS_OPERATION_METER_RESOLVER", "public.pricing.operation_meter")
 DOCS_OPERATION_METERS: dict[str, str] = {}  # operationId → meter code, fallback for views without meter_code
 PRICING_HIGHLIGHT_PLAN = env_str("PRICING_HIGHLIGHT_PLAN", "pro")
 SALES_EMAIL = env_str("SALES_EMAIL", "sales@tollgate.local")
@@ -454,10 +455,10 @@ CELERY_BEAT_SCHEDULE.update({
 })
 
 
-# beat: status probes (issue 6)
+# beat: status probes (public/)
 CELERY_BEAT_SCHEDULE.update({
-    "status-probes": {"task": "portal.tasks.status_probe_run", "schedule": 60.0},
-    "status-prune": {"task": "portal.tasks.status_prune", "schedule": 24 * 3600.0},
+    "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},
+    "status-prune": {"task": "public.tasks.status_prune", "schedule": 24 * 3600.0},
 })
 
 

@@ -6,12 +6,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
+from public.views.landing import landing
 
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
 
 urlpatterns = [
-    path("", views.landing, name="landing"),
+    path("", landing, name="landing"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
@@ -19,9 +20,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("admin/", admin.site.urls),
-    path("", include("portal.site.urls")),  # pricing, docs, status, OpenAPI schema
+    path("", include("public.urls")),  # pricing, docs, status, OpenAPI schema
     path("", include("accounts.urls")),
-    path("", include("plans.urls")),
     path("", include("keys.urls")),
     path("", include("usage.urls")),
     path("", include("billing.urls")),

@@ -1,21 +1,19 @@
-"""The public site (landing) and the signed-in dashboard shell, plus health endpoints."""
+"""The signed-in dashboard shell, health endpoints, the favicon redirect and the error pages."""
 
 from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
-from django.templatetags.static import static
 from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
+
+from portal.celery import app as celery_app
 from portal.redis import redis_client
-
-
-def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/landing.html")
 
 
 @login_required
@@ -51,9 +49,7 @@ def _redis() -> dict:
 
 
 def _celery() -> dict:
-    from portal.celery import app
-
-    replies = app.control.ping(timeout=0.5) or []
+    replies = celery_app.control.ping(timeout=0.5) or []
     if not replies:
         raise RuntimeError("no Celery worker answered a ping within 0.5 s")
     return {"workers": len(replies)}
@@ -78,9 +74,4 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Rendered without context processors: they may need the database or Redis that failed."""
-    from django.template import loader
-
     return HttpResponse(loader.get_template("500.html").render(), status=500)
-
-
-__all__ = ["dashboard", "healthz", "landing", "readyz", "settings"]

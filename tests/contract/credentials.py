@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from keys.services import api_key_create
+from plans.models import Plan
+from plans.services import plans_seed_demo
+from tests.factories import subscribe
+from usage.entitlements import entitlements_publish
+
 
 @dataclass
 class ContractCredentials:
@@ -16,28 +22,15 @@ class ContractCredentials:
     key_operations_must_succeed: bool = True
 
 
-def contract_credentials(*, client, user, org, request) -> ContractCredentials:
-    from plans.services import plans_seed_demo
-
+def contract_credentials(*, client, user, org) -> ContractCredentials:
     plans_seed_demo()
     client.force_login(user)
     session = client.session
     session["active_org_id"] = org.pk
     session.save()
     cookies = {settings.SESSION_COOKIE_NAME: session.session_key}
-    try:
-        from keys.services import api_key_create
-    except ImportError:  # before the gateway exists: the sample API of tests/site
-        from tests.site.sample_api import SAMPLE_KEY
-
-        request.getfixturevalue("settings").ROOT_URLCONF = "tests.site.urls"
-        return ContractCredentials(headers={"Authorization": f"Bearer {SAMPLE_KEY}"}, cookies=cookies, min_operations=2)
     # On Enterprise (200 req/s, no monthly cap) the v1 operations answer for real instead of
     # mostly 429 once the Free plan's 60/min is spent.
-    from plans.models import Plan
-    from usage.entitlements import entitlements_publish
-    from tests.factories import subscribe
-
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)
     _key, secret = api_key_create(org=org, name="Contract tests", mode="test", user=user)

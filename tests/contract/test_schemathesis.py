@@ -65,8 +65,8 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-def test_every_operation_honours_the_schema(client, user, org, request, keep_test_connection):
-    credentials = contract_credentials(client=client, user=user, org=org, request=request)
+def test_every_operation_honours_the_schema(client, user, org, keep_test_connection):
+    credentials = contract_credentials(client=client, user=user, org=org)
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
     failures: dict[str, str] = {}

@@ -9,8 +9,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from keys.models import ApiKey
 from plans.services import plans_seed_demo
-from portal.site.schema import openapi_document
+from public.openapi import openapi_document
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,8 +47,6 @@ def _collect_errors(page) -> list[str]:
 
 
 def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(page, live_server, user, org, artifacts_dir):
-    pytest.importorskip("keys.services")
-    pytest.importorskip("gateway.views")
     plans_seed_demo()
     document = openapi_document()
     op = next(o for item in document["paths"].values() for o in item.values() if o.get("operationId") == "delivery_status_get")
@@ -80,13 +79,12 @@ def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(page, live_
     page.screenshot(path=str(artifacts_dir / "docs-try-it.png"), full_page=False)
     assert not errors, errors
 
-    from keys.models import ApiKey
 
     key = ApiKey.objects.get(organization=org, name="Docs test key")
     assert key.mode == "test" and key.status == "active"
 
 
-@pytest.mark.urls("tests.site.urls")
+@pytest.mark.urls("tests.public.urls")
 @pytest.mark.parametrize("url,ready,shot", [
     ("/docs/", "body[data-docs-ready='true'] .opblock", "docs-swagger.png"),
     ("/docs/redoc/", "body[data-docs-ready='true'] [data-section-id]", "docs-redoc.png"),
@@ -104,7 +102,7 @@ def test_public_docs_pages_render_under_strict_csp(page, live_server, artifacts_
     assert not errors, errors
 
 
-@pytest.mark.urls("tests.site.urls")
+@pytest.mark.urls("tests.public.urls")
 def test_code_sample_tabs_switch_language(page, live_server):
     plans_seed_demo()
     page.goto(live_server.url + "/docs/operations/sample_sms_send/")

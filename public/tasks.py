@@ -1,0 +1,17 @@
+"""Periodic work of the public site (beat schedule: portal/settings.py, "beat: status probes")."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from public import status
+
+
+@shared_task(ignore_result=True)
+def status_probe_run() -> int:
+    return sum(1 for r in status.status_probe_run() if r.ok)
+
+
+@shared_task(ignore_result=True)
+def status_prune() -> int:
+    return status.status_prune()
