@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "usage",
     "billing",
     "gateway",
+    "console",
 ]
 
 MIDDLEWARE = [
