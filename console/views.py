@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from billing.selectors import revenue_overview
 from portal.redis import redis_client
-from usage.ingest import ingest_status
+from usage.ingest.stream import ingest_status
 from usage.selectors import operator_usage
 
 

@@ -10,7 +10,9 @@ from django.conf import settings
 from portal.redis import redis_client
 from redis.exceptions import LockError
 
-from usage import ingest, partitions, rollups
+from usage import partitions, rollups
+from usage.ingest.consumer import IngestConsumer
+from usage.ingest.stream import DIRTY_KEY, stream_trim
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def usage_ingest_drain() -> dict:
     if not lock.acquire():
         return {"skipped": True}
     try:
-        result = ingest.IngestConsumer(redis).drain(seconds=budget)
+        result = IngestConsumer(redis).drain(seconds=budget)
     finally:
         try:
             lock.release()
@@ -48,7 +50,7 @@ def usage_ingest_drain() -> dict:
 def usage_rollup_dirty() -> int:
     """Recompute the rollups of the (org, hour) slices the consumer wrote, then check alerts."""
     redis = redis_client()
-    members = redis.spop(ingest.DIRTY_KEY, ROLLUP_BATCH) or []
+    members = redis.spop(DIRTY_KEY, ROLLUP_BATCH) or []
     if not members:
         return 0
     slices = set()
@@ -58,7 +60,7 @@ def usage_rollup_dirty() -> int:
     try:
         rollups.rollup_slices_recompute(slices=slices)
     except Exception:
-        redis.sadd(ingest.DIRTY_KEY, *members)  # nothing lost: retried on the next tick
+        redis.sadd(DIRTY_KEY, *members)  # nothing lost: retried on the next tick
         raise
     from accounts.models import Organization
     from usage.services import usage_alerts_check
@@ -85,7 +87,7 @@ def usage_partitions_ensure() -> list[str]:
 
 @shared_task(ignore_result=True)
 def usage_stream_trim() -> int:
-    return ingest.stream_trim(redis_client())
+    return stream_trim(redis_client())
 
 
 @shared_task(ignore_result=True)
