@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory
 from tests.usage.conftest import admit, ingest, make_event
 
 NOW = datetime.now(UTC)
