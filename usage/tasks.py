@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from portal.redis import redis_client
 from redis.exceptions import LockError
 
-from usage import partitions, rollups
+from accounts.models import Organization
+from portal.redis import redis_client
+from usage import partitions, rollups, services
 from usage.ingest.consumer import IngestConsumer
 from usage.ingest.stream import DIRTY_KEY, stream_trim
+from usage.selectors import calendar_month, quota_used_now
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +64,10 @@ def usage_rollup_dirty() -> int:
     except Exception:
         redis.sadd(DIRTY_KEY, *members)  # nothing lost: retried on the next tick
         raise
-    from accounts.models import Organization
-    from usage.services import usage_alerts_check
-
     # Events of a deleted organization are kept (billing record) but alert no one.
     for org_id in Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True):
         try:
-            usage_alerts_check(org_id=org_id)
+            services.usage_alerts_check(org_id=org_id)
         except Exception:
             log.exception("usage alerts check failed for org %s", org_id)
     return len(slices)
@@ -93,14 +92,9 @@ def usage_stream_trim() -> int:
 @shared_task(ignore_result=True)
 def usage_quota_reconcile() -> int:
     """Compare Redis quota counters with PostgreSQL for every organization active this month."""
-    from usage.selectors import calendar_month, quota_used_now
-    from usage.services import usage_quota_reconcile as reconcile
-
     start, end = calendar_month(datetime.now(UTC))
-    from accounts.models import Organization
-
     active = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
     orgs = list(Organization.objects.filter(pk__in=active).order_by("pk").values_list("pk", flat=True))
     for org_id in orgs:
-        reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
+        services.usage_quota_reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
     return len(orgs)

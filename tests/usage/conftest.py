@@ -56,7 +56,7 @@ def free_plan(db):
 
 
 def admit(org_id: int, n: int, *, key_id: int = 1) -> None:
-    """Count n requests against the quota exactly as the hot path does (issue 3's script)."""
+    """Count n requests against the quota exactly as the hot path does (the admission script)."""
     from usage.limiter import admit as hot_path_admit
 
     for _ in range(n):

@@ -11,8 +11,8 @@ import json
 import signal
 
 from django.core.management.base import BaseCommand
-from portal.redis import redis_client
 
+from portal.redis import redis_client
 from usage.events import STREAM_KEY
 from usage.ingest.consumer import IngestConsumer
 from usage.ingest.stream import GROUP, ingest_status
