@@ -31,7 +31,10 @@ def main() -> int:
     from django.db import connection
     from portal.redis import redis_client
 
-    from usage import ingest, partitions
+    from usage import partitions
+    from usage.ingest import stream
+    from usage.ingest.consumer import IngestConsumer
+    from usage.ingest.rows import COLUMNS
     from usage.events import STREAM_KEY, UsageEvent, pack
 
     redis = redis_client()
@@ -61,19 +64,19 @@ def main() -> int:
         data = buf.getvalue()
         truncate()
         t0 = time.perf_counter()
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY usage_event ({', '.join(ingest.COLUMNS)}) FROM STDIN") as copy:
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY usage_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             copy.write(data)
         connection.commit() if not connection.get_autocommit() else None
         copy_s = time.perf_counter() - t0
 
         # Pipeline: produce onto the stream (not timed: that is the hot path's cost), then drain.
         truncate()
-        redis.delete(STREAM_KEY, ingest.DIRTY_KEY)
+        redis.delete(STREAM_KEY, stream.DIRTY_KEY)
         pipe = redis.pipeline(transaction=False)
         for i in range(0, len(batch), args.per_entry):
             pipe.xadd(STREAM_KEY, {"b": pack(batch[i:i + args.per_entry])})
         pipe.execute()
-        consumer = ingest.IngestConsumer(redis, name=f"bench-{round_no}")
+        consumer = IngestConsumer(redis, name=f"bench-{round_no}")
         t0 = time.perf_counter()
         result = consumer.drain(seconds=600)
         pipeline_s = time.perf_counter() - t0
@@ -81,11 +84,11 @@ def main() -> int:
             cursor.execute("SELECT count(*) FROM usage_event")
             stored = cursor.fetchone()[0]
         assert result.inserted == stored == len(batch), (result, stored)
-        assert redis.xpending(STREAM_KEY, ingest.GROUP)["pending"] == 0
+        assert redis.xpending(STREAM_KEY, stream.GROUP)["pending"] == 0
         results.append((len(batch) / copy_s, len(batch) / pipeline_s))
         print(f"round {round_no + 1}: raw COPY {len(batch) / copy_s:,.0f} ev/s ({copy_s:.2f} s) · "
               f"pipeline {len(batch) / pipeline_s:,.0f} ev/s ({pipeline_s:.2f} s) · ratio {copy_s / pipeline_s:.2f}")
-        ingest.stream_trim(redis)
+        stream.stream_trim(redis)
     truncate()
     copy_rate = sorted(r[0] for r in results)[len(results) // 2]
     pipe_rate = sorted(r[1] for r in results)[len(results) // 2]

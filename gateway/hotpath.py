@@ -15,18 +15,20 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from plans.operations import meter_for
+from gateway.responses import (
+    InvalidCredentials, InvalidRequest, MethodNotAllowed, ScopeForbidden, Unauthenticated, UnsupportedMediaType,
+    problem_response, rate_limit_headers, refusal_response,
+)
 from keys.cache import KeyRecord, key_lookup, looks_like_key
 from keys.tokens import TokenInvalid, token_verify
-from portal.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
+from plans.operations import meter_for
+from portal.problems import PROBLEM_CONTENT_TYPE, Problem
 from usage import limiter
 from usage.events import usage_event_build
 from usage.recorder import recorder
@@ -34,34 +36,6 @@ from usage.recorder import recorder
 JSON = "application/json"
 IDEMPOTENCY_TTL = 86_400
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-class Unauthenticated(Problem):
-    status, slug, title = 401, "unauthenticated", "Authentication required"
-
-
-class InvalidCredentials(Problem):
-    status, slug, title = 401, "invalid-credentials", "Invalid credentials"
-
-
-class ScopeForbidden(Problem):
-    status, slug, title = 403, "scope", "Key not allowed to call this operation"
-
-
-class InvalidRequest(Problem):
-    status, slug, title = 400, "validation-error", "Your request is not valid"
-
-
-class UnsupportedMediaType(Problem):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class IdempotencyProblem(Problem):
-    status, slug, title = 409, "idempotency-conflict", "Idempotency-Key conflict"
-
-
-class IdempotencyMismatch(Problem):
-    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused with a different request"
 
 
 @dataclass(slots=True)
@@ -131,64 +105,6 @@ def json_body(request: HttpRequest) -> Any:
         raise InvalidRequest("The request body is not valid JSON.") from None
 
 
-def rate_limit_headers(decision: limiter.Decision) -> dict[str, str]:
-    """IETF draft-ietf-httpapi-ratelimit-headers: one named policy per limit that applies."""
-    policies = decision.policies()
-    if not policies:
-        return {}
-    return {
-        "RateLimit-Policy": ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window, _, _ in policies),
-        "RateLimit": ", ".join(f'"{name}";r={left};t={reset}' for name, _, _, left, reset in policies),
-    }
-
-
-_REFUSALS = {
-    limiter.LIMIT_SECOND: ("rate-limited", "second", "requests per second"),
-    limiter.LIMIT_MINUTE: ("rate-limited", "minute", "requests per minute"),
-    limiter.LIMIT_QUOTA: ("quota-exceeded", "month", "requests this billing period"),
-}
-
-
-def refusal_response(decision: limiter.Decision, request_id: str) -> HttpResponse:
-    if decision.code == limiter.KEY_DEAD:
-        body = problem_body("invalid-credentials", "This API key has been revoked or rotated out.", reason="revoked")
-        return _problem(body, request_id, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    if decision.code == limiter.IDEM_IN_PROGRESS:
-        return _problem(IdempotencyProblem("A request with this Idempotency-Key is still being processed; retry shortly.").as_dict(),
-                        request_id, {"Retry-After": "1"})
-    if decision.code == limiter.IDEM_MISMATCH:
-        return _problem(IdempotencyMismatch("This Idempotency-Key was used with a different request body or path.").as_dict(),
-                        request_id, {})
-    if decision.code not in _REFUSALS:
-        # Entitlements still missing after republishing (e.g. the app's clock and Redis'
-        # disagree at a period boundary): a transient condition, not the client's fault.
-        body = problem_body("temporarily-unavailable", "Your plan's limits are being refreshed; retry in a second.",
-                            retry_after=1)
-        return _problem(body, request_id, {"Retry-After": "1"})
-    slug, which, unit = _REFUSALS[decision.code]
-    limit = {"second": decision.rps, "minute": decision.rpm, "month": decision.quota}[which]
-    retry_after = max(int(decision.retry_after), 1)
-    reset_at = datetime.fromtimestamp(time.time() + retry_after, tz=UTC).replace(microsecond=0)
-    body = problem_body(
-        slug,
-        f"Your {decision.plan} plan allows {limit:,} {unit}. Retry after {retry_after} s or upgrade your plan.",
-        limit=which, limit_value=limit, plan=decision.plan, retry_after=retry_after,
-        reset_at=reset_at.isoformat().replace("+00:00", "Z"), upgrade_url=f"{settings.SITE_URL}/pricing/",
-    )
-    return _problem(body, request_id, {"Retry-After": str(retry_after), **rate_limit_headers(decision)})
-
-
-def _problem(body: dict, request_id: str, headers: dict[str, str]) -> HttpResponse:
-    response = HttpResponse(json.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
-    # Refusals are the gateway doing its job, not server trouble: a 429 flood must not turn
-    # into a logging flood (django.request logs every 4xx at WARNING otherwise).
-    response._has_been_logged = True
-    response["X-Request-Id"] = request_id
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
 def _fingerprint(request: HttpRequest) -> str:
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()[:32]
 
@@ -213,10 +129,6 @@ def _replay(decision: limiter.Decision, request_id: str) -> HttpResponse:
     return response
 
 
-class MethodNotAllowed(Problem):
-    status, slug, title = 405, "method-not-allowed", "Method not allowed"
-
-
 def metered(operation_id: str, *, method: str, input_serializer=None, body: bool = False) -> Callable:
     """Wrap ``handler(request, data, key, **kwargs) -> Served`` as a metered, limited view."""
 
@@ -227,7 +139,7 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
             started = time.perf_counter()
             request_id = request_id_of(request)
             if request.method != method:
-                return _problem(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
+                return problem_response(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
             try:
                 key = authenticate(request)
                 if not key.allows(operation_id):
@@ -241,7 +153,7 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 if decision.code != limiter.ADMITTED:
                     return refusal_response(decision, request_id)
             except Problem as problem:
-                return _problem(problem.as_dict(), request_id, problem.headers)
+                return problem_response(problem.as_dict(), request_id, problem.headers)
             # Admitted: from here on the request counts, so a domain error from the handler
             # is answered AND recorded (and its Idempotency-Key finished) like any response.
             content_type, extra_headers = JSON, {}
@@ -295,12 +207,12 @@ def unmetered(*, method: str, input_serializer=None, body: bool = False) -> Call
         def view(request: HttpRequest, **kwargs) -> HttpResponse:
             request_id = request_id_of(request)
             if request.method != method:
-                return _problem(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
+                return problem_response(MethodNotAllowed(f"Use {method}.").as_dict(), request_id, {"Allow": method})
             try:
                 data = validate(input_serializer, json_body(request) if body else kwargs)
                 served = handler(request, data=data, key=None, **kwargs)
             except Problem as problem:
-                return _problem(problem.as_dict(), request_id, problem.headers)
+                return problem_response(problem.as_dict(), request_id, problem.headers)
             response = HttpResponse(json.dumps(served.body, separators=(",", ":")), status=served.status, content_type=JSON)
             response["X-Request-Id"] = request_id
             return response

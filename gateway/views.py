@@ -14,16 +14,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from gateway import samples
-from gateway.hotpath import (
-    JSON, InvalidCredentials, MethodNotAllowed, InvalidRequest, ScopeForbidden, Served, _problem, authenticate,
-    credential_of, json_body, metered,
-    rate_limit_headers, refusal_response, request_id_of, unmetered, validate,
+from gateway.hotpath import JSON, authenticate, credential_of, json_body, metered, request_id_of, unmetered, validate
+from gateway.responses import (
+    InvalidCredentials, MethodNotAllowed, ScopeForbidden, problem_response, rate_limit_headers, refusal_response,
 )
-from plans.operations import OPERATION_CHOICES, meter_for
-from keys.cache import KeyRecord, dead_key, key_lookup, looks_like_key
+from keys.cache import KeyRecord, dead_key, looks_like_key
 from keys.tokens import token_issue
+from plans.operations import OPERATION_CHOICES, meter_for
 from portal.problems import Problem, problem_body
 from portal.redis import redis_client
 from usage import limiter
@@ -57,7 +59,7 @@ class TokenOutput(serializers.Serializer):
 def auth_token_create(request: HttpRequest) -> HttpResponse:
     request_id = request_id_of(request)
     if request.method != "POST":
-        return _problem(MethodNotAllowed("Use POST.").as_dict(), request_id, {"Allow": "POST"})
+        return problem_response(MethodNotAllowed("Use POST.").as_dict(), request_id, {"Allow": "POST"})
     try:
         record = authenticate(request)
         if record.prefix and not looks_like_key(credential_of(request)):
@@ -65,7 +67,7 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
         if not _key_alive(record):
             raise InvalidCredentials("This API key has been revoked or rotated out.", reason="revoked")
     except Problem as problem:
-        return _problem(problem.as_dict(), request_id, problem.headers)
+        return problem_response(problem.as_dict(), request_id, problem.headers)
     token, expires_in = token_issue(record=record)
     response = HttpResponse(json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),
                             content_type=JSON)
@@ -101,12 +103,12 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
     token = settings.GATEWAY_VERIFY_TOKEN
     given = request.META.get("HTTP_AUTHORIZATION", "")[7:].strip()
     if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        return _problem(InvalidCredentials("Send the operator verify token (GATEWAY_VERIFY_TOKEN) as a Bearer token.").as_dict(),
+        return problem_response(InvalidCredentials("Send the operator verify token (GATEWAY_VERIFY_TOKEN) as a Bearer token.").as_dict(),
                         request_id, {"WWW-Authenticate": 'Bearer realm="verify"'})
     try:
         data = validate(VerifyInput, json_body(request))
     except Problem as problem:
-        return _problem(problem.as_dict(), request_id, problem.headers)
+        return problem_response(problem.as_dict(), request_id, problem.headers)
 
     def answer(valid, code, record=None, plan="", units=0, retry_after=None, headers=None):
         response = HttpResponse(json.dumps({
@@ -175,11 +177,11 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     started = time.perf_counter()
     request_id = request_id_of(request)
     if not settings.GATEWAY_UPSTREAM_URL:
-        return _problem(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
+        return problem_response(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
     try:
         key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request)
     except Problem as problem:
-        return _problem(problem.as_dict(), request_id, problem.headers)
+        return problem_response(problem.as_dict(), request_id, problem.headers)
     if decision.code != limiter.ADMITTED:
         return refusal_response(decision, request_id)
     # Hop-by-hop headers (fixed list + any named in Connection) and the customer's credential
@@ -203,7 +205,7 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
             key=key, operation_id="upstream_proxy", method=request.method, status=502, units=0, meter=meter,
             plan=decision.plan, request_id=request_id, started=started,
         ))
-        return _problem(body, request_id, rate_limit_headers(decision))
+        return problem_response(body, request_id, rate_limit_headers(decision))
 
     async def relay():
         try:
@@ -229,16 +231,8 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
-__all__ = ["Served", "InvalidRequest", "key_lookup"]
-
-
 # A DRF twin of the baseline, to measure what DRF's request cycle would cost the hot path
 # (bench/bench_gateway.py reports it; see docs/performance.md for the decision).
-from rest_framework.permissions import AllowAny  # noqa: E402
-from rest_framework.response import Response  # noqa: E402
-from rest_framework.views import APIView  # noqa: E402
-
-
 class BaselineDeliveryStatusDrfApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]

@@ -14,7 +14,6 @@ from plans.operations import OPERATION_CHOICES
 from keys.models import ApiKey, KeyMode
 from keys.selectors import api_key_get, api_keys_for_org
 from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate
-from portal.problems import Problem
 
 
 class KeyOutput(serializers.ModelSerializer):

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "billing",
     "gateway",
     "public",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("usage.urls")),
     path("", include("billing.urls")),
     path("", include("gateway.urls")),
+    path("", include("console.urls")),
 ]

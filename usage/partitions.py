@@ -82,7 +82,7 @@ def partition_ensure(*, month: datetime) -> str:
                 cursor.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES {bounds}")
     # No process-wide cache: a partition created in a transaction that rolls back, or
     # dropped by a migration, must not be remembered as existing (its rows would fall into
-    # the default partition). Consumers keep their own short-lived set (usage.ingest).
+    # the default partition). Consumers keep their own short-lived set (usage.ingest.writer).
     return name
 
 

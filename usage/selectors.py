@@ -1,7 +1,7 @@
 """Reads over usage. Dashboards and the usage API read rollups; billing and the CSV ledger
 read the raw event ledger (the billing record), so they agree to the unit.
 
-Contract used by billing (issue 5):
+Contract used by billing:
 
     billable_units_by_meter(*, org_id, start, end) -> dict[str, int]
 
@@ -18,10 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
+from accounts.models import Organization
+from keys.models import ApiKey
+from plans.selectors import current_period, plan_for_org
 from usage import histogram
+from usage.limiter import quota_used
 from usage.models import Granularity, UsageAlert, UsageRollup, UsageSummary
 
 BILLABLE_SQL = "mode = 'live' AND status < 500"
@@ -46,8 +50,6 @@ LEDGER_COLUMNS = (
 def usage_ledger(*, org_id: int, start: datetime, end: datetime, chunk: int = 5000) -> Iterator[tuple]:
     """The per-request ledger of one organization, oldest first, streamed with a server-side
     cursor (constant memory for any period)."""
-    from django.db import transaction
-
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT occurred_at, replace(id::text, '-', ''), request_id, api_key_prefix, mode, operation_id, method, "
@@ -69,8 +71,6 @@ def calendar_month(now: datetime) -> tuple[datetime, datetime]:
 
 def usage_period_for_org(*, org_id: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The current quota/billing period — the same one the hot path counts the quota in."""
-    from plans.selectors import current_period
-
     return current_period(org_id=org_id, now=now)
 
 
@@ -87,8 +87,6 @@ def requests_in_period_db(*, org_id: int, start: datetime, end: datetime) -> int
 
 def quota_used_now(*, org_id: int) -> int:
     """Requests counted against this period's quota: the hot path's Redis counter."""
-    from usage.limiter import quota_used  # issue 3's hot-path module
-
     return int(quota_used(org_id=org_id))
 
 
@@ -110,8 +108,6 @@ class QuotaStatus:
 
 
 def quota_status(*, org_id: int, now: datetime | None = None, used: int | None = None) -> QuotaStatus:
-    from plans.selectors import plan_for_org
-
     now = now or datetime.now(UTC)
     start, end = usage_period_for_org(org_id=org_id, now=now)
     plan = plan_for_org(org_id=org_id)
@@ -203,8 +199,6 @@ def _breakdown_row(group, requests, units, billable, errors, latency_sum, hist) 
 
 def key_names(*, org_id: int, prefixes: list[str]) -> dict[str, str]:
     """Visible key prefix → the key's name, for the organization's own keys only."""
-    from keys.models import ApiKey
-
     return dict(ApiKey.objects.filter(organization_id=org_id, prefix__in=prefixes).values_list("prefix", "name"))
 
 
@@ -231,58 +225,9 @@ def default_range(window: str, *, org_id: int, now: datetime | None = None) -> t
     return end_hour - timedelta(hours=24), end_hour, Granularity.HOUR
 
 
-# --- operator overview (staff) -------------------------------------------------------------
-def operator_revenue() -> dict:
-    """Customers per plan, MRR per currency and the revenue mix per tier.
-
-    MRR counts active and past-due subscriptions (trials pay nothing yet), with the price's
-    amount normalized to a month (yearly ÷ 12, kept in minor units, rounded once per subscription
-    with the money rule of ``portal.money``). Organizations without a live subscription are Free customers.
-    """
-    from decimal import Decimal
-
-    from portal.money import round_minor
-    from accounts.models import Organization
-    from plans.models import LIVE_STATUSES, Interval, Plan, Subscription, SubscriptionStatus
-
-    plans = {p.pk: p for p in Plan.objects.all()}
-    tiers: dict[int, dict] = {}
-    mrr: dict[str, int] = {}
-    live = Subscription.objects.filter(status__in=LIVE_STATUSES).select_related("price")
-    subscribed_orgs = set()
-    for sub in live:
-        subscribed_orgs.add(sub.organization_id)
-        tier = tiers.setdefault(sub.plan_id, {"customers": 0, "mrr": {}})
-        tier["customers"] += 1
-        if sub.status == SubscriptionStatus.TRIALING or sub.price is None:
-            continue
-        amount = Decimal(sub.price.amount_minor)
-        if sub.price.interval == Interval.YEAR:
-            amount = Decimal(round_minor(amount / 12))
-        currency = sub.price.currency
-        tier["mrr"][currency] = tier["mrr"].get(currency, 0) + int(amount)
-        mrr[currency] = mrr.get(currency, 0) + int(amount)
-    free = next((p for p in plans.values() if p.code == "free"), None)
-    free_count = Organization.objects.exclude(pk__in=subscribed_orgs).count()
-    if free is not None:
-        tiers.setdefault(free.pk, {"customers": 0, "mrr": {}})["customers"] += free_count
-    rows = []
-    for plan_id, tier in tiers.items():
-        plan = plans[plan_id]
-        currencies = tier["mrr"] or {}
-        rows.append({
-            "plan": plan, "customers": tier["customers"],
-            "revenue": [{"currency": c, "amount_minor": a,
-                         "percent": round(100 * a / mrr[c], 1) if mrr.get(c) else 0.0} for c, a in sorted(currencies.items())],
-        })
-    rows.sort(key=lambda r: (r["plan"].sort_order, r["plan"].pk))
-    return {"tiers": rows, "mrr": dict(sorted(mrr.items())), "customers": sum(r["customers"] for r in rows)}
-
-
+# --- operator overview (staff; the console app renders it) ---------------------------------
 def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict:
     """Top customers and endpoints by requests, with error rates and p95 (daily rollups)."""
-    from accounts.models import Organization
-
     qs = UsageSummary.objects.filter(granularity=Granularity.DAY, dimension="all", bucket_start__gte=since, bucket_start__lt=until)
     customers = list(qs.values("org_id").annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
                      .order_by("-requests")[:limit])

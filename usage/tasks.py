@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from portal.redis import redis_client
 from redis.exceptions import LockError
 
-from usage import ingest, partitions, rollups
+from accounts.models import Organization
+from portal.redis import redis_client
+from usage import partitions, rollups, services
+from usage.ingest.consumer import IngestConsumer
+from usage.ingest.stream import DIRTY_KEY, stream_trim
+from usage.selectors import calendar_month, quota_used_now
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ def usage_ingest_drain() -> dict:
     if not lock.acquire():
         return {"skipped": True}
     try:
-        result = ingest.IngestConsumer(redis).drain(seconds=budget)
+        result = IngestConsumer(redis).drain(seconds=budget)
     finally:
         try:
             lock.release()
@@ -48,7 +52,7 @@ def usage_ingest_drain() -> dict:
 def usage_rollup_dirty() -> int:
     """Recompute the rollups of the (org, hour) slices the consumer wrote, then check alerts."""
     redis = redis_client()
-    members = redis.spop(ingest.DIRTY_KEY, ROLLUP_BATCH) or []
+    members = redis.spop(DIRTY_KEY, ROLLUP_BATCH) or []
     if not members:
         return 0
     slices = set()
@@ -58,15 +62,12 @@ def usage_rollup_dirty() -> int:
     try:
         rollups.rollup_slices_recompute(slices=slices)
     except Exception:
-        redis.sadd(ingest.DIRTY_KEY, *members)  # nothing lost: retried on the next tick
+        redis.sadd(DIRTY_KEY, *members)  # nothing lost: retried on the next tick
         raise
-    from accounts.models import Organization
-    from usage.services import usage_alerts_check
-
     # Events of a deleted organization are kept (billing record) but alert no one.
     for org_id in Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True):
         try:
-            usage_alerts_check(org_id=org_id)
+            services.usage_alerts_check(org_id=org_id)
         except Exception:
             log.exception("usage alerts check failed for org %s", org_id)
     return len(slices)
@@ -85,20 +86,15 @@ def usage_partitions_ensure() -> list[str]:
 
 @shared_task(ignore_result=True)
 def usage_stream_trim() -> int:
-    return ingest.stream_trim(redis_client())
+    return stream_trim(redis_client())
 
 
 @shared_task(ignore_result=True)
 def usage_quota_reconcile() -> int:
     """Compare Redis quota counters with PostgreSQL for every organization active this month."""
-    from usage.selectors import calendar_month, quota_used_now
-    from usage.services import usage_quota_reconcile as reconcile
-
     start, end = calendar_month(datetime.now(UTC))
-    from accounts.models import Organization
-
     active = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
     orgs = list(Organization.objects.filter(pk__in=active).order_by("pk").values_list("pk", flat=True))
     for org_id in orgs:
-        reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
+        services.usage_quota_reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
     return len(orgs)

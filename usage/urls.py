@@ -7,7 +7,6 @@ app_name = "usage"
 urlpatterns = [
     path("usage/", views.usage_dashboard, name="dashboard"),
     path("usage/card/", views.usage_card, name="card"),
-    path("usage/operator/", views.operator_overview, name="operator"),
     path("api/usage/", apis.UsageApi.as_view(), name="api-usage"),
     path("api/usage/quota/", apis.UsageQuotaApi.as_view(), name="api-quota"),
     path("api/usage/ledger.csv", apis.UsageLedgerCsvApi.as_view(), name="api-ledger-csv"),

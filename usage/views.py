@@ -1,15 +1,13 @@
-"""HTML pages: the customer usage dashboard, its dashboard card, and the operator overview."""
+"""HTML pages: the customer usage dashboard and its dashboard card."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
-from portal.redis import redis_client
 
 from accounts.permissions import role_required
-from usage import ingest, selectors
+from usage import selectors
 
 
 def _quota_context(org_id: int) -> dict:
@@ -36,14 +34,3 @@ def usage_card(request):
     context = _quota_context(request.org.pk)
     return render(request, "usage/card.html", context)
 
-
-@staff_member_required
-def operator_overview(request):
-    now = datetime.now(UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    context = {
-        "revenue": selectors.operator_revenue(),
-        "usage": selectors.operator_usage(since=today - timedelta(days=29), until=today + timedelta(days=1)),
-        "pipeline": ingest.ingest_status(redis_client()),
-    }
-    return render(request, "usage/operator.html", context)

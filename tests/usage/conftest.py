@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from usage.events import STREAM_KEY, UsageEvent, pack
+from usage.ingest.consumer import IngestConsumer
 
 
 def make_event(org_id: int, *, at: datetime | None = None, status: int = 200, units: int = 1, mode: str = "live",
@@ -40,11 +41,10 @@ def hour_ago():
 
 def ingest(redis, events: list[UsageEvent]) -> None:
     """Produce the events onto the stream, run the consumer and the rollup, as beat would."""
-    from usage import ingest as pipeline
     from usage.tasks import usage_rollup_dirty
 
     produce(redis, events)
-    pipeline.IngestConsumer(redis, name="test").drain(seconds=10)
+    IngestConsumer(redis, name="test").drain(seconds=10)
     usage_rollup_dirty()
 
 
@@ -56,7 +56,7 @@ def free_plan(db):
 
 
 def admit(org_id: int, n: int, *, key_id: int = 1) -> None:
-    """Count n requests against the quota exactly as the hot path does (issue 3's script)."""
+    """Count n requests against the quota exactly as the hot path does (the admission script)."""
     from usage.limiter import admit as hot_path_admit
 
     for _ in range(n):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.usage.conftest import event_count, make_event, produce
-from usage import ingest
+from usage.ingest.stream import GROUP
 from usage.events import STREAM_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def test_sigkill_mid_batch_then_restart_keeps_every_event_exactly_once(redis_cli
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     # The batch it held is pending, unacknowledged.
-    assert redis_client.xpending(STREAM_KEY, ingest.GROUP)["pending"] == 5
+    assert redis_client.xpending(STREAM_KEY, GROUP)["pending"] == 5
     written_before_restart = event_count(org.pk)
     assert written_before_restart == (100 if pause.endswith("ACK") else 0)
 
@@ -73,4 +73,4 @@ def test_sigkill_mid_batch_then_restart_keeps_every_event_exactly_once(redis_cli
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(DISTINCT id) FROM usage_event WHERE org_id = %s", [org.pk])
         assert cursor.fetchone()[0] == 400
-    assert redis_client.xpending(STREAM_KEY, ingest.GROUP)["pending"] == 0
+    assert redis_client.xpending(STREAM_KEY, GROUP)["pending"] == 0

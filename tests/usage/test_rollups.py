@@ -12,7 +12,7 @@ from django.db.models import Sum
 from tests.usage.conftest import ingest, make_event
 from usage import histogram
 from usage.models import UsageRollup
-from usage.rollups import rollup_day_recompute, rollup_hour_recompute, rollup_range_recompute
+from usage.rollups import rollup_range_recompute
 from usage.selectors import billable_units_by_meter, usage_breakdown
 
 DAY = datetime(2026, 10, 14, tzinfo=UTC)

@@ -11,9 +11,11 @@ import json
 import signal
 
 from django.core.management.base import BaseCommand
-from portal.redis import redis_client
 
-from usage import ingest
+from portal.redis import redis_client
+from usage.events import STREAM_KEY
+from usage.ingest.consumer import IngestConsumer
+from usage.ingest.stream import GROUP, ingest_status
 
 
 class Command(BaseCommand):
@@ -30,9 +32,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         redis = redis_client()
         if options["status"]:
-            self.stdout.write(json.dumps(ingest.ingest_status(redis), indent=2, default=str))
+            self.stdout.write(json.dumps(ingest_status(redis), indent=2, default=str))
             return
-        consumer = ingest.IngestConsumer(
+        consumer = IngestConsumer(
             redis, name=options["name"], batch=options["batch"], block_ms=options["block_ms"],
             claim_idle_ms=options["claim_idle_ms"],
         )
@@ -43,6 +45,6 @@ class Command(BaseCommand):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-        self.stdout.write(f"usage consumer {consumer.name} reading {ingest.STREAM_KEY} as group {ingest.GROUP}")
+        self.stdout.write(f"usage consumer {consumer.name} reading {STREAM_KEY} as group {GROUP}")
         self.stdout.flush()
         consumer.run_forever(stop=lambda: bool(stopping))
