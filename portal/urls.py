@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("plans.urls")),
     path("", include("keys.urls")),
     path("", include("usage.urls")),
+    path("", include("webhooks.urls")),
     path("", include("billing.urls")),
+    path("", include("sandbox.urls")),
     path("", include("gateway.urls")),
 ]
