@@ -7,7 +7,11 @@ from django.db import migrations, models
 def content_type_move(app_from, app_to, models_):
     def run(apps, schema_editor):
         ContentType = apps.get_model("contenttypes", "ContentType")
-        ContentType.objects.filter(app_label=app_from, model__in=models_).update(app_label=app_to)
+        moving = ContentType.objects.filter(app_label=app_from, model__in=models_)
+        # A content type post_migrate created meanwhile under the target label (e.g. after an
+        # unapply) has nothing pointing at it yet; the moving one keeps its permissions.
+        ContentType.objects.filter(app_label=app_to, model__in=moving.values("model")).delete()
+        moving.update(app_label=app_to)
     return run
 
 
