@@ -183,7 +183,7 @@ def test_other_org_cannot_see_invoice(member_client, other_org, plans):
 
 
 def test_invoice_from_the_real_usage_pipeline_equals_the_ledger(ngn_org, plans, redis_client, deliver):
-    """A month of mixed traffic goes through the hot-path stream and issue 4's consumer; the
+    """A month of mixed traffic goes through the hot-path stream and usage's consumer; the
     closed invoice's units equal the CSV ledger's billable units, meter by meter, to the unit."""
     import random
 
