@@ -1,9 +1,6 @@
 from django.contrib import admin
 
-from billing.models import (
-    BillingProfile, Checkout, CustomerEvent, DeliveryAttempt, Invoice, InvoiceLine, Payment, ProviderEvent,
-    WebhookDelivery, WebhookEndpoint,
-)
+from billing.models import BillingProfile, Checkout, Invoice, InvoiceLine, Payment, ProviderEvent
 
 
 @admin.register(ProviderEvent)
@@ -48,23 +45,3 @@ class InvoiceAdmin(admin.ModelAdmin):
 class BillingProfileAdmin(admin.ModelAdmin):
     list_display = ("organization", "stripe_customer_id", "paystack_customer_code")
     exclude = ("paystack_authorization_code",)
-
-
-class DeliveryAttemptInline(admin.TabularInline):
-    model = DeliveryAttempt
-    extra = 0
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "endpoint", "event", "status", "attempt_count")
-    inlines = [DeliveryAttemptInline]
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "organization", "is_active", "created_at")
-    exclude = ("secret",)
-
-
-admin.site.register(CustomerEvent)

@@ -17,14 +17,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.events import customer_event_emit
-from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind, InvoiceStatus
 from accounts.selectors import billing_contact_email
-from billing.services import profile_for
-from plans.models import LIVE_STATUSES, MeterPrice, Subscription
+from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind, InvoiceStatus
+from billing.profiles import profile_for
+from billing.providers import provider_get
+from billing.providers.base import ProviderError
+from plans.models import LIVE_STATUSES, Meter, MeterPrice, Subscription
 from portal.money import minor_exponent, to_minor
+from usage.selectors import billable_units_by_meter
+from webhooks.events import customer_event_emit
 
 log = logging.getLogger("billing.invoices")
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -55,10 +59,8 @@ def meter_segments(*, units: int, meter_price: MeterPrice) -> list[Segment]:
 
 
 def billable_units(*, org_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """Units per meter from the usage ledger (issue 4's selector is the single source)."""
-    from usage import selectors as usage_selectors
-
-    return usage_selectors.billable_units_by_meter(org_id=org_id, start=start, end=end)
+    """Units per meter from the usage ledger (usage's selector is the single source)."""
+    return billable_units_by_meter(org_id=org_id, start=start, end=end)
 
 
 def invoice_number_next(*, year: int) -> str:
@@ -201,9 +203,6 @@ def invoices_settle(*, subscription: Subscription, before: datetime) -> int:
 def invoice_collect(*, invoice: Invoice) -> Invoice:
     """Collect what the provider's subscription does not: Stripe gets the metered units as
     meter events (deterministic identifiers); Paystack usage is charged to the saved card."""
-    from billing.providers import provider_get
-    from billing.providers.base import ProviderError
-
     if invoice.status != InvoiceStatus.OPEN:
         return invoice
     usage_minor = sum(line.amount_minor for line in invoice.lines.all() if line.kind != InvoiceLineKind.PLAN)
@@ -212,8 +211,6 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     provider = provider_get(invoice.provider)
     sub = invoice.subscription
     if invoice.provider == "stripe":
-        from plans.models import Meter
-
         events = {m.code: m.stripe_event_name for m in Meter.objects.exclude(stripe_event_name="")}
         totals: dict[str, int] = {}
         for line in invoice.lines.all():

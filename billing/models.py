@@ -1,7 +1,8 @@
-"""Billing state: checkouts, provider webhooks, payments, invoices and customer webhooks.
+"""Billing state: checkouts, provider webhooks, payments and invoices.
 
-Plans and subscriptions live in ``plans`` (issue 3); everything billing needs on top of them
-lives here. Money is integer minor units plus an ISO 4217 currency.
+Plans and subscriptions live in ``plans``; everything billing needs on top of them lives
+here (customer webhooks are the ``webhooks`` app, the provider test double ``sandbox``).
+Money is integer minor units plus an ISO 4217 currency.
 """
 
 from __future__ import annotations
@@ -197,81 +198,3 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-
-
-class WebhookEndpoint(models.Model):
-    """A customer's HTTPS endpoint for Tollgate events (outbound webhooks)."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    url = models.URLField(max_length=500)
-    description = models.CharField(max_length=120, blank=True)
-    event_types = models.JSONField(default=list)
-    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.",
-                                purpose="webhook-endpoint-secret")
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.url
-
-
-class CustomerEvent(models.Model):
-    """An event that happened to an organization, delivered to its subscribed endpoints."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_events")
-    public_id = models.CharField(max_length=40, unique=True)
-    type = models.CharField(max_length=40)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    RETRYING = "retrying", "Retrying"
-    FAILED = "failed", "Failed"
-
-
-class WebhookDelivery(models.Model):
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(CustomerEvent, on_delete=models.CASCADE, related_name="deliveries")
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempt_count = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-
-class DeliveryAttempt(models.Model):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
-    attempted_at = models.DateTimeField(default=timezone.now)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-attempted_at", "-id"]
-
-
-class SandboxObject(models.Model):
-    """State of the local provider test double (sandbox): one JSON object per provider id.
-
-    Lives in the database so the web process, the Celery worker and tests all see the same
-    fake Stripe/Paystack account."""
-
-    provider = models.CharField(max_length=16, choices=Provider.choices)
-    kind = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=120)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "kind", "object_id"], name="sandboxobject_unique")
-        ]

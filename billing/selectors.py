@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from billing.models import Invoice, Payment, WebhookDelivery, WebhookEndpoint
+from billing.models import Invoice, Payment
 from plans.models import LIVE_STATUSES, Interval, Plan, Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org, plans_public, subscription_live
 from portal.money import round_minor
@@ -24,18 +24,6 @@ def invoice_get(*, org_id: int, number: str) -> Invoice:
 
 def payments_for_org(*, org_id: int) -> QuerySet[Payment]:
     return Payment.objects.filter(organization_id=org_id).order_by("-created_at")[:20]
-
-
-def webhook_endpoints_for_org(*, org_id: int) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(organization_id=org_id).order_by("-created_at")
-
-
-def webhook_endpoint_get(*, org_id: int, endpoint_id: int) -> WebhookEndpoint:
-    return get_object_or_404(WebhookEndpoint, organization_id=org_id, pk=endpoint_id)
-
-
-def deliveries_for_endpoint(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return endpoint.deliveries.select_related("event").prefetch_related("attempts")[:50]
 
 
 def billing_overview(*, org) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import apis, sandbox_views, views
+from billing import apis, views
 
 app_name = "billing"
 
@@ -15,24 +15,8 @@ urlpatterns = [
     path("billing/invoices/<str:number>/", views.invoice_detail, name="invoice_detail"),
     path("billing/card/plan/", views.card_plan, name="card_plan"),
     path("billing/card/invoices/", views.card_invoices, name="card_invoices"),
-    path("billing/endpoints/", views.webhook_list, name="webhook_list"),
-    path("billing/endpoints/<int:endpoint_id>/", views.webhook_detail, name="webhook_detail"),
-    path("billing/endpoints/<int:endpoint_id>/test/", views.webhook_test, name="webhook_test"),
-    path("billing/endpoints/<int:endpoint_id>/delete/", views.webhook_delete, name="webhook_delete"),
-    path("billing/endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/", views.webhook_resend,
-         name="webhook_resend"),
     path("api/billing/subscription/", apis.SubscriptionApi.as_view(), name="api_subscription"),
     path("api/billing/invoices/", apis.InvoiceListApi.as_view(), name="api_invoice_list"),
     path("api/billing/invoices/<str:number>/", apis.InvoiceDetailApi.as_view(), name="api_invoice_detail"),
-    path("api/billing/webhooks/", apis.WebhookEndpointsApi.as_view(), name="api_webhooks"),
-    path("api/billing/webhooks/<int:endpoint_id>/", apis.WebhookEndpointDeleteApi.as_view(), name="api_webhook_delete"),
-    path("api/billing/webhooks/<int:endpoint_id>/deliveries/", apis.WebhookDeliveriesApi.as_view(),
-         name="api_webhook_deliveries"),
-    path("api/billing/webhooks/<int:endpoint_id>/test/", apis.WebhookTestApi.as_view(), name="api_webhook_test"),
     path("billing/webhooks/<str:provider_name>/", views.provider_webhook, name="provider_webhook"),
-    # The local provider test double's hosted pages (404 when real keys are configured).
-    path("sandbox/checkout/<str:provider_name>/<str:reference>/", sandbox_views.checkout_page, name="sandbox_checkout"),
-    path("sandbox/checkout/<str:provider_name>/<str:reference>/authenticate/", sandbox_views.authenticate_page,
-         name="sandbox_authenticate"),
-    path("sandbox/portal/<str:provider_name>/<str:object_id>/", sandbox_views.portal_page, name="sandbox_portal"),
 ]

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from billing import services
-from billing.models import BillingProfile, Checkout, EventStatus, ProviderEvent
+from billing.checkout import PaymentNotConfirmed, checkout_confirm
+from billing.invoices import invoice_for_payment, invoices_settle
+from billing.models import BillingProfile, Checkout, EventStatus, Payment, ProviderEvent
+from billing.payments import payment_record
 from billing.providers.base import ParsedEvent, PaymentProvider, ProviderUnavailable, SignatureInvalid
+from billing.subscriptions import subscription_sync
+from plans.models import LIVE_STATUSES, Subscription
 from portal.problems import Problem
 
 log = logging.getLogger("billing.webhooks")
@@ -94,11 +98,11 @@ def _stripe_org_id(customer_id: str) -> int | None:
 def stripe_checkout_completed(provider, event):
     if not Checkout.objects.filter(provider="stripe", reference=event.object["id"]).exists():
         raise Ignored("not a Tollgate checkout")
-    services.checkout_confirm(provider=provider, reference=event.object["id"])
+    checkout_confirm(provider=provider, reference=event.object["id"])
 
 
 def stripe_subscription_changed(provider, event):
-    if services.subscription_sync(provider=provider, subscription_id=event.object["id"]) is None:
+    if subscription_sync(provider=provider, subscription_id=event.object["id"]) is None:
         raise Ignored("no matching subscription (yet)")
 
 
@@ -112,14 +116,12 @@ def stripe_invoice(provider, event):
     if not sub_id:
         raise Ignored("invoice without subscription")
     failed = event.type == "invoice.payment_failed"
-    local = services.subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed)
+    local = subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed)
     if local is None:
         raise Ignored("no matching subscription (yet)")
     if not failed and provider.invoice_is_paid(invoice_id=event.object["id"]):
         # Stripe bills the metered units of a closed period on the next cycle's invoice: once
         # that is paid, our statements for the periods before the current one are settled.
-        from billing.invoices import invoices_settle
-
         invoices_settle(subscription=local, before=local.current_period_start)
         _invoice_renewal(local, "stripe", event.object["id"])
 
@@ -127,9 +129,6 @@ def stripe_invoice(provider, event):
 def _invoice_renewal(local, provider_name: str, reference: str) -> None:
     """A paid renewal invoices the plan fee of the period it pays for, at once (a no-op for the
     period a checkout already invoiced, or an upgrade's proration)."""
-    from billing.invoices import invoice_for_payment
-    from plans.models import LIVE_STATUSES
-
     if local.status in LIVE_STATUSES and local.price_id:
         invoice_for_payment(subscription=local, provider=provider_name, payment_reference=reference,
                             start=local.current_period_start, end=local.current_period_end)
@@ -140,17 +139,17 @@ def stripe_charge_refunded(provider, event):
     org_id = _stripe_org_id(charge.get("customer") or "")
     if org_id is None:
         raise Ignored("unknown customer")
-    services.payment_record(org_id=org_id, provider="stripe", reference=charge["id"], amount_minor=charge["amount"],
+    payment_record(org_id=org_id, provider="stripe", reference=charge["id"], amount_minor=charge["amount"],
                             currency=charge["currency"], refunded_minor=charge.get("amount_refunded", 0))
 
 
 def stripe_dispute(provider, event):
     dispute = event.object
     charge_id = dispute.get("charge") or ""
-    payment = services.Payment.objects.filter(provider="stripe", reference=charge_id).first()
+    payment = Payment.objects.filter(provider="stripe", reference=charge_id).first()
     if payment is None:
         raise Ignored("dispute on an unknown charge")
-    services.payment_record(org_id=payment.organization_id, provider="stripe", reference=charge_id,
+    payment_record(org_id=payment.organization_id, provider="stripe", reference=charge_id,
                             amount_minor=payment.amount_minor, currency=payment.currency,
                             dispute_status=dispute.get("status", "needs_response"))
 
@@ -159,23 +158,23 @@ def stripe_dispute(provider, event):
 def paystack_charge_success(provider, event):
     reference = event.object.get("reference", "")
     if Checkout.objects.filter(provider="paystack", reference=reference).exists():
-        services.checkout_confirm(provider=provider, reference=reference)
+        checkout_confirm(provider=provider, reference=reference)
         return
     # A renewal or usage charge: verify it, record it, and let the subscription recover.
     payment = provider.fetch_payment(reference=reference)
     if not payment.paid:
-        raise services.PaymentNotConfirmed("Paystack does not report this charge as successful.")
+        raise PaymentNotConfirmed("Paystack does not report this charge as successful.")
     profile = BillingProfile.objects.filter(paystack_customer_code=payment.customer_id).first()
     if profile is None:
         raise Ignored("charge for an unknown customer")
-    services.payment_record(org_id=profile.organization_id, provider="paystack", reference=reference,
+    payment_record(org_id=profile.organization_id, provider="paystack", reference=reference,
                             amount_minor=payment.amount_minor or 0, currency=payment.currency)
     if reference.startswith(("tg-", "tg_")):
         return  # our own usage / upgrade charges: invoiced where they are made
-    live = services.Subscription.objects.filter(organization_id=profile.organization_id, provider="paystack",
-                                                status__in=services.LIVE_STATUSES).exclude(provider_subscription_id="").first()
+    live = Subscription.objects.filter(organization_id=profile.organization_id, provider="paystack",
+                                                status__in=LIVE_STATUSES).exclude(provider_subscription_id="").first()
     if live is not None:  # a renewal: bring the period forward first (invoice.update may come later)
-        local = services.subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
+        local = subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
         if local is not None:
             # Only a charge of exactly the plan's price is its renewal; anything else is
             # recorded above as a payment but never invoiced as the plan fee.
@@ -189,7 +188,7 @@ def paystack_charge_success(provider, event):
 
 def paystack_subscription(provider, event):
     code = event.object.get("subscription_code", "")
-    if not code or services.subscription_sync(provider=provider, subscription_id=code) is None:
+    if not code or subscription_sync(provider=provider, subscription_id=code) is None:
         raise Ignored("no matching subscription (yet)")
 
 
@@ -198,19 +197,19 @@ def paystack_invoice(provider, event):
     if not code:
         raise Ignored("invoice without subscription")
     failed = event.type == "invoice.payment_failed"
-    if services.subscription_sync(provider=provider, subscription_id=code, payment_failed=failed) is None:
+    if subscription_sync(provider=provider, subscription_id=code, payment_failed=failed) is None:
         raise Ignored("no matching subscription (yet)")
 
 
 def paystack_refund(provider, event):
     data = event.object
-    payment = services.Payment.objects.filter(provider="paystack", reference=data.get("transaction_reference") or "").first()
+    payment = Payment.objects.filter(provider="paystack", reference=data.get("transaction_reference") or "").first()
     if payment is None:
         raise Ignored("refund of an unknown transaction")
     if data.get("status") != "processed":
         raise Ignored(f"refund {data.get('status')}: recorded when processed")
     refunded = int(data.get("amount") or 0)
-    services.payment_record(org_id=payment.organization_id, provider="paystack", reference=payment.reference,
+    payment_record(org_id=payment.organization_id, provider="paystack", reference=payment.reference,
                             amount_minor=payment.amount_minor, currency=payment.currency,
                             refunded_minor=payment.refunded_minor + refunded)
 
@@ -218,11 +217,11 @@ def paystack_refund(provider, event):
 def paystack_dispute(provider, event):
     data = event.object
     reference = (data.get("transaction") or {}).get("reference") or data.get("transaction_reference") or ""
-    payment = services.Payment.objects.filter(provider="paystack", reference=reference).first()
+    payment = Payment.objects.filter(provider="paystack", reference=reference).first()
     if payment is None:
         raise Ignored("dispute on an unknown transaction")
     status = data.get("resolution") or data.get("status") or "open"
-    services.payment_record(org_id=payment.organization_id, provider="paystack", reference=reference,
+    payment_record(org_id=payment.organization_id, provider="paystack", reference=reference,
                             amount_minor=payment.amount_minor, currency=payment.currency, dispute_status=status)
 
 

@@ -14,6 +14,7 @@ from keys.models import ApiKey, KeyMode
 from plans.operations import OPERATIONS
 from portal.problems import Conflict, Problem
 from portal.redis import redis_client
+from webhooks.events import customer_event_emit
 
 MAX_OVERLAP = timedelta(days=30)
 
@@ -120,8 +121,6 @@ def api_keys_notify_expiring(*, now: datetime | None = None, notice: timedelta =
 
     The conditional UPDATE claims each key, so two beat runs racing announce it once.
     """
-    from billing.events import customer_event_emit
-
     now = now or timezone.now()
     horizon = now + notice
     candidates = ApiKey.objects.filter(revoked_at__isnull=True, expiry_notified_at__isnull=True).filter(

@@ -61,9 +61,11 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "plans",
+    "webhooks",
     "keys",
     "usage",
     "billing",
+    "sandbox",
     "gateway",
     "public",
     "console",
@@ -405,10 +407,10 @@ if STRIPE_SECRET_KEY:
     SECURE_CSP["form-action"] += ["https://checkout.stripe.com", "https://billing.stripe.com"]
 if PAYSTACK_SECRET_KEY:
     SECURE_CSP["form-action"] += ["https://checkout.paystack.com", "https://paystack.com"]
-# The billing API's "status" choice sets get their own component names in the OpenAPI schema.
+# The billing and webhooks APIs' "status" choice sets get their own component names in the OpenAPI schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "InvoiceStatusEnum": "billing.models.InvoiceStatus",
-    "WebhookDeliveryStatusEnum": "billing.models.DeliveryStatus",
+    "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
 })
 
 

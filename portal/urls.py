@@ -24,7 +24,9 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("keys.urls")),
     path("", include("usage.urls")),
+    path("", include("webhooks.urls")),
     path("", include("billing.urls")),
+    path("", include("sandbox.urls")),
     path("", include("gateway.urls")),
     path("", include("console.urls")),
 ]

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 from django_redis import get_redis_connection
 
+from plans.services import plans_seed_demo
+from sandbox.models import SandboxObject
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 os.environ.setdefault("TESTING", "1")
@@ -64,3 +68,71 @@ def member_client(client, user, org):
 
 
 __all__ = ["MembershipFactory"]
+
+
+# --- billing, sandbox and webhooks: demo plans, orgs in USD (Stripe) and NGN (Paystack), and
+# helpers to drive the sandbox's hosted pages ------------------------------------------------
+@pytest.fixture
+def plans(db):
+    return {plan.code: plan for plan in plans_seed_demo()}
+
+
+@pytest.fixture
+def usd_org(plans, user):
+    return OrganizationFactory(owner=user, currency="USD", billing_email="billing@usd.example")
+
+
+@pytest.fixture
+def ngn_org(plans, user):
+    return OrganizationFactory(owner=user, currency="NGN", billing_email="billing@ngn.example")
+
+
+def signed_in(client, user, org):
+    client.force_login(user)
+    session = client.session
+    session["active_org_id"] = org.pk
+    session.save()
+    return client
+
+
+@pytest.fixture
+def usd_client(client, user, usd_org):
+    return signed_in(client, user, usd_org)
+
+
+@pytest.fixture
+def ngn_client(client, user, ngn_org):
+    return signed_in(client, user, ngn_org)
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Run a block and then everything it queued for after commit (sandbox webhooks, customer
+    webhooks, entitlements), the way a real commit would."""
+
+    class Runner:
+        def __call__(self, fn, *args, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                return fn(*args, **kwargs)
+
+    return Runner()
+
+
+def sandbox_webhooks(provider: str) -> list[dict]:
+    """Every webhook the sandbox sent, oldest first (path, body, headers), for replays."""
+    return [row.data for row in SandboxObject.objects.filter(provider=provider, kind="webhook").order_by("id")]
+
+
+def checkout_path(response) -> str:
+    assert response.status_code == 302, response.content[:500]
+    match = re.search(r"(/sandbox/checkout/[^/]+/[^/]+/)", response["Location"])
+    assert match, response["Location"]
+    return match.group(1)
+
+
+def event_types(provider: str) -> list[str]:
+    out = []
+    for hook in sandbox_webhooks(provider):
+        body = json.loads(hook["body"])
+        out.append(body.get("type") or body.get("event"))
+    return out

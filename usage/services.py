@@ -13,6 +13,7 @@ from accounts.selectors import billing_contacts
 from portal.mail import email_send
 from usage.models import QuotaDrift, UsageAlert
 from usage.selectors import quota_status, requests_in_period_db, usage_period_for_org
+from webhooks.events import customer_event_emit
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | 
 
 
 def _alert_notify(alert: UsageAlert) -> None:
-    from billing.events import customer_event_emit
-
     org = Organization.objects.get(pk=alert.organization_id)
     data = {
         "threshold_percent": alert.threshold, "used": alert.used, "quota": alert.quota,

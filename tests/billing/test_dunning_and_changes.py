@@ -9,11 +9,13 @@ from django.core import mail
 from django.utils import timezone
 
 from billing.models import BillingProfile, Payment
-from billing.sandbox import actions, store
-from billing.services import dunning_expire, proration_minor
+from sandbox import actions, store
+from sandbox.cards import CARD_DECLINED, CARD_SUCCEEDS
+from billing.dunning import dunning_expire
+from billing.subscriptions import proration_minor
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
-from tests.billing.conftest import checkout_path
+from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,7 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     sub = Subscription.objects.get(organization=org, status=SubscriptionStatus.ACTIVE)
     mail.outbox.clear()
 
-    assert deliver(renew, sub.provider_subscription_id, card=actions.CARD_DECLINED) == "declined"
+    assert deliver(renew, sub.provider_subscription_id, card=CARD_DECLINED) == "declined"
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.PAST_DUE and sub.past_due_since is not None
     assert plan_for_org(org_id=org.pk).code == "pro"  # grace: still Pro
@@ -57,7 +59,7 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
     assert any("Free plan" in m.subject for m in mail.outbox)
 
     # The customer fixes the card; the provider's retry succeeds → the paid plan is restored.
-    assert deliver(renew, sub.provider_subscription_id, card=actions.CARD_SUCCEEDS) == "succeeded"
+    assert deliver(renew, sub.provider_subscription_id, card=CARD_SUCCEEDS) == "succeeded"
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.ACTIVE and sub.past_due_since is None
     assert plan_for_org(org_id=org.pk).code == "pro"
@@ -67,8 +69,8 @@ def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client,
 def test_recovery_inside_grace_period(usd_client, usd_org, deliver):
     buy(usd_client, deliver)
     sub = Subscription.objects.get(organization=usd_org)
-    deliver(actions.stripe_renewal, sub.provider_subscription_id, card=actions.CARD_DECLINED)
-    deliver(actions.stripe_renewal, sub.provider_subscription_id, card=actions.CARD_SUCCEEDS)
+    deliver(actions.stripe_renewal, sub.provider_subscription_id, card=CARD_DECLINED)
+    deliver(actions.stripe_renewal, sub.provider_subscription_id, card=CARD_SUCCEEDS)
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.ACTIVE
 
@@ -88,7 +90,7 @@ def test_cancel_at_period_end_keeps_plan_until_then(usd_client, usd_org, deliver
     assert store.get("stripe", "subscription", sub.provider_subscription_id)["cancel_at_period_end"] is False
     deliver(usd_client.post, "/billing/cancel/")
     sub.refresh_from_db()
-    from billing.services import subscriptions_end_canceled
+    from billing.subscriptions import subscriptions_end_canceled
 
     assert deliver(subscriptions_end_canceled, now=sub.current_period_end + timedelta(seconds=1)) == 1
     assert plan_for_org(org_id=usd_org.pk).code == "free"
@@ -103,7 +105,7 @@ def test_paystack_cancel_stops_renewal_but_keeps_the_paid_period(ngn_client, ngn
     # subscription.disable re-fetched: Paystack says complete, but the period is paid for.
     assert sub.status == SubscriptionStatus.ACTIVE and sub.cancel_at_period_end
     assert plan_for_org(org_id=ngn_org.pk).code == "pro"
-    from billing.services import subscriptions_end_canceled
+    from billing.subscriptions import subscriptions_end_canceled
 
     assert deliver(subscriptions_end_canceled, now=sub.current_period_end + timedelta(seconds=1)) == 1
     assert plan_for_org(org_id=ngn_org.pk).code == "free"
@@ -151,7 +153,7 @@ def test_proration_rounding_is_half_even():
 def test_refund_and_dispute_are_recorded(usd_client, usd_org, deliver):
     import json
 
-    from billing.sandbox.actions import stripe_signature
+    from sandbox.emit import stripe_signature
 
     buy(usd_client, deliver)
     charge = store.all_of("stripe", "charge")[-1]
@@ -187,7 +189,7 @@ def test_paystack_resume_re_enables_a_not_renewing_subscription(ngn_client, ngn_
     remote = store.get("paystack", "subscription", sub.provider_subscription_id)
     remote["status"] = "non-renewing"  # what Paystack reports after subscription.not_renew
     store.put("paystack", "subscription", sub.provider_subscription_id, remote)
-    from billing.sandbox.actions import paystack_emit
+    from sandbox.emit import paystack_emit
 
     deliver(paystack_emit, "subscription.not_renew", remote)
     sub.refresh_from_db()

@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
-from billing import services
+from billing.checkout import checkout_confirm
 from billing.invoices import invoice_for_payment, invoices_close_due
-from billing.models import Checkout, CustomerEvent, Invoice, InvoiceStatus, WebhookEndpoint
-from billing.outbound import secret_new
+from billing.models import Checkout, Invoice, InvoiceStatus, Payment
+from webhooks.models import CustomerEvent, WebhookEndpoint
+from webhooks.delivery import secret_new
 from billing.providers import provider_get
-from billing.sandbox import actions, store
+from sandbox import actions, store
 from plans.models import MeterPrice, Price, Subscription
-from tests.billing.conftest import checkout_path, sandbox_webhooks, signed_in
+from tests.conftest import checkout_path, sandbox_webhooks, signed_in
 from tests.billing.test_invoices import independent_total_minor
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def listen(org, monkeypatch):
     WebhookEndpoint.objects.create(organization=org, url="https://example.com/h", secret=secret_new(),
                                    event_types=["invoice.created", "invoice.paid"])
-    monkeypatch.setattr("billing.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
+    monkeypatch.setattr("webhooks.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
 
 
 def buy(client, deliver, plan="pro"):
@@ -61,7 +62,7 @@ def test_duplicate_confirmation_and_webhook_replays_make_one_invoice(ngn_client,
     buy(ngn_client, deliver)
     checkout = Checkout.objects.get(organization=ngn_org)
     provider = provider_get("paystack")
-    deliver(services.checkout_confirm, provider=provider, reference=checkout.reference)  # double confirm
+    deliver(checkout_confirm, provider=provider, reference=checkout.reference)  # double confirm
     for hook in sandbox_webhooks("paystack"):  # every webhook delivered a second time
         client.generic("POST", hook["path"], hook["body"], content_type="application/json",
                        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in hook["headers"].items()})
@@ -115,7 +116,7 @@ def test_paystack_upgrade_proration_is_invoiced(ngn_client, ngn_org, plans, deli
     buy(ngn_client, deliver)
     deliver(ngn_client.post, "/billing/checkout/", {"plan": "enterprise"})
     [proration] = Invoice.objects.filter(organization=ngn_org, lines__kind="proration")
-    payment = services.Payment.objects.get(organization=ngn_org, reference__contains="upgrade")
+    payment = Payment.objects.get(organization=ngn_org, reference__contains="upgrade")
     assert proration.provider_reference == payment.reference and proration.total_minor == payment.amount_minor
 
 
@@ -202,4 +203,4 @@ def test_paystack_charge_that_is_not_the_plan_price_is_not_invoiced_as_renewal(n
     store.put("paystack", "subscription", sub.provider_subscription_id, remote)
     deliver(actions.paystack_renewal, sub.provider_subscription_id)
     assert Invoice.objects.filter(organization=ngn_org).count() == 1  # only the checkout's
-    assert services.Payment.objects.filter(organization=ngn_org, amount_minor=100).exists()
+    assert Payment.objects.filter(organization=ngn_org, amount_minor=100).exists()

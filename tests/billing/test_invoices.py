@@ -12,11 +12,12 @@ from django.db import connection
 
 from billing.invoices import invoice_build, invoice_number_next, invoices_close_due, meter_segments
 from portal.money import to_minor
-from billing.models import CustomerEvent, Invoice, InvoiceStatus, WebhookEndpoint
-from billing.outbound import secret_new
-from billing.sandbox import store
+from billing.models import Invoice, InvoiceStatus
+from webhooks.models import CustomerEvent, WebhookEndpoint
+from webhooks.delivery import secret_new
+from sandbox import store
 from plans.models import MeterPrice, Subscription
-from tests.billing.conftest import checkout_path
+from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,7 @@ def test_period_close_charges_paystack_usage_and_emits_events(ngn_client, ngn_or
     sub = Subscription.objects.get(organization=ngn_org, status="active")
     usage = {"sms.sent": 1_010}
     monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: usage)
-    monkeypatch.setattr("billing.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
+    monkeypatch.setattr("webhooks.tasks.webhook_delivery_attempt.delay", lambda *a: None)  # no network here
     [invoice] = deliver(invoices_close_due, now=sub.current_period_end + timedelta(minutes=1))
     # The close bills the usage only: the ₦15,000 fee for this period is on the prepaid invoice.
     expected = independent_total_minor(0, usage, {"sms.sent": (1_000, "5", None)})
@@ -156,7 +157,7 @@ def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans
     assert invoice.status == InvoiceStatus.OPEN and invoice.total_minor == independent_total_minor(
         0, {"ai.tokens": 100_500}, {"ai.tokens": (100_000, "0.002", None)}) == 100
     # Stripe's next cycle invoice (carrying the metered units) is paid → our statement is settled.
-    from billing.sandbox import actions
+    from sandbox import actions
 
     deliver(actions.stripe_renewal, sub.provider_subscription_id)
     invoice.refresh_from_db()
@@ -182,7 +183,7 @@ def test_other_org_cannot_see_invoice(member_client, other_org, plans):
 
 
 def test_invoice_from_the_real_usage_pipeline_equals_the_ledger(ngn_org, plans, redis_client, deliver):
-    """A month of mixed traffic goes through the hot-path stream and issue 4's consumer; the
+    """A month of mixed traffic goes through the hot-path stream and usage's consumer; the
     closed invoice's units equal the CSV ledger's billable units, meter by meter, to the unit."""
     import random
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from billing.models import BillingProfile, Checkout, CheckoutStatus, EventStatus, ProviderEvent
-from billing.sandbox import store
+from sandbox import store
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
-from tests.billing.conftest import checkout_path, event_types
+from tests.conftest import checkout_path, event_types
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 
 from billing.models import ProviderEvent
 from plans.models import Subscription, SubscriptionStatus
-from tests.billing.conftest import checkout_path
+from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ def test_manage_card_opens_sandbox_portal_where_a_failed_renewal_starts_dunning(
     assert Subscription.objects.get(organization=org).status == SubscriptionStatus.PAST_DUE
     deliver(client.post, portal, {"action": "renew_ok"})
     assert Subscription.objects.get(organization=org).status == SubscriptionStatus.ACTIVE
-
-
-def test_sandbox_pages_are_off_with_real_keys(usd_client, settings):
-    settings.STRIPE_SECRET_KEY = "sk_live_real"
-    assert usd_client.get("/sandbox/checkout/stripe/cs_test_x/").status_code == 404
-    assert usd_client.get("/sandbox/portal/stripe/bps_x/").status_code == 404
 
 
 def test_checkout_return_of_another_org_is_404(usd_client, other_org, plans, user):

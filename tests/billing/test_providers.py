@@ -15,7 +15,7 @@ from billing.providers import provider_get
 from billing.providers.base import ProviderError, ProviderUnavailable, SignatureInvalid
 from billing.providers.paystack import PaystackProvider, paystack_event_id
 from billing.providers.stripe import StripeProvider
-from billing.sandbox.transport import SandboxStripeHTTPClient, form_decode
+from sandbox.transport import SandboxStripeHTTPClient
 
 
 class FlakyNetwork(httpx.BaseTransport):
@@ -97,9 +97,3 @@ def test_real_keys_switch_off_the_sandbox(settings):
     assert str(provider_get("paystack").http.base_url).startswith("https://paystack-sandbox")
     settings.PAYSTACK_SECRET_KEY = "sk_live_456"
     assert str(provider_get("paystack").http.base_url) == "https://api.paystack.co"
-
-
-def test_form_decoding_matches_stripe_bracket_notation():
-    encoded = "line_items[0][price]=p1&line_items[0][quantity]=1&line_items[1][price]=p2&metadata[org_id]=4&mode=subscription"
-    assert form_decode(encoded) == {"line_items": [{"price": "p1", "quantity": "1"}, {"price": "p2"}],
-                                    "metadata": {"org_id": "4"}, "mode": "subscription"}

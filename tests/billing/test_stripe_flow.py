@@ -7,7 +7,7 @@ import pytest
 from billing.models import Checkout, CheckoutStatus, EventStatus, ProviderEvent
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
-from tests.billing.conftest import checkout_path, event_types
+from tests.conftest import checkout_path, event_types
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ from django.db import connection
 from django.test import Client
 
 from billing.models import EventStatus, ProviderEvent
-from billing.sandbox.actions import paystack_signature, stripe_signature
+from sandbox.emit import paystack_signature, stripe_signature
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
-from tests.billing.conftest import checkout_path, sandbox_webhooks
+from tests.conftest import checkout_path, sandbox_webhooks
 from tests.factories import OrganizationFactory, UserFactory
 
 STRIPE = "/billing/webhooks/stripe/"
@@ -110,7 +110,7 @@ def test_two_racing_deliveries_apply_once(plans):
     session["active_org_id"] = org.pk
     session.save()
     page = checkout_path(client.post("/billing/checkout/", {"plan": "pro"}))
-    from billing.sandbox import actions, store
+    from sandbox import actions, store
 
     reference = page.rstrip("/").rsplit("/", 1)[1]
     # Pay in the sandbox without delivering: keep the signed webhooks to fire them concurrently.
@@ -190,7 +190,7 @@ def test_transient_provider_error_is_503_and_retry_processes(usd_client, usd_org
     page = checkout_path(usd_client.post("/billing/checkout/", {"plan": "pro"}))
     deliver(usd_client.post, page, {"card_number": "4242424242424242"})
     hook = next(h for h in sandbox_webhooks("stripe") if "checkout.session.completed" in h["body"])
-    from billing.sandbox import stripe_api
+    from sandbox import stripe_api
 
     real = stripe_api.handle
     monkeypatch.setattr(stripe_api, "handle", lambda *a, **k: (503, {"error": {"type": "api_error", "message": "down"}}))

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from billing.invoices import invoice_build
-from billing.models import CustomerEvent, DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from billing.outbound import secret_new
+from webhooks.models import CustomerEvent, DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from webhooks.delivery import secret_new
 from plans.models import Subscription
 from plans.services import plans_seed_demo
 from tests.factories import OrganizationFactory, UserFactory

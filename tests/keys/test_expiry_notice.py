@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from billing.models import CustomerEvent, WebhookEndpoint
-from billing.outbound import secret_new
+from webhooks.models import CustomerEvent, WebhookEndpoint
+from webhooks.delivery import secret_new
 from keys.services import api_key_create, api_key_revoke, api_key_rotate, api_keys_notify_expiring
 
 

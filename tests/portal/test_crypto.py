@@ -70,11 +70,14 @@ def test_old_keys_setting_must_be_base64_keys_of_32_bytes(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_values_in_the_first_format_are_resealed_by_the_migration(org):
+def test_values_in_the_first_format_are_resealed_by_the_migration(org, monkeypatch):
     import importlib
     from types import SimpleNamespace
 
     migration = importlib.import_module("billing.migrations.0003_secrets_v2_format")
+    # The endpoint secrets' table was renamed (webhooks 0001) after this migration ran: run it
+    # here over the column that is still where it was, the one this test seals.
+    monkeypatch.setattr(migration, "COLUMNS", [c for c in migration.COLUMNS if c[0] == "billing_billingprofile"])
     profile = BillingProfile.objects.create(organization=org)
     with connection.cursor() as cursor:
         cursor.execute("UPDATE billing_billingprofile SET paystack_authorization_code = %s WHERE id = %s",

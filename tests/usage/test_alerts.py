@@ -15,11 +15,11 @@ from usage.services import usage_alerts_check
 
 @pytest.fixture
 def emitted(monkeypatch):
-    """Record calls to billing's customer-event contract (delivery is billing's concern)."""
-    import billing.events
+    """Record calls to the customer-event contract (delivery is the webhooks app's concern)."""
+    import usage.services
 
     calls = []
-    monkeypatch.setattr(billing.events, "customer_event_emit", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(usage.services, "customer_event_emit", lambda **kw: calls.append(kw))
     return calls
 
 

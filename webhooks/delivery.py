@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
+from webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from portal.problems import Problem
 
 MAX_ATTEMPTS = 8

@@ -7,9 +7,11 @@ import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
-from billing.sandbox import store
-from billing.sandbox.store import new_id, shape
+from sandbox import emit, store
+from sandbox.cards import card_outcome
+from sandbox.store import new_id, shape
 
 P = "stripe"
 MONTH = 30 * 86400
@@ -123,7 +125,7 @@ def session_create(params):
         "customer_email": params.get("customer_email"), "client_reference_id": params.get("client_reference_id"),
         "metadata": params.get("metadata", {}), "success_url": params["success_url"], "cancel_url": params.get("cancel_url"),
         "subscription": None, "invoice": None, "payment_intent": None,
-        "url": f"{settings.SITE_URL}/sandbox/checkout/stripe/{session_id}/",
+        "url": settings.SITE_URL + reverse("sandbox:checkout", args=[P, session_id]),
         "line_items_sandbox": [{"price": p["id"]} for p in prices],
         "subscription_data_sandbox": params.get("subscription_data", {}),
     }
@@ -148,8 +150,6 @@ def subscription_list(params):
 
 
 def subscription_update(params, id):
-    from billing.sandbox import actions
-
     sub = _get("subscription", id)
     if sub["status"] == "canceled":
         raise StripeSandboxError(400, "A canceled subscription can only update its cancellation_details and metadata.")
@@ -163,23 +163,49 @@ def subscription_update(params, id):
         if params.get("proration_behavior") == "always_invoice" and new_price["unit_amount"] > old_price["unit_amount"]:
             remaining = max(0, item["current_period_end"] - now()) / (item["current_period_end"] - item["current_period_start"])
             amount = round((new_price["unit_amount"] - old_price["unit_amount"]) * remaining)
-            outcome = actions.stripe_charge_customer(sub, amount, reason="subscription_update")
+            outcome = stripe_charge_customer(sub, amount, reason="subscription_update")
             if outcome != "succeeded":
                 item["price"] = old_price
                 raise StripeSandboxError(402, "Your card was declined.", "card_declined", "card_error")
     store.put(P, "subscription", id, sub)
-    actions.stripe_emit("customer.subscription.updated", sub)
+    emit.stripe_emit("customer.subscription.updated", sub)
     return sub
 
 
 def subscription_cancel(params, id):
-    from billing.sandbox import actions
-
     sub = _get("subscription", id)
     sub.update(status="canceled", canceled_at=now(), ended_at=now())
     store.put(P, "subscription", id, sub)
-    actions.stripe_emit("customer.subscription.deleted", sub)
+    emit.stripe_emit("customer.subscription.deleted", sub)
     return sub
+
+
+def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
+    """Charge the subscription's customer; records a charge + invoice and emits invoice.paid /
+    invoice.payment_failed. Returns the card outcome."""
+    customer = store.get(P, "customer", sub["customer"]) or {}
+    outcome = card_outcome(customer.get("card_sandbox", ""))
+    if outcome == "requires_action":
+        outcome = "succeeded"  # off-session renewals of an authenticated card go through in the sandbox
+    charge_id = new_id("ch_")
+    invoice = shape(P, "invoice") | {
+        "id": new_id("in_"), "customer": sub["customer"], "subscription": sub["id"], "currency": sub["currency"],
+        "amount_due": amount, "amount_paid": amount if outcome == "succeeded" else 0,
+        "amount_remaining": 0 if outcome == "succeeded" else amount, "attempt_count": 1, "attempted": True,
+        "status": "paid" if outcome == "succeeded" else "open", "billing_reason": reason, "created": now(),
+        "livemode": False, "parent": {"subscription_details": {"subscription": sub["id"]}, "type": "subscription_details"},
+    }
+    store.put(P, "invoice", invoice["id"], invoice)
+    sub["latest_invoice"] = invoice["id"]  # stored by the caller, as Stripe does
+    if outcome == "succeeded":
+        charge = shape(P, "charge") | {"id": charge_id, "amount": amount, "amount_refunded": 0, "refunded": False,
+                                              "currency": sub["currency"], "customer": sub["customer"], "paid": True,
+                                              "status": "succeeded", "created": now(), "livemode": False}
+        store.put(P, "charge", charge_id, charge)
+        invoice["charge_sandbox"] = charge_id
+        store.put(P, "invoice", invoice["id"], invoice)
+    emit.stripe_emit("invoice.paid" if outcome == "succeeded" else "invoice.payment_failed", invoice)
+    return outcome
 
 
 def invoice_get(params, id):
@@ -200,16 +226,14 @@ def refund_create(params):
     charge["amount_refunded"] = charge.get("amount_refunded", 0) + amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
     store.put(P, "charge", charge_id, charge)
-    from billing.sandbox import actions
-
-    actions.stripe_emit("charge.refunded", charge)
+    emit.stripe_emit("charge.refunded", charge)
     return refund
 
 
 def portal_create(params):
     session = shape(P, "billing_portal.session") | {"id": new_id("bps_"), "customer": params["customer"], "created": now(),
                                                      "return_url": params.get("return_url"), "flow": None, "livemode": False}
-    session["url"] = f"{settings.SITE_URL}/sandbox/portal/stripe/{session['id']}/"
+    session["url"] = settings.SITE_URL + reverse("sandbox:portal", args=[P, session["id"]])
     return store.put(P, "billing_portal.session", session["id"], session)
 
 

@@ -12,6 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import stripe
 
+from sandbox import paystack_api, stripe_api
+from sandbox.config import paystack_secret_key
+
 
 def form_decode(body: str) -> dict:
     """Stripe's bracket notation (``line_items[0][price]=p``) back into nested dicts/lists."""
@@ -44,8 +47,6 @@ class SandboxStripeHTTPClient(stripe.HTTPClient):
     name = "tollgate-sandbox"
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
-        from billing.sandbox import stripe_api
-
         parts = urlsplit(url)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if post_data:
@@ -67,9 +68,7 @@ class SandboxStripeHTTPClient(stripe.HTTPClient):
 
 class SandboxPaystackTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        from billing.sandbox import paystack_api
-
-        if request.headers.get("Authorization", "") != f"Bearer {paystack_api.secret_key()}":
+        if request.headers.get("Authorization", "") != f"Bearer {paystack_secret_key()}":
             return httpx.Response(401, json={"status": False, "message": "Invalid key"})
         body = json.loads(request.content) if request.content else {}
         params = dict(request.url.params)

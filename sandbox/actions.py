@@ -1,123 +1,27 @@
-"""What happens in the sandbox when a tester pays, and the signed webhooks that follow.
-
-Test cards (Stripe's well-known numbers, used for both providers):
-
-* ``4242 4242 4242 4242`` succeeds;
-* ``4000 0000 0000 0002`` is declined;
-* ``4000 0025 0000 3155`` requires authentication (a 3-D Secure-style confirm step).
-"""
+"""What happens in the sandbox when a tester pays (test cards: ``sandbox.cards``), passes
+3-D Secure or simulates a renewal, and the signed webhooks that follow."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
-from django.db import transaction
-
-from billing.sandbox import paystack_api, store
-from billing.sandbox.store import new_id, shape
-
-CARD_SUCCEEDS = "4242424242424242"
-CARD_DECLINED = "4000000000000002"
-CARD_REQUIRES_AUTH = "4000002500003155"
-MONTH = 30 * 86400
-
-
-def card_outcome(card: str) -> str:
-    """``succeeded``, ``declined`` or ``requires_action`` for a card number (spaces ignored)."""
-    digits = "".join(ch for ch in str(card) if ch.isdigit())
-    if digits == CARD_SUCCEEDS:
-        return "succeeded"
-    if digits == CARD_REQUIRES_AUTH:
-        return "requires_action"
-    return "declined"
-
-
-# --- webhooks out of the sandbox ------------------------------------------------------------
-def _send(provider: str, path: str, body: str, headers: dict) -> None:
-    from billing.tasks import sandbox_webhook_deliver
-
-    store.put(provider, "webhook", new_id("wh_"), {"path": path, "body": body, "headers": headers})
-    transaction.on_commit(lambda: sandbox_webhook_deliver.delay(path, body, headers))
-
-
-def stripe_signature(body: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    secret = settings.STRIPE_WEBHOOK_SECRET if secret is None else secret
-    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def paystack_signature(body: str | bytes, *, secret: str | None = None) -> str:
-    raw = body.encode() if isinstance(body, str) else body
-    return hmac.new((secret or paystack_api.secret_key()).encode(), raw, hashlib.sha512).hexdigest()
-
-
-def stripe_emit(event_type: str, obj: dict) -> dict:
-    event = shape("stripe", "event") | {
-        "id": new_id("evt_"), "type": event_type, "created": int(time.time()), "livemode": False,
-        "api_version": "2025-08-27.basil", "data": {"object": obj}, "pending_webhooks": 1,
-    }
-    body = json.dumps(event)
-    _send("stripe", "/billing/webhooks/stripe/", body, {"Stripe-Signature": stripe_signature(body)})
-    return event
-
-
-def paystack_emit(event_type: str, data: dict) -> dict:
-    event = {"event": event_type, "data": {k: v for k, v in data.items() if not k.endswith("_sandbox")}}
-    body = json.dumps(event)
-    _send("paystack", "/billing/webhooks/paystack/", body, {"x-paystack-signature": paystack_signature(body)})
-    return event
+from sandbox import paystack_api, store, stripe_api
+from sandbox.cards import card_outcome
+from sandbox.emit import paystack_emit, stripe_emit
+from sandbox.store import new_id, shape
+from sandbox.stripe_api import MONTH, customer_create, now, stripe_charge_customer
 
 
 # --- Stripe ---------------------------------------------------------------------------------
-def _now() -> int:
-    return int(time.time())
-
-
-def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
-    """Charge the subscription's customer; records a charge + invoice and emits invoice.paid /
-    invoice.payment_failed. Returns the card outcome."""
-    customer = store.get("stripe", "customer", sub["customer"]) or {}
-    outcome = card_outcome(customer.get("card_sandbox", ""))
-    if outcome == "requires_action":
-        outcome = "succeeded"  # off-session renewals of an authenticated card go through in the sandbox
-    charge_id = new_id("ch_")
-    invoice = shape("stripe", "invoice") | {
-        "id": new_id("in_"), "customer": sub["customer"], "subscription": sub["id"], "currency": sub["currency"],
-        "amount_due": amount, "amount_paid": amount if outcome == "succeeded" else 0,
-        "amount_remaining": 0 if outcome == "succeeded" else amount, "attempt_count": 1, "attempted": True,
-        "status": "paid" if outcome == "succeeded" else "open", "billing_reason": reason, "created": _now(),
-        "livemode": False, "parent": {"subscription_details": {"subscription": sub["id"]}, "type": "subscription_details"},
-    }
-    store.put("stripe", "invoice", invoice["id"], invoice)
-    sub["latest_invoice"] = invoice["id"]  # stored by the caller, as Stripe does
-    if outcome == "succeeded":
-        charge = shape("stripe", "charge") | {"id": charge_id, "amount": amount, "amount_refunded": 0, "refunded": False,
-                                              "currency": sub["currency"], "customer": sub["customer"], "paid": True,
-                                              "status": "succeeded", "created": _now(), "livemode": False}
-        store.put("stripe", "charge", charge_id, charge)
-        invoice["charge_sandbox"] = charge_id
-        store.put("stripe", "invoice", invoice["id"], invoice)
-    stripe_emit("invoice.paid" if outcome == "succeeded" else "invoice.payment_failed", invoice)
-    return outcome
-
-
 def stripe_complete_checkout(session_id: str, card: str) -> dict:
     session = store.get("stripe", "checkout.session", session_id)
     customer_id = session.get("customer")
     if not customer_id:
-        from billing.sandbox.stripe_api import customer_create
-
         customer_id = customer_create({"email": session.get("customer_email")})["id"]
     customer = store.get("stripe", "customer", customer_id)
     customer["card_sandbox"] = card
     store.put("stripe", "customer", customer_id, customer)
-    start, sub_id = _now(), new_id("sub_")
+    start, sub_id = now(), new_id("sub_")
     items = []
     for line in session["line_items_sandbox"]:
         price = store.get("stripe", "price", line["price"])
@@ -241,3 +145,13 @@ def paystack_renewal(subscription_code: str, *, card: str | None = None) -> str:
     else:
         paystack_emit("invoice.payment_failed", invoice)
     return outcome
+
+
+# --- hosted portal --------------------------------------------------------------------------
+def subscription_cancel_at_period_end(provider: str, subscription_id: str, *, email_token: str = "") -> None:
+    """The portal's Cancel button: what the provider's own portal does (Stripe: cancel at
+    period end; Paystack: disable), with the webhooks that follow."""
+    if provider == "stripe":
+        stripe_api.subscription_update({"cancel_at_period_end": "true"}, subscription_id)
+    else:
+        paystack_api.subscription_disable({}, {"code": subscription_id, "token": email_token})

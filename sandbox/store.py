@@ -1,4 +1,4 @@
-"""Sandbox object storage (``billing.SandboxObject``) and object templates from the fixtures."""
+"""Sandbox object storage (``sandbox.SandboxObject``) and object templates from the fixtures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import string
 from functools import cache
 from pathlib import Path
 
-from billing.models import SandboxObject
+from sandbox.models import SandboxObject
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,17 +7,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.urls import reverse
 
-from billing.sandbox import store
-from billing.sandbox.store import new_id, shape
+from sandbox import emit, store
+from sandbox.cards import card_outcome
+from sandbox.store import new_id, shape
 
 P = "paystack"
-
-
-def secret_key() -> str:
-    from billing.providers import paystack_secret_key
-
-    return paystack_secret_key()
 
 
 class PaystackSandboxError(Exception):
@@ -116,7 +112,7 @@ def transaction_initialize(params, body):
         "log": None, "callback_url_sandbox": body.get("callback_url", ""), "access_code_sandbox": access_code,
     }
     store.put(P, "transaction", reference, transaction)
-    url = f"{settings.SITE_URL}/sandbox/checkout/paystack/{reference}/"
+    url = settings.SITE_URL + reverse("sandbox:checkout", args=[P, reference])
     return ok("Authorization URL created", {"authorization_url": url, "access_code": access_code, "reference": reference})
 
 
@@ -127,15 +123,13 @@ def transaction_verify(params, body, reference):
 
 
 def charge_authorization(params, body):
-    from billing.sandbox import actions
-
     authorization = store.get(P, "authorization", body["authorization_code"])
     if authorization is None:
         raise PaystackSandboxError(400, "Invalid authorization code")
     reference = body.get("reference") or new_id("", 12).lower()
     if store.get(P, "transaction", reference) is not None:
         raise PaystackSandboxError(400, "Duplicate Transaction Reference")
-    outcome = actions.card_outcome(authorization["card_sandbox"])
+    outcome = card_outcome(authorization["card_sandbox"])
     now = datetime.now(UTC)
     transaction = shape(P, "transactions-verify") | {
         "id": secrets.randbelow(10**10), "reference": reference, "amount": int(body["amount"]),
@@ -148,7 +142,7 @@ def charge_authorization(params, body):
     }
     store.put(P, "transaction", reference, transaction)
     if outcome == "succeeded":
-        actions.paystack_emit("charge.success", transaction)
+        emit.paystack_emit("charge.success", transaction)
     return ok("Charge attempted", transaction)
 
 
@@ -179,8 +173,6 @@ def subscription_get(params, body, code):
 
 
 def subscription_create(params, body):
-    from billing.sandbox import actions
-
     customer = next((c for c in store.all_of(P, "customer") if body["customer"] in (c["customer_code"], c["email"])), None)
     if customer is None:
         raise PaystackSandboxError(404, "Customer not found")
@@ -191,42 +183,36 @@ def subscription_create(params, body):
         raise authorization
     start = datetime.fromisoformat(body["start_date"].replace("Z", "+00:00")) if body.get("start_date") else None
     sub = subscription_new(customer=customer, plan=plan, authorization=authorization, start=start)
-    actions.paystack_emit("subscription.create", sub)
+    emit.paystack_emit("subscription.create", sub)
     return ok("Subscription successfully created", sub)
 
 
 def subscription_disable(params, body):
-    from billing.sandbox import actions
-
     sub = _get("subscription", body["code"])
     if body.get("token") != sub["email_token"]:
         raise PaystackSandboxError(400, "Subscription with code not found or already inactive")
     sub["status"] = "complete"
     store.put(P, "subscription", sub["subscription_code"], sub)
-    actions.paystack_emit("subscription.disable", sub)
+    emit.paystack_emit("subscription.disable", sub)
     return {"status": True, "message": "Subscription disabled successfully"}
 
 
 def subscription_enable(params, body):
-    from billing.sandbox import actions
-
     sub = _get("subscription", body["code"])
     if body.get("token") != sub["email_token"]:
         raise PaystackSandboxError(400, "Subscription with code not found or already active")
     sub["status"] = "active"
     store.put(P, "subscription", sub["subscription_code"], sub)
-    actions.paystack_emit("subscription.enable", sub)
+    emit.paystack_emit("subscription.enable", sub)
     return {"status": True, "message": "Subscription enabled successfully"}
 
 
 def subscription_manage_link(params, body, code):
     _get("subscription", code)
-    return ok("Link generated", {"link": f"{settings.SITE_URL}/sandbox/portal/paystack/{code}/"})
+    return ok("Link generated", {"link": settings.SITE_URL + reverse("sandbox:portal", args=[P, code])})
 
 
 def refund_create(params, body):
-    from billing.sandbox import actions
-
     transaction = _get("transaction", body["transaction"])
     if transaction["status"] != "success":
         raise PaystackSandboxError(400, "Transaction has not been completed")
@@ -235,5 +221,5 @@ def refund_create(params, body):
               "refund_reference": str(secrets.randbelow(10**12)), "amount": str(amount), "currency": transaction["currency"],
               "status": "processed", "customer": transaction["customer"], "domain": "test"}
     store.put(P, "refund", str(refund["id"]), refund)
-    actions.paystack_emit("refund.processed", refund)
+    emit.paystack_emit("refund.processed", refund)
     return ok("Refund has been queued for processing", refund)

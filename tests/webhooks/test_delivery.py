@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 from django.db import connection
 from standardwebhooks.webhooks import Webhook
 
-from billing.events import customer_event_emit
-from billing.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from billing.outbound import UnsafeTarget, secret_new, target_check
+from tests.webhooks.conftest import Receiver
+from webhooks.delivery import UnsafeTarget, secret_new, target_check
+from webhooks.events import customer_event_emit
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """A real HTTP server on a local port (8500–8599) that records what it receives."""
-
-    def __init__(self, status=200):
-        self.requests, self.status = [], status
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append((dict(self.headers), body))
-                self.send_response(outer.status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        for port in range(8550, 8600):
-            try:
-                self.server = HTTPServer(("127.0.0.1", port), Handler)
-                break
-            except OSError:
-                continue
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def endpoint_for(org, url, types=("invoice.paid",)):
@@ -101,7 +58,7 @@ def test_failed_attempt_is_stored_and_scheduled_with_backoff(org, settings, djan
         delivery = WebhookDelivery.objects.get()
         assert delivery.status == DeliveryStatus.RETRYING and delivery.attempt_count == 1
         assert delivery.next_attempt_at is not None and delivery.attempts.get().response_status == 500
-        from billing.tasks import webhook_delivery_attempt
+        from webhooks.tasks import webhook_delivery_attempt
 
         r.status = 200
         webhook_delivery_attempt.delay(delivery.pk)  # what the backoff retry (or "resend") runs
@@ -158,7 +115,7 @@ def test_other_org_cannot_see_endpoint(member_client, other_org):
 def test_secret_is_encrypted_at_rest(org):
     endpoint = endpoint_for(org, "https://example.com/hook")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT secret FROM billing_webhookendpoint WHERE id = %s", [endpoint.pk])
+        cursor.execute("SELECT secret FROM webhooks_webhookendpoint WHERE id = %s", [endpoint.pk])
         stored = cursor.fetchone()[0]
     assert stored.startswith("v2:") and "whsec_" not in stored
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == endpoint.secret
@@ -166,7 +123,7 @@ def test_secret_is_encrypted_at_rest(org):
 
 def test_deliveries_connect_to_the_address_that_was_vetted(settings):
     """DNS rebinding: the connection goes to the checked address, the host stays for TLS."""
-    from billing.outbound import pinned_request
+    from webhooks.delivery import pinned_request
 
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     # A global IP literal: getaddrinfo answers it without DNS, and nothing is sent to it here.

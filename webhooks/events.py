@@ -2,7 +2,7 @@
 
 ``customer_event_emit`` records an event for an organization and enqueues signed deliveries
 to every endpoint subscribed to its type (Standard Webhooks format, retried with backoff).
-Callers: usage alerts (``usage.threshold_reached``), keys (``key.expiring``), billing itself
+Callers: usage alerts (``usage.threshold_reached``), keys (``key.expiring``), billing
 (``invoice.*``, ``payment.failed``, ``subscription.updated``).
 """
 
@@ -11,6 +11,9 @@ from __future__ import annotations
 import secrets
 
 from django.db import transaction
+
+from webhooks.models import CustomerEvent, WebhookDelivery, WebhookEndpoint
+from webhooks.tasks import webhook_delivery_attempt
 
 EVENT_TYPES = (
     "invoice.created",
@@ -29,8 +32,6 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown customer event type {type!r}")
-    from billing.models import CustomerEvent, WebhookDelivery, WebhookEndpoint
-
     endpoints = [e for e in WebhookEndpoint.objects.filter(organization_id=org_id, is_active=True)
                  .only("id", "event_types") if not e.event_types or type in e.event_types]
     if not endpoints:
@@ -41,8 +42,6 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
         [WebhookDelivery(endpoint_id=e.pk, event=event) for e in endpoints])
 
     def enqueue() -> None:
-        from billing.tasks import webhook_delivery_attempt
-
         for delivery in deliveries:
             webhook_delivery_attempt.delay(delivery.pk)
 

@@ -1,0 +1,146 @@
+"""Buying a plan: hosted checkout at the provider, then confirmation (redirect, webhook or
+retry — idempotent), which replaces the live subscription and invoices the payment at once.
+
+The provider is only ever asked (``fetch_*``) — webhook bodies are triggers, never evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Organization
+from billing.changes import subscription_changed
+from billing.invoices import invoice_for_payment
+from billing.models import Checkout, CheckoutStatus, Payment
+from billing.profiles import profile_for
+from billing.providers import provider_get, provider_name_for_currency
+from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
+from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
+from portal.problems import Problem
+
+log = logging.getLogger("billing")
+
+
+class PlanNotPurchasable(Problem):
+    status, slug, title = 400, "plan-not-purchasable", "This plan cannot be bought online"
+
+
+class PaymentNotConfirmed(Problem):
+    status, slug, title = 402, "payment-not-confirmed", "The payment is not confirmed"
+
+
+class PaymentMismatch(Problem):
+    """The provider reports a payment that does not match what we asked for (tampering)."""
+
+    status, slug, title = 409, "payment-mismatch", "The payment does not match the checkout"
+
+
+def price_for(*, plan: Plan, currency: str) -> Price:
+    price = plan.prices.filter(currency=currency.upper(), interval="month", is_active=True).first()
+    if price is None or price.amount_minor <= 0 or not plan.is_active:
+        raise PlanNotPurchasable(f"The {plan.name} plan has no {currency} price you can pay online.")
+    return price
+
+
+def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
+                   provider: PaymentProvider | None = None) -> Checkout:
+    """Create a hosted checkout for ``plan`` in ``currency`` (default: the organization's billing
+    currency); the currency picks the provider."""
+    price = price_for(plan=plan, currency=(currency or org.currency).upper())
+    provider = provider or provider_get(provider_name_for_currency(price.currency))
+    profile = profile_for(org)
+    token = f"tg_{org.pk}_{secrets.token_hex(8)}"
+    success = f"{settings.SITE_URL}{reverse('billing:checkout_return', args=[provider.name])}"
+    session = provider.create_checkout(
+        org=org, plan=plan, price=price, customer_email=org.billing_email or user.email,
+        customer_id=profile.stripe_customer_id if provider.name == "stripe" else "",
+        success_url=success + ("?session_id={CHECKOUT_SESSION_ID}" if provider.name == "stripe" else ""),
+        cancel_url=f"{settings.SITE_URL}{reverse('billing:overview')}?checkout=canceled", reference=token,
+    )
+    return Checkout.objects.create(
+        organization=org, plan=plan, price=price, provider=provider.name, reference=session.reference, url=session.url,
+        amount_minor=price.amount_minor, currency=price.currency, created_by=user,
+    )
+
+
+@transaction.atomic
+def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscription:
+    """Activate the plan bought by checkout ``reference`` once the provider confirms payment.
+
+    Idempotent (webhook, redirect and retries all call it). Verifies paid status, amount and
+    currency against what we asked for; raises PaymentNotConfirmed / PaymentMismatch otherwise."""
+    checkout = Checkout.objects.select_for_update().select_related("organization", "plan", "price").get(
+        provider=provider.name, reference=reference)
+    if checkout.status == CheckoutStatus.COMPLETED and checkout.subscription_id:
+        return checkout.subscription
+    payment = provider.fetch_payment(reference=reference)
+    if not payment.paid:
+        raise PaymentNotConfirmed("The provider has not confirmed this payment yet.")
+    if payment.amount_minor != checkout.amount_minor or payment.currency != checkout.currency.upper():
+        checkout.status = CheckoutStatus.FAILED
+        checkout.save(update_fields=["status"])
+        log.warning("checkout %s amount mismatch: paid %s %s, expected %s %s", reference, payment.amount_minor,
+                    payment.currency, checkout.amount_minor, checkout.currency)
+        raise PaymentMismatch(
+            f"Paid {payment.amount_minor} {payment.currency}, expected {checkout.amount_minor} {checkout.currency}.")
+    org = checkout.organization
+    profile = profile_for(org)
+    info = _subscription_for_payment(provider, payment, checkout)
+    if provider.name == "stripe":
+        profile.stripe_customer_id = payment.customer_id
+    else:
+        profile.paystack_customer_code = payment.customer_id
+        if payment.authorization_code:
+            profile.paystack_authorization_code = payment.authorization_code
+        if info and info.email_token:
+            profile.paystack_email_token = info.email_token
+    profile.downgraded_from = None
+    profile.save()
+
+    now = timezone.now()
+    for old in Subscription.objects.select_for_update().filter(organization=org, status__in=LIVE_STATUSES):
+        old.status, old.canceled_at = SubscriptionStatus.CANCELED, now
+        old.save(update_fields=["status", "canceled_at", "updated_at"])
+        if old.provider and old.provider_subscription_id and (not info or old.provider_subscription_id != info.id):
+            transaction.on_commit(lambda o=old: _cancel_quietly(o))
+    subscription = Subscription.objects.create(
+        organization=org, plan=checkout.plan, price=checkout.price, status=SubscriptionStatus.ACTIVE,
+        currency=checkout.currency, provider=provider.name, provider_customer_id=payment.customer_id,
+        provider_subscription_id=info.id if info else "",
+        current_period_start=(info and info.current_period_start) or now,
+        current_period_end=(info and info.current_period_end) or now + timedelta(days=30),
+    )
+    checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.COMPLETED, subscription, now
+    checkout.save(update_fields=["status", "subscription", "completed_at"])
+    Payment.objects.get_or_create(provider=provider.name, reference=reference, defaults={
+        "organization": org, "amount_minor": payment.amount_minor, "currency": payment.currency})
+    invoice_for_payment(subscription=subscription, provider=provider.name, payment_reference=reference,
+                        start=subscription.current_period_start, end=subscription.current_period_end)
+    subscription_changed(org.pk, subscription, "checkout.completed")
+    return subscription
+
+
+def _subscription_for_payment(provider: PaymentProvider, payment: PaymentInfo, checkout: Checkout) -> SubscriptionInfo | None:
+    if payment.subscription_id:
+        return provider.fetch_subscription(subscription_id=payment.subscription_id)
+    if provider.name == "paystack" and payment.customer_id and checkout.price.paystack_plan_code:
+        # Paystack creates the subscription after the first charge; it may not exist yet, in
+        # which case subscription.create attaches it later (subscription_sync).
+        return provider.find_subscription(customer_id=payment.customer_id, price_ref=checkout.price.paystack_plan_code)
+    return None
+
+
+def _cancel_quietly(subscription: Subscription) -> None:
+    try:
+        provider_get(subscription.provider).cancel_subscription(
+            subscription_id=subscription.provider_subscription_id,
+            email_token=profile_for(subscription.organization).paystack_email_token, at_period_end=False)
+    except Problem as exc:  # the replaced subscription is already canceled on our side
+        log.warning("could not cancel replaced subscription %s: %s", subscription.provider_subscription_id, exc)

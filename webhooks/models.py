@@ -1,0 +1,70 @@
+"""Customer webhook endpoints, the events that happened to an organization, and their
+deliveries with every attempt."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organization
+from portal.crypto import EncryptedTextField
+
+
+class WebhookEndpoint(models.Model):
+    """A customer's HTTPS endpoint for Tollgate events (outbound webhooks)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=120, blank=True)
+    event_types = models.JSONField(default=list)
+    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.",
+                                purpose="webhook-endpoint-secret")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class CustomerEvent(models.Model):
+    """An event that happened to an organization, delivered to its subscribed endpoints."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_events")
+    public_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(CustomerEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]

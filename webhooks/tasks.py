@@ -1,0 +1,20 @@
+"""Celery tasks: take ids, call the delivery code."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from webhooks.delivery import backoff_seconds, delivery_attempt
+from webhooks.models import DeliveryStatus
+
+
+# The registered name predates this app: deliveries already queued (retries wait up to 12 h)
+# must still find their task after a deploy.
+@shared_task(bind=True, acks_late=True, name="billing.tasks.webhook_delivery_attempt")
+def webhook_delivery_attempt(self, delivery_id: int) -> str:
+    """One attempt; on failure re-enqueue itself with exponential backoff (30 s … 12 h, 8 tries)."""
+    attempt = delivery_attempt(delivery_id=delivery_id)
+    delivery = attempt.delivery
+    if delivery.status == DeliveryStatus.RETRYING and not self.request.is_eager:
+        self.apply_async(args=[delivery_id], countdown=backoff_seconds(delivery.attempt_count))
+    return delivery.status
