@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -39,8 +40,6 @@ def role_required(capability: str):
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            from django.contrib.auth.views import redirect_to_login
-
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_capability(getattr(request, "membership", None), capability):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -196,8 +197,6 @@ def invitation_revoke(*, invitation: Invitation, actor: Membership) -> None:
 
 
 def _owns_address(user: User, email: str) -> bool:
-    from allauth.account.models import EmailAddress
-
     if user.email.lower() == email.lower():
         return True
     return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()

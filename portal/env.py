@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
-
-__all__ = ["ImproperlyConfigured", "env_bool", "env_bytes_b64", "env_float", "env_int", "env_list", "env_str"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -93,3 +93,40 @@ def _b64_key(name: str, encoded: str, *, length: int) -> bytes:
     if len(key) != length:
         raise ImproperlyConfigured(f"Environment variable {name} must decode to {length} bytes, got {len(key)}.")
     return key
+
+
+def env_kid_secrets(name: str, default: list[str]) -> dict[str, str]:
+    """``kid:secret,kid2:secret2`` pairs in order (the first signs, all verify); secrets of at
+    least 32 characters."""
+    pairs: dict[str, str] = {}
+    for item in env_list(name, default):
+        kid, _, secret = item.partition(":")
+        if not kid or len(secret) < 32:
+            raise ImproperlyConfigured(f"{name} must be 'kid:secret,…' with secrets of 32+ characters.")
+        pairs[kid] = secret
+    return pairs
+
+
+def env_mailers(name: str, *, console_backend: str) -> dict[str, Any]:
+    """Django's ``MAILERS`` from a mail URL: ``smtp://user:pass@host:587`` (STARTTLS) or
+    ``smtps://user:pass@host:465`` (TLS), user and password URL-decoded. Empty: ``console_backend``."""
+    url = env_str(name, "")
+    if not url:
+        return {"default": {"BACKEND": console_backend}}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(f"Environment variable {name} must start with smtp:// or smtps://.")
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": parts.hostname or "localhost",
+                "port": parts.port or 587,
+                "username": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "use_tls": parts.scheme == "smtp",
+                "use_ssl": parts.scheme == "smtps",
+                "timeout": 10,
+            },
+        }
+    }

@@ -1,0 +1,133 @@
+"""The static wiring of the Django project: apps, middleware, templates, password rules and
+the periodic workload. None of it varies between deployments; ``portal/settings.py`` names
+each of these settings and reads everything that does vary from the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The project core first, then each app above the ones it imports (docs/architecture.md).
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",  # ArrayField: mergeable latency histograms in usage rollups
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.headless",
+    "allauth.usersessions",
+    "portal",
+    "accounts",
+    "plans",
+    "webhooks",
+    "keys",
+    "usage",
+    "billing",
+    "sandbox",
+    "gateway",
+    "public",
+    "console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    # Unrouted /api/… and /v1/… URLs answer 404 in problem+json like every other API error.
+    "public.middleware.ApiProblemNotFoundMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.ActiveOrganizationMiddleware",
+]
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],  # settings.py adds BASE_DIR / "templates"
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.site",
+            ],
+        },
+    },
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Argon2 first: new and upgraded passwords are hashed with it; the others still verify.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The customer API: session auth, JSON only, every error as problem+json.
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer
+    # → KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
+    "DEFAULT_SCHEMA_CLASS": "public.autoschema.TollgateAutoSchema",
+    "EXCEPTION_HANDLER": "portal.problems.problem_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# allauth's rate limits (kept in the Redis cache).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+}
+
+# The whole periodic workload, for Celery's own beat (django-celery-beat does not support
+# Django 6.1). Schedules in seconds.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Drain the usage stream into PostgreSQL; recompute the rollups it touched, then alerts.
+    "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
+    "usage-rollup-dirty": {"task": "usage.tasks.usage_rollup_dirty", "schedule": 10.0},
+    # Safety nets: the last two hours/days for everyone; partitions ahead; trimming; drift.
+    "usage-rollup-recent": {"task": "usage.tasks.usage_rollup_recent", "schedule": 600.0},
+    "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
+    "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
+    "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+    "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
+    "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
+    "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60.0},
+    "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 3600.0},
+    "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},
+    "status-prune": {"task": "public.tasks.status_prune", "schedule": 24 * 3600.0},
+}
