@@ -10,11 +10,12 @@ PYTHON ?= $(shell for c in "$$(pyenv root 2>/dev/null)/versions/$$(cat .python-v
 	p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help run test venv system-packages services stop check bench clean
+.PHONY: help run test venv system-packages services stop check check-steps check-django check-mypy mypy-check mypy-baseline mypy-sync bench clean
 
 help:
 	@echo "make run    set up everything and serve the portal with demo data on http://127.0.0.1:8000"
 	@echo "make test   set up everything and run the whole test suite"
+	@echo "make check  Django checks, migrations up to date, ruff lint + format, mypy (against mypy-baseline.txt)"
 	@echo "make bench  run the benchmarks in bench/ (see docs/performance.md)"
 	@echo "make stop   stop the embedded PostgreSQL/Redis started under var/"
 
@@ -56,8 +57,50 @@ test: venv system-packages
 		  if [ -n "$$TOLLGATE_EMBEDDED_STARTED" ]; then $(PY) -m devtools.services stop --only "$$TOLLGATE_EMBEDDED_STARTED"; fi; \
 		  exit $$rc; }
 
+# Runs $(1) with the same services as `make test`, then stops any embedded server it started.
+# (The Django checks and mypy's Django plugin import the settings, which need the URLs.)
+with_services = eval "$$($(PY) -m devtools.services env --mode test)" && export TESTING=1 && \
+	{ $(1); rc=$$?; \
+	  if [ -n "$$TOLLGATE_EMBEDDED_STARTED" ]; then $(PY) -m devtools.services stop --only "$$TOLLGATE_EMBEDDED_STARTED"; fi; \
+	  exit $$rc; }
+
+# Static checks (configured in pyproject.toml; .pre-commit-config.yaml runs the same). Every
+# step runs, so one run shows every problem; it fails if any step failed.
 check: venv
-	@eval "$$($(PY) -m devtools.services env --mode test)" && $(PY) manage.py check
+	@$(call with_services,$(MAKE) --no-print-directory check-steps)
+
+check-steps:
+	@rc=0; \
+	for step in "$(PY) manage.py check --fail-level WARNING" \
+	            "$(PY) manage.py makemigrations --check --dry-run" \
+	            "$(VENV)/bin/ruff check ." \
+	            "$(VENV)/bin/ruff format --check ." \
+	            "$(MAKE) --no-print-directory mypy-check"; do \
+		echo "== $$step"; $$step || rc=1; \
+	done; exit $$rc
+
+# The pre-commit hooks' entry points: one check each, in the services' environment.
+check-django: venv
+	@$(call with_services,$(PY) manage.py check --fail-level WARNING && $(PY) manage.py makemigrations --check --dry-run)
+
+check-mypy: venv
+	@$(call with_services,$(MAKE) --no-print-directory mypy-check)
+
+# mypy against the frozen baseline (see [tool.mypy] in pyproject.toml): fails on new errors and
+# on fixed ones still listed. mypy exits 1 for "errors found" (filtered next), 2 when it crashed.
+mypy-check:
+	@mkdir -p var && $(PY) -m mypy --no-error-summary > var/mypy.txt; rc=$$?; \
+	if [ $$rc -gt 1 ]; then cat var/mypy.txt; exit $$rc; fi; \
+	$(VENV)/bin/mypy-baseline filter < var/mypy.txt
+
+# Rewrite mypy-baseline.txt from today's errors: after fixing some, or after moving files.
+mypy-baseline: venv
+	@$(call with_services,$(MAKE) --no-print-directory mypy-sync)
+
+mypy-sync:
+	@mkdir -p var && $(PY) -m mypy --no-error-summary > var/mypy.txt; rc=$$?; \
+	if [ $$rc -gt 1 ]; then cat var/mypy.txt; exit $$rc; fi; \
+	$(VENV)/bin/mypy-baseline sync < var/mypy.txt && echo "mypy-baseline.txt: $$(grep -c . mypy-baseline.txt) known errors"
 
 bench: venv system-packages
 	@eval "$$($(PY) -m devtools.services env --mode test)" && for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

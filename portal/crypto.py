@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -67,7 +67,17 @@ def sealed_by_current_key(stored: str) -> bool:
     return stored.startswith(f"{VERSION}:{key_id(settings.FIELD_ENCRYPTION_KEY)}:")
 
 
-class EncryptedTextField(models.TextField):
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+
+    # django-stubs make fields generic over (set type, get type); Django's class is not
+    # subscriptable at run time, so only the type checker sees the parameters.
+    _TextField = models.TextField[str | Combinable, str]
+else:
+    _TextField = models.TextField
+
+
+class EncryptedTextField(_TextField):
     """A text field encrypted on the way to the database and decrypted on the way back.
 
     ``purpose`` is bound into every ciphertext as associated data; it must never change for a

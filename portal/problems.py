@@ -156,9 +156,9 @@ DRF_PROBLEM_SLUGS: dict[type[exceptions.APIException], str] = {
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: every API error becomes problem+json."""
     if isinstance(exc, Problem):
-        response = Response(exc.as_dict(), status=exc.status, headers=exc.headers)
-        response.content_type = PROBLEM_CONTENT_TYPE
-        return response
+        problem_response = Response(exc.as_dict(), status=exc.status, headers=exc.headers)
+        problem_response.content_type = PROBLEM_CONTENT_TYPE
+        return problem_response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -175,8 +175,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         data = response.data
         detail = str(data.get("detail", "")) if isinstance(data, dict) else str(data)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait)
+    # drf-stubs leave out Throttled.wait (set in its __init__).
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        extra["retry_after"] = int(wait)
     body = problem_body(slug, detail, **extra)
     body["status"] = response.status_code
     response.data = body

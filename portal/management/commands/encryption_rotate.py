@@ -21,22 +21,24 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model in apps.get_models():
+            pk_column = model._meta.pk.column
             for field in model._meta.concrete_fields:
-                if isinstance(field, EncryptedTextField):
-                    total += self._reseal(model._meta.db_table, model._meta.pk.column, field)
+                # A concrete field is one with a column; the stubs type every column as optional.
+                if isinstance(field, EncryptedTextField) and field.column and pk_column:
+                    total += self._reseal(model._meta.db_table, pk_column, field.column, field.purpose)
         self.stdout.write(f"re-sealed {total} value(s) under the current key")
 
-    def _reseal(self, table: str, pk: str, field: EncryptedTextField) -> int:
+    def _reseal(self, table: str, pk: str, column: str, purpose: str) -> int:
         count = 0
         with transaction.atomic(), connection.cursor() as cursor:
             quote = connection.ops.quote_name
-            cursor.execute(f"SELECT {quote(pk)}, {quote(field.column)} FROM {quote(table)} "
-                           f"WHERE {quote(field.column)} <> '' FOR UPDATE")
+            cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "
+                           f"WHERE {quote(column)} <> '' FOR UPDATE")
             for row_id, stored in cursor.fetchall():
                 if sealed_by_current_key(stored):
                     continue
-                value = encrypt_text(decrypt_text(stored, purpose=field.purpose), purpose=field.purpose)
-                cursor.execute(f"UPDATE {quote(table)} SET {quote(field.column)} = %s WHERE {quote(pk)} = %s",
+                value = encrypt_text(decrypt_text(stored, purpose=purpose), purpose=purpose)
+                cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
                                [value, row_id])
                 count += 1
         return count
