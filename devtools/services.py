@@ -211,6 +211,9 @@ def resolve(mode: str) -> dict[str, str]:
         # The broker follows the Redis we picked, whatever the shell had.
         env["CELERY_BROKER_URL"] = env["REDIS_URL"]
         env["CELERY_RESULT_BACKEND"] = env["REDIS_URL"]
+    # `make run` / `make test` are development: settings default to production-safe values
+    # (DEBUG off, secrets required), so the development machine says DEBUG=1 explicitly.
+    env["DEBUG"] = os.environ.get("DEBUG", "1")
     env["TOLLGATE_EMBEDDED_STARTED"] = ",".join(started)
     return env
 

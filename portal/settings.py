@@ -19,7 +19,10 @@ from portal.env import (ImproperlyConfigured, env_bool, env_bytes_b64, env_bytes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless the environment says otherwise: an unset DEBUG in production must not mean the
+# public development secret key, the payment sandbox and loose SSRF rules. `make run` and
+# `make test` set DEBUG=1.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
 
 # --- Secrets -------------------------------------------------------------------------------

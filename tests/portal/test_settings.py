@@ -44,9 +44,23 @@ def _load_settings(env: dict[str, str], expr: str = "'ok'") -> subprocess.Comple
 
 
 def test_development_defaults_load():
-    result = _load_settings(_env(), "settings.DEBUG, settings.PASSWORD_HASHERS[0]")
+    result = _load_settings(_env(DEBUG="1"), "settings.DEBUG, settings.PASSWORD_HASHERS[0]")
     assert result.returncode == 0, result.stderr
     assert "True" in result.stdout and "Argon2PasswordHasher" in result.stdout
+
+
+def test_unset_debug_means_production_and_refuses_to_start_without_secrets():
+    result = _load_settings(_env())
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_unset_debug_with_production_secrets_is_production():
+    env = _production()
+    del env["DEBUG"]
+    result = _load_settings(env, "settings.DEBUG, settings.SECURE_SSL_REDIRECT, settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "False"]
 
 
 def test_production_settings_load_and_are_hardened():
@@ -83,7 +97,7 @@ def test_production_refuses_the_development_secret_key():
     ],
 )
 def test_bad_values_fail_loudly(name, value, message):
-    result = _load_settings(_env(**{name: value}))
+    result = _load_settings(_env(**{"DEBUG": "1", name: value}))
     assert result.returncode != 0
     assert message in result.stderr, result.stderr[-2000:]
 
