@@ -7,6 +7,7 @@ production secrets are required (see ``portal/env.py`` and the README table).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -377,6 +378,17 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
+# HMAC-SHA256 key of the Tollgate-Identity / Tollgate-Signature headers the proxy sends upstream
+# (who calls, live or test key). The upstream holds the same secret, so production must set it
+# once an upstream is configured; development derives one from SECRET_KEY.
+GATEWAY_IDENTITY_SECRET = env_str("GATEWAY_IDENTITY_SECRET", "")
+if not GATEWAY_IDENTITY_SECRET:
+    if GATEWAY_UPSTREAM_URL and not DEBUG:
+        raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET is required when GATEWAY_UPSTREAM_URL is set: "
+                                   "the upstream verifies the proxy's identity headers with it.")
+    GATEWAY_IDENTITY_SECRET = hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest()
+elif len(GATEWAY_IDENTITY_SECRET) < 32:
+    raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET must be at least 32 characters.")
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
