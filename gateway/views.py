@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway import samples
-from gateway.identity import identity_headers, reserved_header
 from gateway.hotpath import JSON, authenticate, credential_of, json_body, metered, request_id_of, unmetered, validate
+from gateway.identity import identity_headers, reserved_header
+from gateway.proxy_url import upstream_url
 from gateway.responses import (
     InvalidCredentials, MethodNotAllowed, ScopeForbidden, problem_response, rate_limit_headers, refusal_response,
 )
@@ -172,11 +173,12 @@ def _upstream_client() -> httpx.AsyncClient:
     return client
 
 
-def _admit_for_proxy(request: HttpRequest):
+def _admit_for_proxy(request: HttpRequest, path: str):
     key = authenticate(request)
     if not key.allows("upstream_proxy"):
         raise ScopeForbidden(f"This key may call only: {', '.join(key.scopes)}.", operation="upstream_proxy")
-    return key, limiter.admit(org_id=key.org_id, key_id=key.id), meter_for("upstream_proxy")
+    url = upstream_url(request, path)  # a path that could escape the base is refused before it counts
+    return key, url, limiter.admit(org_id=key.org_id, key_id=key.id), meter_for("upstream_proxy")
 
 
 @csrf_exempt
@@ -187,7 +189,7 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     if not settings.GATEWAY_UPSTREAM_URL:
         return problem_response(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
     try:
-        key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request)
+        key, url, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request, path)
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
     if decision.code != limiter.ADMITTED:
@@ -201,11 +203,10 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     headers.update({"X-Request-Id": request_id, "X-Tollgate-Org": str(key.org_id), "X-Tollgate-Plan": decision.plan,
                     "X-Tollgate-Key-Prefix": key.prefix})
     headers.update(identity_headers(key=key, plan=decision.plan, operation="upstream_proxy", request_id=request_id))
-    url = settings.GATEWAY_UPSTREAM_URL.rstrip("/") + "/" + path
     client = _upstream_client()
     try:
         upstream = await client.send(
-            client.build_request(request.method, url, params=request.GET, headers=headers, content=request.body),
+            client.build_request(request.method, url, headers=headers, content=request.body),
             stream=True,
         )
     except httpx.HTTPError as exc:

@@ -13,16 +13,18 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
+from django.test.client import FakePayload
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "keys-and-limits.md"
 
 
 def documented_verifier():
     """``tollgate_identity(headers, secret)`` as published in the docs (executed from the page)."""
-    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
     source = next(block for block in blocks if "def tollgate_identity(" in block)
     namespace: dict = {}
     exec(compile(source, str(DOCS), "exec"), namespace)  # noqa: S102 - our own documentation
@@ -86,11 +88,23 @@ class RecordingUpstream:
         return self.received[-1]
 
 
-def proxy_call(method: str, path: str, *, body: bytes = b"", **headers) -> tuple:
-    """Call the async proxy view through Django's ASGI handler and read its streamed body on the
-    same event loop: (response, content)."""
+def proxy_call(method: str, target: str, *, body: bytes = b"", raw_path: bool = True, **headers: str) -> tuple:
+    """Call the gateway as an ASGI server does, through Django's test handler: ``path`` decoded as
+    UTF-8, the still-encoded ``raw_path`` (left out with ``raw_path=False``, as some servers do),
+    the raw query string. Reads the streamed body on the same event loop: (response, content)."""
+    parts = urlsplit(target)
+    scope = {
+        "method": method, "path": unquote(parts.path), "query_string": parts.query.encode("latin-1"),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *[(name.replace("_", "-").lower().encode(), value.encode("latin-1")) for name, value in headers.items()]],
+        "_body_file": FakePayload(body),
+    }
+    if raw_path:
+        scope["raw_path"] = parts.path.encode("latin-1")
+
     async def run():
-        response = await AsyncClient().generic(method, path, body, content_type="application/json", headers=headers)
+        response = await AsyncClient().request(**scope)
         if response.streaming:
             return response, b"".join([chunk async for chunk in response.streaming_content])
         return response, response.content
