@@ -348,6 +348,9 @@ LOGGING = {
 # --- Accounts and site shell (issue 2) -----------------------------------------------------
 # Days an organization invitation link stays valid.
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
+# Seconds each process reuses /readyz's Celery probe (a broker broadcast that waits up to 0.5 s),
+# so a flood of anonymous readiness calls cannot become a flood of broker pings.
+READYZ_CELERY_CACHE_SECONDS = env_float("READYZ_CELERY_CACHE_SECONDS", 10.0)
 
 
 
