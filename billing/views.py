@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -161,6 +162,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         "form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)})
 
 
+@never_cache  # shows the signing secret
 @role_required("manage_webhooks")
 def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
