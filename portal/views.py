@@ -32,6 +32,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# A failing check is logged with its traceback at most this often per check and process, so a
+# flood of probes during an outage is not a flood of identical log entries.
+_LOG_EVERY_SECONDS = 10.0
+_last_logged: dict[str, float] = {}
+
+
 def _check(name: str, fn) -> dict:
     """One dependency's state. Anyone may call /readyz, so the answer says "down" and no more;
     the cause (hosts, ports, database user in driver messages) goes to the log."""
@@ -39,7 +45,10 @@ def _check(name: str, fn) -> dict:
     try:
         detail = fn()
     except Exception:  # a readiness probe reports every failure, whatever its type
-        log.warning("readiness check %s failed", name, exc_info=True)
+        now = time.monotonic()
+        if now - _last_logged.get(name, -_LOG_EVERY_SECONDS) >= _LOG_EVERY_SECONDS:
+            _last_logged[name] = now
+            log.warning("readiness check %s failed", name, exc_info=True)
         return {"ok": False, "status": "down"}
     return {"ok": True, "status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2), **(detail or {})}
 
@@ -79,6 +88,7 @@ def _celery_cached() -> dict:
 
 
 def readiness_cache_clear() -> None:
+    """Forget the cached Celery result (the next /readyz probes again)."""
     global _celery_result
     with _celery_lock:
         _celery_result = None
