@@ -20,10 +20,13 @@ from rest_framework.views import APIView
 
 from gateway import samples
 from gateway.hotpath import JSON, authenticate, credential_of, json_body, metered, request_id_of, unmetered, validate
+from gateway.identity import identity_headers, reserved_header
+from gateway.proxy_url import upstream_url
 from gateway.responses import (
     InvalidCredentials, MethodNotAllowed, ScopeForbidden, problem_response, rate_limit_headers, refusal_response,
 )
 from keys.cache import KeyRecord, dead_key, looks_like_key
+from keys.models import KeyMode
 from keys.tokens import token_issue
 from plans.operations import OPERATION_CHOICES, meter_for
 from portal.problems import Problem, problem_body
@@ -90,6 +93,11 @@ class VerifyOutput(serializers.Serializer):
     code = serializers.ChoiceField(choices=["ok", "invalid_key", "forbidden_scope", "rate_limited", "quota_exceeded"])
     org_id = serializers.IntegerField(allow_null=True)
     key_id = serializers.IntegerField(allow_null=True)
+    mode = serializers.ChoiceField(choices=KeyMode.choices, allow_null=True,
+                                   help_text="`test` for a tg_test_ key (or a token minted from one): never serve it "
+                                             "from production. Null when the key is unknown.")
+    scopes = serializers.ListField(child=serializers.CharField(), allow_null=True,
+                                   help_text="Operation ids the key may call (empty = all). Null when the key is unknown.")
     plan = serializers.CharField(allow_blank=True)
     units = serializers.IntegerField()
     retry_after = serializers.IntegerField(allow_null=True)
@@ -113,7 +121,8 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
     def answer(valid, code, record=None, plan="", units=0, retry_after=None, headers=None):
         response = HttpResponse(json.dumps({
             "valid": valid, "code": code, "org_id": record.org_id if record else None,
-            "key_id": record.id if record else None, "plan": plan, "units": units, "retry_after": retry_after,
+            "key_id": record.id if record else None, "mode": record.mode if record else None,
+            "scopes": list(record.scopes) if record else None, "plan": plan, "units": units, "retry_after": retry_after,
         }), content_type=JSON)
         response["X-Request-Id"] = request_id
         for name, value in (headers or {}).items():
@@ -164,11 +173,12 @@ def _upstream_client() -> httpx.AsyncClient:
     return client
 
 
-def _admit_for_proxy(request: HttpRequest):
+def _admit_for_proxy(request: HttpRequest, path: str):
     key = authenticate(request)
     if not key.allows("upstream_proxy"):
         raise ScopeForbidden(f"This key may call only: {', '.join(key.scopes)}.", operation="upstream_proxy")
-    return key, limiter.admit(org_id=key.org_id, key_id=key.id), meter_for("upstream_proxy")
+    url = upstream_url(request, path)  # a path that could escape the base is refused before it counts
+    return key, url, limiter.admit(org_id=key.org_id, key_id=key.id), meter_for("upstream_proxy")
 
 
 @csrf_exempt
@@ -179,23 +189,24 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     if not settings.GATEWAY_UPSTREAM_URL:
         return problem_response(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
     try:
-        key, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request)
+        key, url, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request, path)
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
     if decision.code != limiter.ADMITTED:
         return refusal_response(decision, request_id)
-    # Hop-by-hop headers (fixed list + any named in Connection) and the customer's credential
-    # stay here; the upstream learns who called from the X-Tollgate-* headers instead.
+    # Hop-by-hop headers (fixed list + any named in Connection), the customer's credential and
+    # any Tollgate-*/X-Tollgate-* header they sent stay here; the upstream learns who called, and
+    # whether the key is live or test, from the signed Tollgate-Identity instead.
     listed = {token.strip().lower() for token in request.headers.get("Connection", "").split(",") if token.strip()}
     headers = {name: value for name, value in request.headers.items()
-               if name.lower() not in STRIPPED_REQUEST and name.lower() not in listed}
+               if name.lower() not in STRIPPED_REQUEST and name.lower() not in listed and not reserved_header(name)}
     headers.update({"X-Request-Id": request_id, "X-Tollgate-Org": str(key.org_id), "X-Tollgate-Plan": decision.plan,
                     "X-Tollgate-Key-Prefix": key.prefix})
-    url = settings.GATEWAY_UPSTREAM_URL.rstrip("/") + "/" + path
+    headers.update(identity_headers(key=key, plan=decision.plan, operation="upstream_proxy", request_id=request_id))
     client = _upstream_client()
     try:
         upstream = await client.send(
-            client.build_request(request.method, url, params=request.GET, headers=headers, content=request.body),
+            client.build_request(request.method, url, headers=headers, content=request.body),
             stream=True,
         )
     except httpx.HTTPError as exc:

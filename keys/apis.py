@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -49,6 +51,7 @@ class KeyDetailApi(APIView):
         return Response(KeyOutput(api_key_get(org=active_organization(request), key_id=key_id)).data)
 
 
+@method_decorator(never_cache, name="dispatch")  # answers with the new key: never stored by a cache
 class KeyCreateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
 
@@ -81,6 +84,7 @@ class KeyRevokeApi(APIView):
         return Response(KeyOutput(key).data)
 
 
+@method_decorator(never_cache, name="dispatch")  # answers with the replacement key
 class KeyRotateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import has_capability, role_required
@@ -32,6 +33,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
     return render(request, "keys/key_list.html", _context(request))
 
 
+@never_cache  # shows the new key: no browser or proxy may keep a copy
 @require_POST
 @role_required("manage_keys")
 def key_create(request: HttpRequest) -> HttpResponse:
@@ -56,6 +58,7 @@ def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     return render(request, template, _context(request, notice="Key revoked. It is refused from now on."))
 
 
+@never_cache  # shows the replacement key
 @require_POST
 @role_required("manage_keys")
 def key_rotate(request: HttpRequest, key_id: int) -> HttpResponse:

@@ -100,6 +100,9 @@ HEADLESS_FRONTEND_URLS = {
     "account_signup": f"{SITE_URL}/accounts/signup/",
 }
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
+# Seconds each process reuses /readyz's Celery probe (a broker broadcast that waits up to 0.5 s),
+# so a flood of anonymous readiness calls cannot become a flood of broker pings.
+READYZ_CELERY_CACHE_SECONDS = env_float("READYZ_CELERY_CACHE_SECONDS", 10.0)
 
 # --- E-mail: EMAIL_URL, else printed on the console ------------------------------------------
 # Development prints decoded messages so links can be copied; without DEBUG Django's own
@@ -223,6 +226,17 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_UPSTREAM_URL = env_str("GATEWAY_UPSTREAM_URL", "")  # the proxy endpoints' upstream
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")  # for POST /v1/keys/verify; empty = off
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)  # bench/ only: unmetered twins
+# HMAC-SHA256 key of the Tollgate-Identity / Tollgate-Signature headers the proxy sends upstream
+# (who calls, live or test key). The upstream holds the same secret, so production must set it
+# once an upstream is configured; development derives one from SECRET_KEY.
+GATEWAY_IDENTITY_SECRET = env_str("GATEWAY_IDENTITY_SECRET", "")
+if not GATEWAY_IDENTITY_SECRET:
+    if GATEWAY_UPSTREAM_URL and not DEBUG:
+        raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET is required when GATEWAY_UPSTREAM_URL is set: "
+                                   "the upstream verifies the proxy's identity headers with it.")
+    GATEWAY_IDENTITY_SECRET = hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest()
+elif len(GATEWAY_IDENTITY_SECRET) < 32:
+    raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET must be at least 32 characters.")
 
 # --- Usage pipeline (docs/usage.md) --------------------------------------------------------
 USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)  # stream entries per XREADGROUP

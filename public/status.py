@@ -103,6 +103,9 @@ def status_probe_run(*, now: datetime | None = None) -> list[ProbeResult]:
             detail, ok = probe(), True
         except Exception as exc:  # a probe reports every failure, whatever its type
             detail, ok = f"{type(exc).__name__}: {exc}", False
+            # The cause (hosts, ports, users in driver messages) is for the operator: the log and
+            # the stored result (admin). The public page and /status.json only say "down".
+            log.warning("status probe %s failed: %s", component, detail)
         latency = round((time.perf_counter() - started) * 1000, 2)
         results.append(
             ProbeResult(component=component, ok=ok, latency_ms=latency, detail=detail[:300], checked_at=now)
@@ -141,6 +144,8 @@ class ComponentState:
     latency_ms: float | None
 
 
+PUBLIC_FAILURE_DETAIL = "down"
+
 STATE_LABELS = {
     "operational": "Operational",
     "degraded": "Degraded performance",
@@ -171,7 +176,7 @@ def component_states(*, now: datetime | None = None) -> list[ComponentState]:
             detail = "Probes have not run recently." if result else "No probe has run yet."
         else:
             state = "operational" if result.ok else "outage"
-            detail = result.detail if not result.ok else ""
+            detail = "" if result.ok else PUBLIC_FAILURE_DETAIL  # never the stored cause: this is public
         impact = incident_impact.get(code)
         if impact and state == "operational":
             state = "outage" if impact in (IncidentImpact.CRITICAL, IncidentImpact.MAJOR) else "degraded"

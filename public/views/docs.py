@@ -216,6 +216,7 @@ def docs_getting_started(request: HttpRequest) -> HttpResponse:
     return render(request, "public/docs_getting_started.html", context)
 
 
+@never_cache
 @require_GET
 def docs_authentication(request: HttpRequest) -> HttpResponse:
     return render(request, "public/docs_authentication.html", _docs_context(request, docs_section="authentication",

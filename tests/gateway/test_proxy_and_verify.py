@@ -14,9 +14,6 @@ from usage.events import STREAM_KEY, unpack
 from usage.limiter import quota_used
 from usage.recorder import recorder
 
-UPSTREAM_PORT = 8392
-
-
 class Echo(BaseHTTPRequestHandler):
     def do_GET(self):
         body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
@@ -36,10 +33,10 @@ class Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", UPSTREAM_PORT), Echo)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)  # a free port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{UPSTREAM_PORT}"
+    yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 
@@ -112,8 +109,8 @@ def test_verify_charges_the_call(client, operator, org, live_key, redis_client):
     response = verify(client, operator, key=raw, operation_id="ai_completion_create", units=321)
     assert response.status_code == 200
     body = response.json()
-    assert body == {"valid": True, "code": "ok", "org_id": org.pk, "key_id": key.pk, "plan": "free", "units": 321,
-                    "retry_after": None}
+    assert body == {"valid": True, "code": "ok", "org_id": org.pk, "key_id": key.pk, "mode": "live", "scopes": [],
+                    "plan": "free", "units": 321, "retry_after": None}
     assert quota_used(org_id=org.pk) == 1
     recorder.flush_all()
     [entry] = redis_client.xrange(STREAM_KEY)
