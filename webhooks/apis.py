@@ -1,8 +1,9 @@
 """Customer REST API for outbound webhook endpoints (under ``/api/billing/webhooks/``).
 
-Session-authenticated and scoped to the active organization like ``keys/apis.py``; another
-organization's endpoint is a 404. Thin: reads through ``webhooks.selectors``, writes through
-``webhooks.services`` — the same functions as the HTML pages.
+Session- or token-authenticated (scope area ``webhooks``) and scoped to the active organization
+like ``keys/apis.py``; another organization's endpoint is a 404. Thin: reads through
+``webhooks.selectors``, writes through ``webhooks.services`` — the same functions as the HTML
+pages.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class WebhookEndpointsApi(APIView):
     per method."""
 
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    token_scope_area = "webhooks"
 
     class ListOutputSerializer(EndpointSerializer):
         pass
@@ -64,6 +66,7 @@ class WebhookEndpointsApi(APIView):
 
 class WebhookEndpointDeleteApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    token_scope_area = "webhooks"
 
     @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
                    summary="Delete a webhook endpoint")
@@ -90,6 +93,7 @@ class DeliverySerializer(serializers.Serializer):
 
 class WebhookDeliveriesApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    token_scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
@@ -103,6 +107,7 @@ class WebhookDeliveriesApi(APIView):
 
 class WebhookTestApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    token_scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
