@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.urls import path
 
 from accounts import views
@@ -14,4 +16,7 @@ urlpatterns = [
     path("orgs/invitations/", views.invitation_create, name="invite"),
     path("orgs/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("orgs/join/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # Beside allauth's account pages (/accounts/email/, /accounts/sessions/ …), in the same layout.
+    path("accounts/tokens/", views.access_tokens, name="tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", views.access_token_revoke, name="token_revoke"),
 ]
