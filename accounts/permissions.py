@@ -5,7 +5,7 @@ Capabilities are named after what they allow, so callers say *why* a role may ac
 create keys; developers manage keys but not billing or members.
 
 A request authenticated with a personal access token must also hold the scope the view
-declares (``token_scope_area`` / ``token_scope``, see ``accounts.scopes``): ``OrgCapability``
+declares (``scope_area`` / ``required_scope``, see ``accounts.scopes``): ``OrgCapability``
 checks it first, and ``TokenScope`` does it alone for views without a role check.
 """
 

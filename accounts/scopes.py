@@ -1,9 +1,9 @@
 """What a personal access token may do: the fixed set of scopes and how a view names its own.
 
 A scope is ``<area>:read`` or ``<area>:write``. Every customer API view declares its area
-(``token_scope_area = "keys"``); a safe method (GET, HEAD, OPTIONS) needs the area's read
+(``scope_area = "keys"``); a safe method (GET, HEAD, OPTIONS) needs the area's read
 scope, anything else its write scope. A view that needs one particular scope whatever the
-method (an operator's catalogue push) says so with ``token_scope = "products:write"``. A view
+method (an operator's catalogue push) says so with ``required_scope = "products:write"``. A view
 that declares neither refuses tokens: a new endpoint is closed to scripts until someone
 decides which scope opens it.
 
@@ -43,10 +43,10 @@ def scopes_grantable(*, is_staff: bool) -> list[str]:
 
 def scope_required(view: Any, method: str) -> str | None:
     """The scope a token needs to call ``view`` with ``method``; None = tokens are refused."""
-    explicit = getattr(view, "token_scope", None)
+    explicit = getattr(view, "required_scope", None)
     if explicit:
         return explicit
-    area = getattr(view, "token_scope_area", None)
+    area = getattr(view, "scope_area", None)
     if not area:
         return None
     return f"{area}:{'read' if method.upper() in READ_METHODS else 'write'}"

@@ -8,7 +8,7 @@ through ``billing.selectors`` and ``plans.selectors`` — the same functions as 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,7 +23,7 @@ BILLING = ["Billing"]
 # --- subscription ---------------------------------------------------------------------------
 class SubscriptionApi(APIView):
     permission_classes = [OrgCapability.of("view")]
-    token_scope_area = "billing"
+    scope_area = "billing"
 
     class OutputSerializer(serializers.Serializer):
         plan = serializers.CharField(help_text="Plan code (`free` without a live subscription).")
@@ -75,7 +75,7 @@ class InvoiceLineSerializer(serializers.Serializer):
 
 class InvoiceListApi(APIView):
     permission_classes = [OrgCapability.of("manage_billing")]
-    token_scope_area = "billing"
+    scope_area = "billing"
 
     class OutputSerializer(InvoiceSerializer):
         pass
@@ -88,7 +88,7 @@ class InvoiceListApi(APIView):
 
 class InvoiceDetailApi(APIView):
     permission_classes = [OrgCapability.of("manage_billing")]
-    token_scope_area = "billing"
+    scope_area = "billing"
 
     class OutputSerializer(InvoiceSerializer):
         lines = InvoiceLineSerializer(many=True, source="lines.all")

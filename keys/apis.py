@@ -1,5 +1,5 @@
 """Customer REST API for keys, scoped to the active organization: the browser session, or a
-personal access token with the ``keys:read`` / ``keys:write`` scope (``token_scope_area``)."""
+personal access token with the ``keys:read`` / ``keys:write`` scope (``scope_area``)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class KeyWithSecretOutput(KeyOutput):
 
 class KeyListApi(APIView):
     permission_classes = [OrgCapability.of("view")]
-    token_scope_area = "keys"
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_list", tags=["Keys"], responses=KeyOutput(many=True))
     def get(self, request):
@@ -45,7 +45,7 @@ class KeyListApi(APIView):
 
 class KeyDetailApi(APIView):
     permission_classes = [OrgCapability.of("view")]
-    token_scope_area = "keys"
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_retrieve", tags=["Keys"], responses=KeyOutput)
     def get(self, request, key_id: int):
@@ -54,7 +54,7 @@ class KeyDetailApi(APIView):
 
 class KeyCreateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
-    token_scope_area = "keys"
+    scope_area = "keys"
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
@@ -78,7 +78,7 @@ class KeyCreateApi(APIView):
 
 class KeyRevokeApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
-    token_scope_area = "keys"
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_revoke", tags=["Keys"], request=None, responses=KeyOutput)
     def post(self, request, key_id: int):
@@ -88,7 +88,7 @@ class KeyRevokeApi(APIView):
 
 class KeyRotateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
-    token_scope_area = "keys"
+    scope_area = "keys"
 
     class InputSerializer(serializers.Serializer):
         overlap_seconds = serializers.IntegerField(

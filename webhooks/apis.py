@@ -36,7 +36,7 @@ class WebhookEndpointsApi(APIView):
     per method."""
 
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    token_scope_area = "webhooks"
+    scope_area = "webhooks"
 
     class ListOutputSerializer(EndpointSerializer):
         pass
@@ -66,7 +66,7 @@ class WebhookEndpointsApi(APIView):
 
 class WebhookEndpointDeleteApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    token_scope_area = "webhooks"
+    scope_area = "webhooks"
 
     @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
                    summary="Delete a webhook endpoint")
@@ -93,7 +93,7 @@ class DeliverySerializer(serializers.Serializer):
 
 class WebhookDeliveriesApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    token_scope_area = "webhooks"
+    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
@@ -107,7 +107,7 @@ class WebhookDeliveriesApi(APIView):
 
 class WebhookTestApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    token_scope_area = "webhooks"
+    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass

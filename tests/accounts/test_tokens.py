@@ -195,7 +195,13 @@ def test_every_api_view_that_accepts_tokens_checks_a_known_scope():
     permissions check its scope, and every declared scope is one a token can hold."""
     views = _api_views()
     routes = {route for route, _cls in views}
-    for expected in ("api/keys/", "api/usage/", "api/billing/invoices/", "api/billing/webhooks/"):
+    for expected in (
+        "api/keys/",
+        "api/usage/",
+        "api/billing/invoices/",
+        "api/billing/webhooks/",
+        "api/members/",
+    ):
         assert expected in routes
     for route, cls in views:
         permissions = cls.permission_classes
