@@ -65,9 +65,9 @@ class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
     target_class = PersonalAccessTokenAuthentication
     name = "PersonalAccessToken"
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]] | None:
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
         scope = scope_required(auto_schema.view, auto_schema.method)
-        return {self.name: [scope]} if scope else None
+        return {self.name: [scope]} if scope else []  # [] = not listed: the view refuses tokens
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {

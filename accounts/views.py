@@ -9,6 +9,7 @@ without JavaScript every form still posts and redirects.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
@@ -24,9 +25,8 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import AccessTokenCreateForm, InvitationCreateForm, OrganizationCreateForm, RoleChangeForm
 from accounts.middleware import SESSION_KEY
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.permissions import has_capability, role_required
-from accounts.scopes import SCOPES
 from portal.problems import Problem
 
 ROLE_HELP = [
@@ -208,22 +208,22 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- Personal access tokens of the signed-in user (all their organizations) -----------------
+def _signed_in(request: HttpRequest) -> User:
+    return cast("User", request.user)  # behind login_required: never AnonymousUser
+
+
 def _tokens_page(request: HttpRequest, *, form: AccessTokenCreateForm, status: int = 200, **extra) -> HttpResponse:
-    context = {
-        "tokens": selectors.personal_access_tokens_for_user(user=request.user),
-        "form": form,
-        "scopes": SCOPES,
-        "now": timezone.now(),
-        **extra,
-    }
+    tokens = selectors.personal_access_tokens_for_user(user=_signed_in(request))
+    context = {"tokens": tokens, "form": form, **extra}
     return render(request, "accounts/access_tokens.html", context, status=status)
 
 
 def _token_form(request: HttpRequest, data=None) -> AccessTokenCreateForm:
-    memberships = list(selectors.memberships_for_user(user=request.user))
+    user = _signed_in(request)
+    memberships = list(selectors.memberships_for_user(user=user))
     org = getattr(request, "org", None)
     initial = {"organization": org.pk} if org else {}
-    return AccessTokenCreateForm(data, initial=initial, memberships=memberships, is_staff=request.user.is_staff)
+    return AccessTokenCreateForm(data, initial=initial, memberships=memberships, is_staff=user.is_staff)
 
 
 @login_required
@@ -235,7 +235,7 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
     form = _token_form(request, request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        membership = selectors.membership_get(user=request.user, organization_id=data["organization"])
+        membership = selectors.membership_get(user=_signed_in(request), organization_id=data["organization"])
         try:
             token, secret = services.personal_access_token_create(
                 membership=membership,
@@ -257,7 +257,7 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def access_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = selectors.personal_access_token_get(user=request.user, token_id=token_id)
+    token = selectors.personal_access_token_get(user=_signed_in(request), token_id=token_id)
     services.personal_access_token_revoke(token=token)
     messages.success(request, f"Revoked “{token.name}”. Requests with it are refused from now on.")
     return redirect("accounts:tokens")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -34,12 +35,12 @@ def issue(membership: Membership, scopes=("keys:read", "keys:write"), **kwargs) 
     return raw
 
 
-def bearer(raw: str) -> dict[str, str]:
+def bearer(raw: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def member_of(org, role: str) -> Membership:
-    return MembershipFactory(organization=org, user=UserFactory(), role=role)
+    return MembershipFactory.create(organization=org, user=UserFactory.create(), role=role)
 
 
 def assert_problem(response, status: int, slug: str) -> dict:
@@ -72,7 +73,7 @@ def test_a_token_lists_and_creates_keys_exactly_as_the_browser_session(member_cl
 
 
 def test_a_token_acts_in_its_own_organization_not_the_sessions(client, user, org):
-    team = OrganizationFactory(owner=user)
+    team = OrganizationFactory.create(owner=user)
     team_key, _ = api_key_create(org=team, user=user, name="team key")
     own_key, _ = api_key_create(org=org, user=user, name="own key")
     raw = issue(user.memberships.get(organization=team), scopes=["keys:read"])
@@ -81,7 +82,7 @@ def test_a_token_acts_in_its_own_organization_not_the_sessions(client, user, org
     assert client.get(f"/api/keys/{team_key.pk}/", **bearer(raw)).status_code == 200
     # Another organization's key — even one of the same user — is a 404 for this token.
     assert_problem(client.get(f"/api/keys/{own_key.pk}/", **bearer(raw)), 404, "not-found")
-    stranger_key, _ = api_key_create(org=OrganizationFactory(owner=UserFactory()), name="theirs")
+    stranger_key, _ = api_key_create(org=OrganizationFactory.create(owner=UserFactory()), name="theirs")
     assert_problem(client.get(f"/api/keys/{stranger_key.pk}/", **bearer(raw)), 404, "not-found")
 
 
@@ -180,8 +181,8 @@ def _api_views():
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern) and getattr(pattern.callback, "cls", None):
-                yield prefix + str(pattern.pattern), pattern.callback.cls
+            elif isinstance(pattern, URLPattern) and (cls := getattr(pattern.callback, "cls", None)):
+                yield prefix + str(pattern.pattern), cls
 
     return [
         (route, cls)
@@ -240,7 +241,9 @@ def test_the_secret_is_never_stored_in_clear(member_client, org):
     response = member_client.post(
         "/accounts/tokens/", {"name": "deploy", "organization": org.pk, "scopes": ["keys:read"], "expires_in_days": 30}
     )
-    secret = re.search(r'id="new-token-secret">(tgp_[A-Za-z0-9_-]{32})<', response.content.decode()).group(1)
+    found = re.search(r'id="new-token-secret">(tgp_[A-Za-z0-9_-]{32})<', response.content.decode())
+    assert found
+    secret = found.group(1)
     token = PersonalAccessToken.objects.get()
     assert token.digest == secret_digest(secret) and token.prefix == secret[:12]
     with connection.cursor() as cursor:
@@ -256,7 +259,9 @@ def test_the_reveal_is_no_store_and_shown_once(member_client, org):
     )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    secret = re.search(r"tgp_[A-Za-z0-9_-]{32}", response.content.decode()).group(0)
+    found = re.search(r"tgp_[A-Za-z0-9_-]{32}", response.content.decode())
+    assert found
+    secret = found.group(0)
     page = member_client.get("/accounts/tokens/").content.decode()
     assert secret not in page and secret[:12] in page and "keys:read, usage:read" in page
 
@@ -284,7 +289,7 @@ def test_last_used_is_recorded_at_most_once_a_minute(client, user, org):
 
 # --- the account page ------------------------------------------------------------------------
 def test_the_page_lists_the_users_tokens_across_organizations(member_client, user, org):
-    team = OrganizationFactory(owner=user, name="Team Rocket")
+    team = OrganizationFactory.create(owner=user, name="Team Rocket")
     issue(user.memberships.get(organization=org))
     issue(user.memberships.get(organization=team))
     issue(member_of(org, Role.DEVELOPER))  # a teammate's token: not listed
@@ -294,7 +299,7 @@ def test_the_page_lists_the_users_tokens_across_organizations(member_client, use
 
 
 def test_the_form_refuses_an_organization_the_user_is_not_in(member_client, org):
-    stranger = OrganizationFactory(owner=UserFactory())
+    stranger = OrganizationFactory.create(owner=UserFactory())
     response = member_client.post(
         "/accounts/tokens/", {"name": "x", "organization": stranger.pk, "scopes": ["keys:read"], "expires_in_days": 30}
     )
