@@ -124,3 +124,51 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+TOKEN_PREFIX = "tgp_"  # noqa: S105 - the public marker of a personal access token, not a secret
+TOKEN_VISIBLE_LENGTH = len(TOKEN_PREFIX) + 8  # the stored, displayed part: "tgp_AbCd1234"
+
+
+class PersonalAccessToken(models.Model):
+    """A member's credential for scripts calling ``/api/…``: the member's role in the member's
+    organization, narrowed to ``scopes`` (see ``accounts.scopes``).
+
+    Like an API key, the secret (``tgp_`` + 192 random bits) is shown once; only a visible
+    prefix and an HMAC digest are kept. Tied to the membership, so leaving the organization
+    deletes it and a role change applies to the next request. It always expires.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=80)
+    # "tgp_AbCd1234": enough to recognise a token in lists and logs, useless to an attacker.
+    prefix = models.CharField(max_length=16, db_index=True)
+    # HMAC-SHA256(API_KEY_PEPPER, full token), hex (portal.crypto.secret_digest).
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, help_text="Granted scopes (accounts.scopes.SCOPES); none = nothing.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Written at most once a minute per token (accounts.services.personal_access_token_touch).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
+                                   name="pat_expires_after_creation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def status_at(self, now=None) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "active"
+
+    @property
+    def status(self) -> str:
+        return self.status_at()

@@ -3,6 +3,10 @@
 Capabilities are named after what they allow, so callers say *why* a role may act:
 ``role_required("manage_keys")``. The billing role sees and pays invoices but cannot
 create keys; developers manage keys but not billing or members.
+
+A request authenticated with a personal access token must also hold the scope the view
+declares (``scope_area`` / ``required_scope``, see ``accounts.scopes``): ``OrgCapability``
+checks it first, and ``TokenScope`` does it alone for views without a role check.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from accounts.models import Organization, Role
-from portal.problems import Problem
+from accounts.models import Organization, PersonalAccessToken, Role
+from accounts.scopes import STAFF_ONLY_SCOPES, scope_required
+from portal.problems import Forbidden, Problem
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     "view": frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING}),
@@ -51,8 +56,39 @@ def role_required(capability: str):
     return decorator
 
 
+class TokenScopeMissing(Forbidden):
+    """The personal access token does not hold the scope this operation needs; `required_scope`
+    names it. Create a token with that scope on your account page."""
+
+    slug, title = "insufficient-scope", "Token scope missing"
+
+
+def token_scope_check(request: Any, view: Any) -> None:
+    """Raise unless the request is not token-authenticated, or its token holds the scope the
+    view declares for this method. A view that declares none refuses every token."""
+    token = getattr(request, "auth", None)
+    if not isinstance(token, PersonalAccessToken):
+        return
+    scope = scope_required(view, request.method)
+    if scope is None:
+        raise Forbidden("This operation does not accept personal access tokens.")
+    if scope not in token.scopes:
+        raise TokenScopeMissing(f"This token does not have the `{scope}` scope.", required_scope=scope)
+    if scope in STAFF_ONLY_SCOPES and not request.user.is_staff:
+        raise TokenScopeMissing(f"The `{scope}` scope only works for operators.", required_scope=scope)
+
+
+class TokenScope(BasePermission):
+    """DRF permission: the token scope check alone (it is part of ``OrgCapability`` too)."""
+
+    def has_permission(self, request, view) -> bool:
+        token_scope_check(request, view)
+        return True
+
+
 class OrgCapability(BasePermission):
-    """DRF permission: ``permission_classes = [OrgCapability.of("manage_keys")]``."""
+    """DRF permission: ``permission_classes = [OrgCapability.of("manage_keys")]``. For a token
+    request the token's scope is checked first (``token_scope_check``)."""
 
     capability = "view"
     message = "Your role in this organization does not allow this action."
@@ -63,9 +99,10 @@ class OrgCapability(BasePermission):
         return type(f"OrgCapability_{capability}", (cls,), {"capability": capability})
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated) and has_capability(
-            getattr(request._request, "membership", None), self.capability
-        )
+        if not (request.user and request.user.is_authenticated):
+            return False
+        token_scope_check(request, view)
+        return has_capability(getattr(request._request, "membership", None), self.capability)
 
 
 class NoOrganization(Problem):

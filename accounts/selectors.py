@@ -3,11 +3,14 @@ another organization is a 404, never a 403 that would confirm it exists."""
 
 from __future__ import annotations
 
+import hmac
+
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Organization, Role, User
+from accounts.models import TOKEN_VISIBLE_LENGTH, Invitation, Membership, Organization, PersonalAccessToken, Role, User
+from portal.crypto import secret_digest
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Organization]:
@@ -93,3 +96,29 @@ def billing_contact_email(*, org: Organization) -> str:
         return org.billing_email
     owner = org.memberships.select_related("user").filter(role=Role.OWNER).order_by("pk").first()
     return owner.user.email if owner else ""
+
+
+def personal_access_tokens_for_user(*, user: User) -> QuerySet[PersonalAccessToken]:
+    """Every token of the user, across their organizations, newest first."""
+    return PersonalAccessToken.objects.filter(membership__user=user).select_related("membership__organization")
+
+
+def personal_access_token_get(*, user: User, token_id: int) -> PersonalAccessToken:
+    """One of the user's own tokens, or 404 (a teammate's token is not yours to revoke)."""
+    try:
+        return personal_access_tokens_for_user(user=user).get(pk=token_id)
+    except (PersonalAccessToken.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such token.") from None
+
+
+def personal_access_token_for_secret(*, raw: str) -> PersonalAccessToken | None:
+    """The live token whose secret is ``raw``, with its membership, user and organization; None
+    when it is unknown, revoked or expired (the caller says only "invalid", never which).
+
+    Looked up by its visible prefix, then the digests compared in constant time, so response
+    timing says nothing about how close a guess came."""
+    digest = secret_digest(raw)
+    candidates = PersonalAccessToken.objects.select_related("membership__user", "membership__organization").filter(
+        prefix=raw[:TOKEN_VISIBLE_LENGTH], revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    return next((token for token in candidates if hmac.compare_digest(token.digest, digest)), None)

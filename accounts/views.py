@@ -1,4 +1,5 @@
-"""Organization pages: list/create/switch, members, invitations, leave.
+"""Organization pages (list/create/switch, members, invitations, leave) and the account's
+personal access tokens.
 
 Views stay thin: they parse the form, call a service, and turn a domain error into a
 friendly message. With htmx (``HX-Request``) the members page swaps its panel in place;
@@ -7,19 +8,24 @@ without JavaScript every form still posts and redirects.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import cast
+
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import InvitationCreateForm, OrganizationCreateForm, RoleChangeForm
+from accounts.forms import AccessTokenCreateForm, InvitationCreateForm, OrganizationCreateForm, RoleChangeForm
 from accounts.middleware import SESSION_KEY
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.permissions import has_capability, role_required
 from portal.problems import Problem
 
@@ -199,3 +205,59 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to {membership.organization.name}! You joined as {membership.get_role_display().lower()}.")
         return redirect("dashboard")
     return render(request, "accounts/invitation_accept.html", context)
+
+
+# --- Personal access tokens of the signed-in user (all their organizations) -----------------
+def _signed_in(request: HttpRequest) -> User:
+    return cast("User", request.user)  # behind login_required: never AnonymousUser
+
+
+def _tokens_page(request: HttpRequest, *, form: AccessTokenCreateForm, status: int = 200, **extra) -> HttpResponse:
+    tokens = selectors.personal_access_tokens_for_user(user=_signed_in(request))
+    context = {"tokens": tokens, "form": form, **extra}
+    return render(request, "accounts/access_tokens.html", context, status=status)
+
+
+def _token_form(request: HttpRequest, data=None) -> AccessTokenCreateForm:
+    user = _signed_in(request)
+    memberships = list(selectors.memberships_for_user(user=user))
+    org = getattr(request, "org", None)
+    initial = {"organization": org.pk} if org else {}
+    return AccessTokenCreateForm(data, initial=initial, memberships=memberships, is_staff=user.is_staff)
+
+
+@login_required
+def access_tokens(request: HttpRequest) -> HttpResponse:
+    """List and create tokens. A created token's secret is in this one response only, which
+    therefore must not be stored by the browser or any cache (no-store)."""
+    if request.method != "POST":
+        return _tokens_page(request, form=_token_form(request))
+    form = _token_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        membership = selectors.membership_get(user=_signed_in(request), organization_id=data["organization"])
+        try:
+            token, secret = services.personal_access_token_create(
+                membership=membership,
+                name=data["name"],
+                scopes=data["scopes"],
+                expires_at=timezone.now() + timedelta(days=data["expires_in_days"]),
+            )
+        except Problem as exc:
+            for field, errors in exc.extra.get("errors", {"__all__": [exc.detail]}).items():
+                field = {"expires_at": "expires_in_days"}.get(field, field)
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            response = _tokens_page(request, form=_token_form(request), created=token, secret=secret)
+            add_never_cache_headers(response)
+            return response
+    return _tokens_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def access_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = selectors.personal_access_token_get(user=_signed_in(request), token_id=token_id)
+    services.personal_access_token_revoke(token=token)
+    messages.success(request, f"Revoked “{token.name}”. Requests with it are refused from now on.")
+    return redirect("accounts:tokens")

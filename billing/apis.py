@@ -1,14 +1,14 @@
 """Customer REST API for billing: subscription and invoices (webhook endpoints: ``webhooks.apis``).
 
-Session-authenticated and scoped to the active organization like ``keys/apis.py``; another
-organization's invoice is a 404. Thin and read-only: reads through ``billing.selectors`` and
-``plans.selectors`` — the same functions as the HTML pages.
+Session- or token-authenticated (scope area ``billing``) and scoped to the active organization
+like ``keys/apis.py``; another organization's invoice is a 404. Thin and read-only: reads
+through ``billing.selectors`` and ``plans.selectors`` — the same functions as the HTML pages.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +23,7 @@ BILLING = ["Billing"]
 # --- subscription ---------------------------------------------------------------------------
 class SubscriptionApi(APIView):
     permission_classes = [OrgCapability.of("view")]
+    scope_area = "billing"
 
     class OutputSerializer(serializers.Serializer):
         plan = serializers.CharField(help_text="Plan code (`free` without a live subscription).")
@@ -74,6 +75,7 @@ class InvoiceLineSerializer(serializers.Serializer):
 
 class InvoiceListApi(APIView):
     permission_classes = [OrgCapability.of("manage_billing")]
+    scope_area = "billing"
 
     class OutputSerializer(InvoiceSerializer):
         pass
@@ -86,6 +88,7 @@ class InvoiceListApi(APIView):
 
 class InvoiceDetailApi(APIView):
     permission_classes = [OrgCapability.of("manage_billing")]
+    scope_area = "billing"
 
     class OutputSerializer(InvoiceSerializer):
         lines = InvoiceLineSerializer(many=True, source="lines.all")

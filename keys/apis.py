@@ -1,4 +1,5 @@
-"""Customer REST API for keys (session-authenticated, scoped to the active organization)."""
+"""Customer REST API for keys, scoped to the active organization: the browser session, or a
+personal access token with the ``keys:read`` / ``keys:write`` scope (``scope_area``)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class KeyWithSecretOutput(KeyOutput):
 
 class KeyListApi(APIView):
     permission_classes = [OrgCapability.of("view")]
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_list", tags=["Keys"], responses=KeyOutput(many=True))
     def get(self, request):
@@ -45,6 +47,7 @@ class KeyListApi(APIView):
 
 class KeyDetailApi(APIView):
     permission_classes = [OrgCapability.of("view")]
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_retrieve", tags=["Keys"], responses=KeyOutput)
     def get(self, request, key_id: int):
@@ -54,6 +57,7 @@ class KeyDetailApi(APIView):
 @method_decorator(never_cache, name="dispatch")  # answers with the new key: never stored by a cache
 class KeyCreateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
+    scope_area = "keys"
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
@@ -77,6 +81,7 @@ class KeyCreateApi(APIView):
 
 class KeyRevokeApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
+    scope_area = "keys"
 
     @extend_schema(operation_id="keys_revoke", tags=["Keys"], request=None, responses=KeyOutput)
     def post(self, request, key_id: int):
@@ -87,6 +92,7 @@ class KeyRevokeApi(APIView):
 @method_decorator(never_cache, name="dispatch")  # answers with the replacement key
 class KeyRotateApi(APIView):
     permission_classes = [OrgCapability.of("manage_keys")]
+    scope_area = "keys"
 
     class InputSerializer(serializers.Serializer):
         overlap_seconds = serializers.IntegerField(

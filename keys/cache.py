@@ -9,17 +9,15 @@ modest TTL (``KEY_CACHE_LOCAL_TTL``) to pick up rarer changes and bound memory.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
-from dataclasses import asdict, dataclass
-
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
 from keys.models import ApiKey
+from portal.crypto import secret_digest
 from portal.redis import org_tag, redis_client
 
 KEY_PREFIXES = ("tg_live_", "tg_test_")
@@ -58,7 +56,7 @@ class KeyRecord:
 
 
 def key_digest(raw: str) -> str:
-    return hmac.new(settings.API_KEY_PEPPER.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    return secret_digest(raw)
 
 
 def redis_record_key(digest: str) -> str:

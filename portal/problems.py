@@ -22,7 +22,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -155,6 +154,11 @@ DRF_PROBLEM_SLUGS: dict[type[exceptions.APIException], str] = {
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: every API error becomes problem+json."""
+    # Function-level on purpose: importing rest_framework.views loads the DEFAULT_AUTHENTICATION
+    # and DEFAULT_PERMISSION classes (accounts.authentication, accounts.permissions), which raise
+    # Problems from this module; at module level that is an import cycle through DRF's settings.
+    from rest_framework.views import exception_handler as drf_exception_handler  # noqa: PLC0415
+
     if isinstance(exc, Problem):
         problem_response = Response(exc.as_dict(), status=exc.status, headers=exc.headers)
         problem_response.content_type = PROBLEM_CONTENT_TYPE

@@ -92,10 +92,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The customer API: session auth, JSON only, every error as problem+json.
+# The customer API: the browser's session or a personal access token (scripts), JSON only,
+# every error as problem+json. Views that set their own permission_classes keep the token
+# scope check through accounts.permissions.OrgCapability.
 REST_FRAMEWORK: dict[str, Any] = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.PersonalAccessTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.TokenScope",
+    ],
     # Names nested Input/Output serializers after their API class (KeyCreateApi.InputSerializer
     # → KeyCreateInput) so per-operation serializers never collide in the OpenAPI components.
     "DEFAULT_SCHEMA_CLASS": "public.autoschema.TollgateAutoSchema",

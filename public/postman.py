@@ -69,12 +69,13 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
                 "options": {"raw": {"language": "json"}},
             }
         if example.get("bearer_env"):
-            # Another bearer credential (e.g. the operator token): its own collection variable.
+            # Another bearer credential (the operator token; a personal access token for the
+            # customer API): its own collection variable.
             variable = _camel(example["bearer_env"].removeprefix("TOLLGATE_"))
             extra_variables.setdefault(variable, example["bearer_env"])
             request["auth"] = {"type": "bearer", "bearer": [{"key": "token", "value": "{{" + variable + "}}", "type": "string"}]}
         elif not example["uses_key"]:
-            # The customer API authenticates with the portal session, not an API key.
+            # Only a portal session (no bearer scheme): the browser's cookie, nothing to set.
             request["auth"] = {"type": "noauth"}
         tag = (operation.get("tags") or ["other"])[0]
         folder = folders.setdefault(tag, {"name": tag, "item": []})

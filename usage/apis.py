@@ -1,4 +1,5 @@
-"""The customer usage API (session-authenticated, scoped to the active organization)."""
+"""The customer usage API, scoped to the active organization: the browser session, or a personal
+access token with the ``usage:read`` scope (``scope_area``)."""
 
 from __future__ import annotations
 
@@ -125,6 +126,7 @@ class UsageApi(APIView):
     """Requests, units, errors and latency of the active organization over time."""
 
     permission_classes = [OrgCapability.of("view_usage")]
+    scope_area = "usage"
 
     @extend_schema(operation_id="usage_query", parameters=[UsageQueryInput], responses={200: UsageOutput}, tags=["usage"])
     def get(self, request):
@@ -166,6 +168,7 @@ class UsageQuotaApi(APIView):
     """The current period's quota, what is used and what is projected."""
 
     permission_classes = [OrgCapability.of("view_usage")]
+    scope_area = "usage"
 
     @extend_schema(operation_id="usage_quota", responses={200: QuotaOutput}, tags=["usage"])
     def get(self, request):
@@ -197,6 +200,7 @@ class UsageLedgerCsvApi(APIView):
     invoice's metered units for the same period. Default period: the current billing period."""
 
     permission_classes = [OrgCapability.of("view_usage")]
+    scope_area = "usage"
 
     @extend_schema(operation_id="usage_ledger_csv", parameters=[RangeInput],
                    responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV ledger")},

@@ -21,6 +21,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.response import Response
 
 from accounts.permissions import has_capability
+from accounts.scopes import SCOPES
 from portal.money import format_price
 from portal.problems import PROBLEM_TYPES, ProblemType
 from public import openapi, samples
@@ -220,7 +221,8 @@ def docs_getting_started(request: HttpRequest) -> HttpResponse:
 @require_GET
 def docs_authentication(request: HttpRequest) -> HttpResponse:
     return render(request, "public/docs_authentication.html", _docs_context(request, docs_section="authentication",
-                                                                        jwt_ttl=settings.JWT_TTL_SECONDS))
+                                                                        jwt_ttl=settings.JWT_TTL_SECONDS,
+                                                                        token_scopes=list(SCOPES)))
 
 
 def problem_types() -> list[ProblemType]:
