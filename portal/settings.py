@@ -391,6 +391,9 @@ INSTALLED_APPS += ["django.contrib.postgres"]
 USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)
 USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)
 USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
+# Database trouble leaves a batch pending; the consumer retries it after a backoff doubling
+# from 0.5 s up to this many seconds.
+USAGE_INGEST_RETRY_MAX_SECONDS = env_float("USAGE_INGEST_RETRY_MAX_SECONDS", 10.0)
 USAGE_ALERT_THRESHOLDS = (80, 100)
 
 

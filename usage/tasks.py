@@ -45,7 +45,8 @@ def usage_ingest_drain() -> dict:
             log.warning("usage drain outlived its lock; another drain holds it now")
     if result.entries:
         usage_rollup_dirty.delay()
-    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead}
+    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead,
+            "retry": result.retry}
 
 
 @shared_task(ignore_result=True)
