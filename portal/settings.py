@@ -394,6 +394,20 @@ USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)
 # Database trouble leaves a batch pending; the consumer retries it after a backoff doubling
 # from 0.5 s up to this many seconds.
 USAGE_INGEST_RETRY_MAX_SECONDS = env_float("USAGE_INGEST_RETRY_MAX_SECONDS", 10.0)
+if USAGE_INGEST_RETRY_MAX_SECONDS < 0.5:
+    raise ImproperlyConfigured("USAGE_INGEST_RETRY_MAX_SECONDS must be at least 0.5 (the first retry's wait).")
+# Retention (beat, daily): event partitions are kept for the current month plus this many
+# whole months before it (0 = forever; at least 2, so the last closed period can still be
+# invoiced), then detached and dropped; quota-drift rows for this many days (0 = forever).
+USAGE_RETENTION_MONTHS = env_int("USAGE_RETENTION_MONTHS", 13)
+if USAGE_RETENTION_MONTHS and USAGE_RETENTION_MONTHS < 2:
+    raise ImproperlyConfigured(
+        f"USAGE_RETENTION_MONTHS={USAGE_RETENTION_MONTHS} would drop the last closed period's usage "
+        "before it is invoiced: use 0 (keep forever) or at least 2."
+    )
+USAGE_QUOTA_DRIFT_RETENTION_DAYS = env_int("USAGE_QUOTA_DRIFT_RETENTION_DAYS", 90)
+if USAGE_QUOTA_DRIFT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("USAGE_QUOTA_DRIFT_RETENTION_DAYS must be 0 (keep forever) or a number of days.")
 USAGE_ALERT_THRESHOLDS = (80, 100)
 
 
@@ -449,6 +463,9 @@ CELERY_BEAT_SCHEDULE.update({
     "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
     "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
     "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+    # Retention: drop event partitions and drift rows past their horizons.
+    "usage-partitions-prune": {"task": "usage.tasks.usage_partitions_prune", "schedule": 24 * 3600.0},
+    "usage-quota-drift-prune": {"task": "usage.tasks.usage_quota_drift_prune", "schedule": 24 * 3600.0},
 })
 
 

@@ -86,6 +86,24 @@ def usage_partitions_ensure() -> list[str]:
 
 
 @shared_task(ignore_result=True)
+def usage_partitions_prune() -> list[str]:
+    """Detach and drop the monthly event partitions older than USAGE_RETENTION_MONTHS whole
+    months before the current one (0: keep everything)."""
+    if not settings.USAGE_RETENTION_MONTHS:
+        return []
+    return partitions.partitions_prune(now=datetime.now(UTC), keep_months=settings.USAGE_RETENTION_MONTHS)
+
+
+@shared_task(ignore_result=True)
+def usage_quota_drift_prune() -> int:
+    """Delete quota-drift rows older than USAGE_QUOTA_DRIFT_RETENTION_DAYS (0: keep them)."""
+    days = settings.USAGE_QUOTA_DRIFT_RETENTION_DAYS
+    if not days:
+        return 0
+    return services.quota_drifts_prune(before=datetime.now(UTC) - timedelta(days=days))
+
+
+@shared_task(ignore_result=True)
 def usage_stream_trim() -> int:
     return stream_trim(redis_client())
 
