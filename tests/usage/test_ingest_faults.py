@@ -19,6 +19,14 @@ from usage.ingest.consumer import IngestConsumer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _forget_events(org):
+    """The flush between transactional tests skips the unmanaged ``usage_event``."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM usage_event WHERE org_id = %s", [org.pk])
+
+
 class TableLock:
     """Another session holding ACCESS EXCLUSIVE on ``usage_event``: the consumer's COPY waits."""
 
