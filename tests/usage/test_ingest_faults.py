@@ -15,6 +15,7 @@ from tests.usage.conftest import event_count, libpq_url, make_event, produce
 from usage.events import STREAM_KEY
 from usage.ingest import stream
 from usage.ingest.consumer import IngestConsumer
+from usage.tasks import usage_ingest_drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,3 +162,22 @@ def test_a_duplicate_is_not_a_refusal_the_batch_is_deduplicated(redis_client, or
 
     assert (result.inserted, result.dead) == (10, 0)
     assert event_count(org.pk) == 20
+
+
+def test_the_beat_drain_stops_at_database_trouble_and_the_next_tick_stores_the_batch(redis_client, org):
+    produce(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(30)])
+    lock = TableLock()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '300ms'")
+        first = usage_ingest_drain()
+    finally:
+        lock.release()
+
+    assert first["retry"] and first["dead"] == 0 and first["inserted"] == 0
+    assert redis_client.xlen(stream.DEAD_LETTER_KEY) == 0 and _pending() == 3
+
+    second = usage_ingest_drain()  # the next beat tick, same worker process
+
+    assert (second["retry"], second["inserted"], second["dead"]) == (False, 30, 0)
+    assert event_count(org.pk) == 30 and _pending() == 0
