@@ -242,6 +242,20 @@ elif len(GATEWAY_IDENTITY_SECRET) < 32:
 USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)  # stream entries per XREADGROUP
 USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)  # then a dead consumer's entries move
 USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)  # time budget of one beat drain
+# Longest wait between retries of a batch PostgreSQL could not take (connection lost, failover…).
+USAGE_INGEST_RETRY_MAX_SECONDS = env_float("USAGE_INGEST_RETRY_MAX_SECONDS", 10.0)
+if USAGE_INGEST_RETRY_MAX_SECONDS < 0.5:
+    raise ImproperlyConfigured("USAGE_INGEST_RETRY_MAX_SECONDS must be at least 0.5 (the first retry's wait).")
+# Retention (docs/usage.md): whole months of usage events kept before the current one, and days
+# of quota-drift rows; 0 keeps forever.
+USAGE_RETENTION_MONTHS = env_int("USAGE_RETENTION_MONTHS", 13)
+if USAGE_RETENTION_MONTHS and USAGE_RETENTION_MONTHS < 2:
+    raise ImproperlyConfigured(
+        f"USAGE_RETENTION_MONTHS={USAGE_RETENTION_MONTHS} would drop the last closed period's usage "
+        "before it is invoiced: use 0 (keep forever) or at least 2.")
+USAGE_QUOTA_DRIFT_RETENTION_DAYS = env_int("USAGE_QUOTA_DRIFT_RETENTION_DAYS", 90)
+if USAGE_QUOTA_DRIFT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("USAGE_QUOTA_DRIFT_RETENTION_DAYS must be 0 (keep forever) or a number of days.")
 USAGE_ALERT_THRESHOLDS = (80, 100)
 
 # --- Outbound customer webhooks ------------------------------------------------------------

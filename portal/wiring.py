@@ -132,6 +132,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "usage-partitions-ensure": {"task": "usage.tasks.usage_partitions_ensure", "schedule": 3600.0},
     "usage-stream-trim": {"task": "usage.tasks.usage_stream_trim", "schedule": 60.0},
     "usage-quota-reconcile": {"task": "usage.tasks.usage_quota_reconcile", "schedule": 900.0},
+    # Retention: drop event partitions and drift rows past their horizons.
+    "usage-partitions-prune": {"task": "usage.tasks.usage_partitions_prune", "schedule": 24 * 3600.0},
+    "usage-quota-drift-prune": {"task": "usage.tasks.usage_quota_drift_prune", "schedule": 24 * 3600.0},
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
     "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60.0},

@@ -195,6 +195,19 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
+# request ids, operation ids and meter codes are text the customer or operator chose.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """Neutralise text a spreadsheet would evaluate by prefixing a single quote; numbers stay
+    numbers (a negative number is data, not a formula)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 class UsageLedgerCsvApi(APIView):
     """The per-request ledger of a period as CSV (streamed). ``billable_units`` sums to the
     invoice's metered units for the same period. Default period: the current billing period."""
@@ -218,7 +231,7 @@ class UsageLedgerCsvApi(APIView):
         def rows():
             yield writer.writerow(selectors.LEDGER_COLUMNS)
             for row in selectors.usage_ledger(org_id=org_id, start=start, end=end):
-                yield writer.writerow((row[0].isoformat(), *row[1:]))
+                yield writer.writerow((row[0].isoformat(), *map(csv_cell, row[1:])))
 
         content = rows()
         if isinstance(request._request, ASGIRequest):

@@ -1,4 +1,4 @@
-"""Writes for usage: quota alerts and quota reconciliation."""
+"""Writes for usage: quota alerts, quota reconciliation and its retention."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from webhooks.events import customer_event_emit
 
 log = logging.getLogger(__name__)
 
+PRUNE_BATCH = 5000
 
 
 def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | None = None) -> list[UsageAlert]:
@@ -71,3 +72,14 @@ def usage_quota_reconcile(*, org_id: int, redis_count: int, now: datetime | None
         log.warning("usage quota drift for org %s: redis=%s postgres=%s (drift %+d; events in flight count as drift)",
                     org_id, redis_count, db_count, drift.drift)
     return drift
+
+
+def quota_drifts_prune(*, before: datetime) -> int:
+    """Delete reconciliation results checked before ``before``, in small batches so a large
+    backlog never holds one long transaction. Returns the rows deleted."""
+    deleted = 0
+    while True:
+        batch = list(QuotaDrift.objects.filter(checked_at__lt=before).order_by("pk").values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            return deleted
+        deleted += QuotaDrift.objects.filter(pk__in=batch).delete()[0]

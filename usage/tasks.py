@@ -45,7 +45,8 @@ def usage_ingest_drain() -> dict:
             log.warning("usage drain outlived its lock; another drain holds it now")
     if result.entries:
         usage_rollup_dirty.delay()
-    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead}
+    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead,
+            "retry": result.retry}
 
 
 @shared_task(ignore_result=True)
@@ -82,6 +83,24 @@ def usage_rollup_recent() -> int:
 @shared_task(ignore_result=True)
 def usage_partitions_ensure() -> list[str]:
     return partitions.partitions_ensure_ahead(now=datetime.now(UTC), months_ahead=2)
+
+
+@shared_task(ignore_result=True)
+def usage_partitions_prune() -> list[str]:
+    """Detach and drop the monthly event partitions older than USAGE_RETENTION_MONTHS whole
+    months before the current one (0: keep everything)."""
+    if not settings.USAGE_RETENTION_MONTHS:
+        return []
+    return partitions.partitions_prune(now=datetime.now(UTC), keep_months=settings.USAGE_RETENTION_MONTHS)
+
+
+@shared_task(ignore_result=True)
+def usage_quota_drift_prune() -> int:
+    """Delete quota-drift rows older than USAGE_QUOTA_DRIFT_RETENTION_DAYS (0: keep them)."""
+    days = settings.USAGE_QUOTA_DRIFT_RETENTION_DAYS
+    if not days:
+        return 0
+    return services.quota_drifts_prune(before=datetime.now(UTC) - timedelta(days=days))
 
 
 @shared_task(ignore_result=True)

@@ -61,3 +61,11 @@ def admit(org_id: int, n: int, *, key_id: int = 1) -> None:
 
     for _ in range(n):
         assert hot_path_admit(org_id=org_id, key_id=key_id).admitted
+
+
+def libpq_url() -> str:
+    """libpq URL of the test database (for a second, independent connection or a subprocess)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"

@@ -2,38 +2,52 @@
 
 One pass (``IngestConsumer.step``):
 
-1. Claim entries a dead consumer left pending longer than ``claim_idle_ms`` (``XAUTOCLAIM``),
-   else read new ones (``XREADGROUP … >``, blocking up to ``block_ms``).
-2. ``COPY`` every event of every entry into a temporary staging table, create the monthly
-   partitions the batch touches, ``INSERT … SELECT … ON CONFLICT (id, occurred_at) DO NOTHING``
-   into ``usage_event`` and remember which (org, hour) slices need their rollups recomputed —
-   all in one transaction (``usage.ingest.writer``).
+1. Retry this consumer's own pending entries first (after database trouble, or when a
+   restarted consumer reuses its name), else claim entries a dead consumer left pending longer
+   than ``claim_idle_ms`` (``XAUTOCLAIM``), else read new ones (``XREADGROUP … >``, blocking
+   up to ``block_ms``).
+2. ``COPY`` every event of every entry into ``usage_event``, creating the monthly partitions
+   the batch touches first, and remember which (org, hour) slices need their rollups
+   recomputed — all in one transaction (``usage.ingest.writer``).
 3. Only after ``COMMIT``: ``XACK`` the entries. A crash anywhere before that leaves them
    pending; they are redelivered (claimed) and the primary key drops the rows already there.
 
-A bad entry (unparseable JSON, unknown fields, a value PostgreSQL refuses) makes the bulk
-transaction fail; the batch is then replayed entry by entry, and the entries that still fail
-go to the dead-letter stream ``usage:events:dead`` with the error — and are acknowledged only
-after that ``XADD`` succeeded — so nothing is silently dropped.
+Database trouble is not bad data (``usage.ingest.errors``). A lost or refused connection,
+failover, deadlock, serialization failure or timeout leaves the whole batch pending — nothing
+acknowledged, nothing dead-lettered — and the consumer retries it after a backoff that doubles
+from ``RETRY_BASE_SECONDS`` up to ``USAGE_INGEST_RETRY_MAX_SECONDS``. Only what cannot become
+a row goes to the dead-letter stream ``usage:events:dead``: an entry that is not a JSON list
+of events, or an event PostgreSQL refuses for its content (a CHECK, a bad number). Refused
+events are isolated by bisecting the batch — down to single events inside an entry — so the
+rest of the batch, and the rest of that entry, is stored. Entries are acknowledged only after
+the dead letters' ``XADD``; ``manage.py usage_deadletters`` lists and replays them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from usage.events import STREAM_FIELD, STREAM_KEY
-from usage.ingest.rows import PoisonEntry, rows_of, slices_of
+from usage.ingest.errors import is_duplicate, refused_for_content
+from usage.ingest.rows import COLUMNS, PoisonEntry, rows_of, slices_of
 from usage.ingest.stream import DEAD_LETTER_KEY, DIRTY_KEY, GROUP, STATE_KEY, consumer_name, ensure_group
 from usage.ingest.writer import EventWriter, fault_pause
 
 log = logging.getLogger(__name__)
+
+RETRY_BASE_SECONDS = 0.5
+_DB_ERRORS = (DatabaseError, psycopg.Error)
 
 
 @dataclass
@@ -44,6 +58,8 @@ class BatchResult:
     dead: int = 0
     claimed: int = 0
     dirty: set = field(default_factory=set)
+    retry: bool = False  # database trouble: the entries stay pending for a retry
+    error: str = ""
 
 
 class IngestConsumer:
@@ -54,10 +70,20 @@ class IngestConsumer:
         self.batch = batch or settings.USAGE_INGEST_BATCH
         self.block_ms = block_ms
         self.claim_idle_ms = settings.USAGE_INGEST_CLAIM_IDLE_MS if claim_idle_ms is None else claim_idle_ms
+        self.failures = 0  # consecutive passes that met database trouble
+        self._own_pending = True  # a consumer reusing a name first finishes what it left pending
         ensure_group(redis)
         self.writer = EventWriter()
 
     # --- reading -------------------------------------------------------------------------
+    def _read_own(self) -> list:
+        response = self.redis.xreadgroup(GROUP, self.name, {STREAM_KEY: "0"}, count=self.batch)
+        entries = response[0][1] if response else []
+        gone = [entry_id for entry_id, fields in entries if not fields]
+        if gone:  # deleted from the stream while pending: nothing left to write
+            self.redis.xack(STREAM_KEY, GROUP, *gone)
+        return [(entry_id, fields) for entry_id, fields in entries if fields]
+
     def _claim(self) -> list:
         _next, entries, *_ = self.redis.xautoclaim(
             STREAM_KEY, GROUP, self.name, min_idle_time=self.claim_idle_ms, start_id="0-0", count=self.batch
@@ -69,8 +95,12 @@ class IngestConsumer:
         return response[0][1] if response else []
 
     def step(self, *, block: bool = True) -> BatchResult:
-        claimed = self._claim()
-        entries = claimed or self._read(self.block_ms if block else None)
+        claimed: list = []
+        entries = self._read_own() if self._own_pending else []
+        if not entries:
+            self._own_pending = False
+            claimed = self._claim()
+            entries = claimed or self._read(self.block_ms if block else None)
         result = self.process(entries)
         result.claimed = len(claimed)
         return result
@@ -80,76 +110,144 @@ class IngestConsumer:
         result = BatchResult(entries=len(entries))
         if not entries:
             return result
-        parsed: list[tuple] = []  # (entry_id, rows, slices) of well-formed entries
-        dead: list[tuple] = []  # (entry_id, fields, error)
+        units: list[tuple] = []  # (entry_id, rows, slices) of well-formed entries
+        dead: list[tuple] = []  # (entry_id, payload, error)
         hours: dict[str, int] = {}
 
         def parse():
             # Lazily, so PostgreSQL ingests entry N while Python parses entry N+1.
             for entry_id, fields in entries:
+                raw = fields.get(STREAM_FIELD.encode(), fields.get(STREAM_FIELD))
                 try:
-                    rows = rows_of(fields.get(STREAM_FIELD.encode(), fields.get(STREAM_FIELD)))
+                    rows = rows_of(raw)
                     slices = slices_of(rows, hours)
                 except PoisonEntry as exc:
-                    dead.append((entry_id, fields, str(exc)))
+                    dead.append((entry_id, raw if raw is not None else json.dumps(str(fields)), str(exc)))
                     continue
-                parsed.append((entry_id, rows, slices))
+                units.append((entry_id, rows, slices))
                 yield rows, slices
 
         stream = parse()
+        refused: list[tuple] = []
         try:
-            result.inserted = self.writer.copy_fast(stream)
-        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
-            if not isinstance(exc, psycopg.errors.UniqueViolation) and not isinstance(
-                exc.__cause__, psycopg.errors.UniqueViolation
-            ):
-                raise
-            # Some rows are already stored (a redelivery after a crash): deduplicate.
-            log.info("usage ingest: batch holds events already stored (redelivery); deduplicating")
-            for _ in stream:  # finish parsing what the failed COPY did not reach
-                pass
-            result.inserted = self.writer.write_dedup([(rows, slices) for _, rows, slices in parsed])
-        except (DatabaseError, psycopg.Error) as exc:
-            # One value PostgreSQL refuses fails the whole COPY: replay entry by entry.
-            log.warning("usage ingest: bulk write failed (%s); retrying entry by entry", exc)
-            for _ in stream:
-                pass
-            for entry_id, rows, slices in list(parsed):
-                try:
-                    result.inserted += self.writer.write_dedup([(rows, slices)])
-                except (DatabaseError, psycopg.Error) as entry_exc:
-                    fields = next(f for i, f in entries if i == entry_id)
-                    dead.append((entry_id, fields, f"database refused: {entry_exc}".strip()))
-                    parsed.remove((entry_id, rows, slices))
-        for _, rows, slices in parsed:
+            try:
+                result.inserted = self.writer.copy_fast(stream)
+            except _DB_ERRORS as exc:
+                duplicate = is_duplicate(exc)
+                if not duplicate and not refused_for_content(exc):
+                    raise
+                for _ in stream:  # finish parsing what the failed COPY did not reach
+                    pass
+                if duplicate:  # some rows are stored already (a redelivery after a crash)
+                    log.info("usage ingest: batch holds events already stored (redelivery); deduplicating")
+                    result.inserted, refused = self._write_isolating(units)
+                else:
+                    log.warning("usage ingest: PostgreSQL refused part of the batch (%s); isolating it", exc)
+                    result.inserted, refused = self._write_isolating(units, refusal=exc)
+        except _DB_ERRORS as exc:
+            return self._defer(result, exc)
+        dead += self._dead_letters_of(refused)
+        for _, rows, slices in units:
             result.dirty |= slices
             result.events += len(rows)
+        result.events -= sum(len(rows) for _, rows, _ in refused)
         self._after_commit(entries, dead, result)
         return result
+
+    def _write_isolating(self, units: list[tuple], *, refusal: BaseException | None = None) -> tuple[int, list]:
+        """Write ``units`` (deduplicating); when PostgreSQL refuses them for their content,
+        bisect — across entries, then across the events of one entry — until the refused
+        events stand alone. Returns (rows inserted, [(entry_id, refused rows, error)]).
+        Database trouble propagates: the caller leaves the whole batch pending."""
+        if not any(rows for _, rows, _ in units):
+            return 0, []
+        if refusal is None:
+            try:
+                return self.writer.write_dedup([(rows, slices) for _, rows, slices in units]), []
+            except _DB_ERRORS as exc:
+                if not refused_for_content(exc):
+                    raise
+                refusal = exc
+        if len(units) == 1 and len(units[0][1]) == 1:
+            entry_id, rows, _ = units[0]
+            return 0, [(entry_id, rows, f"database refused: {refusal}".strip())]
+        if len(units) > 1:
+            mid = len(units) // 2
+            halves = [units[:mid], units[mid:]]
+        else:
+            entry_id, rows, slices = units[0]
+            mid = len(rows) // 2
+            halves = [[(entry_id, rows[:mid], slices)], [(entry_id, rows[mid:], slices)]]
+        inserted, refused = 0, []
+        for half in halves:
+            count, refused_here = self._write_isolating(half)
+            inserted += count
+            refused += refused_here
+        return inserted, refused
+
+    @staticmethod
+    def _dead_letters_of(refused: list[tuple]) -> list[tuple]:
+        """One dead letter per entry, holding only its refused events (replayable as is)."""
+        by_entry: dict = defaultdict(lambda: ([], []))
+        for entry_id, rows, error in refused:
+            by_entry[entry_id][0].extend(rows)
+            by_entry[entry_id][1].append(error)
+        return [
+            (entry_id, json.dumps([dict(zip(COLUMNS, row)) for row in rows]), "; ".join(dict.fromkeys(errors)))
+            for entry_id, (rows, errors) in by_entry.items()
+        ]
+
+    def _defer(self, result: BatchResult, exc: BaseException) -> BatchResult:
+        """Database trouble: acknowledge nothing, dead-letter nothing; retry after a backoff."""
+        self.failures += 1
+        self._own_pending = True
+        self.writer.reset()
+        result.retry, result.error = True, str(exc).strip()
+        log.warning("usage ingest: database unavailable (%s); %d entries stay pending (attempt %d)",
+                    result.error, result.entries, self.failures)
+        try:
+            self.redis.hset(STATE_KEY, mapping={
+                "last_error": result.error[:500], "last_error_at": time.time(), "consecutive_failures": self.failures,
+            })
+        except (RedisConnectionError, RedisTimeoutError):
+            pass  # the status is informative only; the entries are safe in the stream
+        return result
+
+    def retry_delay(self) -> float:
+        """Seconds to wait before retrying after ``failures`` consecutive failures: doubling
+        from RETRY_BASE_SECONDS, capped at USAGE_INGEST_RETRY_MAX_SECONDS, with jitter so
+        several consumers do not hit a recovering database in step."""
+        if not self.failures:
+            return 0.0
+        ceiling = settings.USAGE_INGEST_RETRY_MAX_SECONDS
+        delay = min(ceiling, RETRY_BASE_SECONDS * 2 ** min(self.failures - 1, 30))
+        return delay * random.uniform(0.5, 1.0)
 
     def _after_commit(self, entries: list, dead: list, result: BatchResult) -> None:
         fault_pause("USAGE_INGEST_TEST_PAUSE_BEFORE_ACK")
         pipe = self.redis.pipeline(transaction=False)
         if result.dirty:
             pipe.sadd(DIRTY_KEY, *result.dirty)
-        for entry_id, fields, error in dead:
-            raw = fields.get(STREAM_FIELD.encode(), fields.get(STREAM_FIELD)) if isinstance(fields, dict) else None
-            pipe.xadd(DEAD_LETTER_KEY, {"entry_id": entry_id, "error": error[:2000], "payload": raw if raw is not None else json.dumps(str(fields))})
+        for entry_id, payload, error in dead:
+            pipe.xadd(DEAD_LETTER_KEY, {"entry_id": entry_id, "error": error[:2000], "payload": payload})
         # Acknowledge last: after the rows are committed and the dead letters are stored.
         pipe.xack(STREAM_KEY, GROUP, *[entry_id for entry_id, _ in entries])
         pipe.hset(STATE_KEY, mapping={
             "last_batch_at": time.time(), "last_consumer": self.name, "last_batch_entries": len(entries),
+            "consecutive_failures": 0,
         })
         pipe.hincrby(STATE_KEY, "events_total", result.events)
         pipe.hincrby(STATE_KEY, "inserted_total", result.inserted)
         if dead:
             pipe.hincrby(STATE_KEY, "dead_total", len(dead))
         pipe.execute()
+        self.failures = 0
         result.dead = len(dead)
 
     # --- loops ---------------------------------------------------------------------------
     def drain(self, *, seconds: float) -> BatchResult:
-        """Process until the stream is empty or the time budget is spent (the Celery path)."""
+        """Process until the stream is empty, the time budget is spent or the database is in
+        trouble (the Celery path: the next beat tick is the retry)."""
         total = BatchResult()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -158,10 +256,29 @@ class IngestConsumer:
             total.events += result.events
             total.inserted += result.inserted
             total.dead += result.dead
+            if result.retry:
+                total.retry, total.error = True, result.error
+                break
             if not result.entries:
                 break
         return total
 
     def run_forever(self, *, stop=lambda: False) -> None:
         while not stop():
-            self.step(block=True)
+            try:
+                result = self.step(block=True)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # Redis trouble: pending entries stay in the stream; nothing to do but wait.
+                self.failures += 1
+                self._own_pending = True
+                log.warning("usage ingest: Redis unavailable (%s); retrying (attempt %d)", exc, self.failures)
+            else:
+                if not result.retry:
+                    continue
+            self._sleep(self.retry_delay(), stop)
+
+    @staticmethod
+    def _sleep(seconds: float, stop) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))

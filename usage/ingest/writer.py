@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
+from functools import partial
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from usage import partitions
 from usage.ingest.rows import COLUMN_LIST
@@ -21,7 +22,24 @@ from usage.ingest.rows import COLUMN_LIST
 class EventWriter:
     def __init__(self) -> None:
         self._month_of_hour: dict[int, datetime] = {}
-        self._months_present = partitions.months_present()
+        # Read on first use, not here: a consumer started while PostgreSQL is down must start
+        # (and keep its entries pending) rather than crash.
+        self._months_present: set[datetime] | None = None
+
+    def reset(self) -> None:
+        """After database trouble: drop the (possibly broken) connection, so the next write
+        reconnects, and forget what was known about partitions."""
+        self._months_present = None
+        if not connection.in_atomic_block:
+            try:
+                connection.close()
+            except DatabaseError:
+                pass  # already gone; Django forgets it either way
+
+    def _months_known(self) -> None:
+        # Before a COPY starts: the connection runs nothing else until the COPY ends.
+        if self._months_present is None:
+            self._months_present = partitions.months_present()
 
     def _months_missing(self, slices: set[str]) -> set[datetime]:
         months = set()
@@ -40,6 +58,7 @@ class EventWriter:
         partition is created. A row already stored makes the primary key refuse the COPY."""
         count = 0
         deferred = []
+        self._months_known()
         with transaction.atomic():
             with connection.cursor() as cursor:
                 with cursor.cursor.copy(f"COPY usage_event ({COLUMN_LIST}) FROM STDIN") as copy:
@@ -66,10 +85,15 @@ class EventWriter:
             months |= self._months_missing(slices)
         for month in months:
             partitions.partition_ensure(month=month)
-            transaction.on_commit(lambda month=month: self._months_present.add(month))
+            transaction.on_commit(partial(self._month_created, month))
+
+    def _month_created(self, month: datetime) -> None:
+        if self._months_present is not None:
+            self._months_present.add(month)
 
     def write_dedup(self, batch: list[tuple]) -> int:
         """COPY into a staging table, then ``INSERT … ON CONFLICT DO NOTHING``: returns new rows."""
+        self._months_known()
         with transaction.atomic():
             self._partitions_for(batch)
             with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portal.redis import redis_client
 from usage.events import STREAM_KEY
@@ -41,6 +41,8 @@ class Command(BaseCommand):
         if options["once"]:
             result = consumer.drain(seconds=3600)
             self.stdout.write(f"ingested {result.inserted} new of {result.events} events, {result.dead} dead letters")
+            if result.retry:
+                raise CommandError(f"database unavailable, entries left pending for a retry: {result.error}")
             return
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
