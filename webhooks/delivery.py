@@ -45,12 +45,14 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: str) -> str:
 
 
 def target_check(url: str) -> str | None:
-    """Refuse non-HTTPS URLs and hosts that resolve to private, loopback, link-local, reserved
-    or multicast addresses (SSRF), unless the operator allows private targets.
+    """Refuse non-HTTPS URLs and hosts that resolve to a non-public address (SSRF), unless the
+    operator allows private targets.
 
     Returns the vetted address to connect to (None when private targets are allowed), so the
     connection goes to the address that was checked: resolving again at connect time would
-    let a short-TTL DNS answer swap in an internal address (DNS rebinding)."""
+    let a short-TTL DNS answer swap in an internal address (DNS rebinding). The refusal names
+    the host the customer typed but never the address it resolved to: that would map our
+    internal network for anyone who registers a host name."""
     parts = urlsplit(url)
     allow_private = settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
@@ -63,13 +65,46 @@ def target_check(url: str) -> str | None:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"The host {parts.hostname} does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if getattr(address, "ipv4_mapped", None):
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise UnsafeTarget(f"{parts.hostname} resolves to a private or reserved address ({address}).")
-    return infos[0][4][0]
+    if not all(address_is_public(ipaddress.ip_address(info[4][0])) for info in infos):
+        raise UnsafeTarget(f"{parts.hostname} resolves to a non-public address.")
+    return str(infos[0][4][0])
+
+
+# IPv6 ranges whose last 32 bits are an IPv4 address that a translator, a tunnel or the host's
+# own stack may end up connecting to: NAT64's well-known prefix (RFC 6052), IPv4-compatible
+# (RFC 4291, deprecated but still routed by some stacks) and IPv4-translated (SIIT, RFC 2765).
+# IPv4-mapped, 6to4 and Teredo have their own accessors on IPv6Address.
+_EMBEDS_IPV4_LOW_32 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+)
+# Never public whatever they embed: NAT64 prefixes for local use (RFC 8215).
+_NEVER_PUBLIC = (ipaddress.IPv6Network("64:ff9b:1::/48"),)
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for a global unicast address that does not stand for a non-public IPv4 address.
+
+    Python's ``is_global`` alone is not enough: it calls ``64:ff9b::7f00:1`` (NAT64 of
+    127.0.0.1) or ``::127.0.0.1`` global, and its tables differ between Python releases, so
+    every IPv4 address an IPv6 address embeds is checked too."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return True
+    if any(address in network for network in _NEVER_PUBLIC):
+        return False
+    embedded: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped:
+        embedded.append(address.ipv4_mapped)
+    if address.sixtofour:
+        embedded.append(address.sixtofour)
+    if address.teredo:
+        embedded.extend(address.teredo)
+    if any(address in network for network in _EMBEDS_IPV4_LOW_32):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(v4.is_global and not v4.is_multicast for v4 in embedded)
 
 
 def pinned_request(url: str, address: str | None) -> tuple[str, dict[str, str], dict]:
