@@ -7,6 +7,8 @@ organization's endpoint is a 404. Thin: reads through ``webhooks.selectors``, wr
 
 from __future__ import annotations
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -30,6 +32,7 @@ class EndpointSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@method_decorator(never_cache, name="post")  # the 201 carries the signing secret
 class WebhookEndpointsApi(APIView):
     """List (GET) and register (POST) endpoints: one path, so one class with one serializer pair
     per method."""

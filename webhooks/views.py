@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
@@ -40,6 +41,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         "form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)})
 
 
+@never_cache  # shows the signing secret
 @role_required("manage_webhooks")
 def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
