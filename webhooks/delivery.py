@@ -17,17 +17,18 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from portal.problems import Problem
+from webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
+from webhooks.transport import post_bounded
 
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = [30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600]  # then give up
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+RESPONSE_BODY_KEPT = 2000  # characters of the receiver's answer shown with the attempt
 
 
 class UnsafeTarget(Problem):
@@ -108,7 +109,7 @@ def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
 
 
 def pinned_request(url: str, address: str | None) -> tuple[str, dict[str, str], dict]:
-    """(url, extra headers, httpx extensions) that connect to ``address`` while keeping the
+    """(url, extra headers, request extensions) that connect to ``address`` while keeping the
     original host for the Host header and for TLS (SNI and certificate verification)."""
     if address is None:
         return url, {}, {}
@@ -141,15 +142,17 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt:
         # Re-checked every attempt (DNS can change after registration), and pinned to the
         # address that passed the check.
         url, host_header, extensions = pinned_request(endpoint.url, target_check(endpoint.url))
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-            response = client.post(url, content=body.encode(), headers={**headers, **host_header},
-                                   extensions=extensions)
-        attempt.response_status = response.status_code
-        attempt.response_body = response.text[:2000]
+        reply = post_bounded(url, body=body.encode(), headers={**headers, **host_header}, extensions=extensions,
+                             timeout=settings.WEBHOOKS_DELIVERY_TIMEOUT_SECONDS,
+                             max_bytes=settings.WEBHOOKS_RESPONSE_MAX_BYTES)
+        attempt.response_status, attempt.error = reply.status, reply.error
+        attempt.response_body = reply.body.decode("utf-8", "replace")[:RESPONSE_BODY_KEPT]
     except UnsafeTarget as exc:
         attempt.error = exc.detail
-    except httpx.HTTPError as exc:
-        attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
+    except SoftTimeLimitExceeded:
+        # Only slow DNS gets here (the request itself has its deadline); record it as a failed
+        # attempt so the backoff and the attempt limit apply.
+        attempt.error = "The attempt ran out of time (the host name took too long to resolve?)."
     attempt.duration_ms = int((time.perf_counter() - started) * 1000)
     with transaction.atomic():
         attempt.save()
