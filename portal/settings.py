@@ -234,8 +234,13 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBU
 # the answer is read, so a receiver cannot hold a worker; the attempt task's time limits lie beyond.
 WEBHOOKS_DELIVERY_TIMEOUT_SECONDS = env_int("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS", 15)
 WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024)
-if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES) < 1:
-    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS and WEBHOOKS_RESPONSE_MAX_BYTES must be positive.")
+# A claimed delivery (its attempt enqueued) whose attempt is not recorded within this time (lost
+# message, killed worker) is enqueued again by the sweeper; the attempt's row lock and number
+# make that harmless if the first message still runs.
+WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120)
+if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS) < 1:
+    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES and "
+                               "WEBHOOKS_CLAIM_SECONDS must be positive.")
 
 # --- Docs, pricing and status (docs/api-docs.md) -------------------------------------------
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).

@@ -14,7 +14,7 @@ import json
 import secrets
 import socket
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -28,6 +28,7 @@ from webhooks.transport import post_bounded
 
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = [30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600]  # then give up
+SWEEP_BATCH = 1000  # deliveries claimed per sweep; a backlog drains over a few sweeps
 RESPONSE_BODY_KEPT = 2000  # characters of the receiver's answer shown with the attempt
 
 
@@ -126,15 +127,62 @@ def payload_for(delivery: WebhookDelivery) -> str:
                       separators=(",", ":"))
 
 
-def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt:
-    """Send one attempt and record it. Schedules nothing itself; returns the attempt."""
-    delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+# Attempts may still be made for these; the other statuses are final.
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+def delivery_attempt(*, delivery_id: int, expected_attempts: int | None = None) -> DeliveryAttempt | None:
+    """Make attempt number ``expected_attempts + 1`` of a delivery and record it, unless it
+    is not to be made; returns the attempt, or None when nothing was sent. Schedules nothing
+    itself: the next attempt is due at ``next_attempt_at`` and the sweeper enqueues it.
+
+    Task messages can arrive twice (a broker redelivers an unacknowledged message; the sweeper
+    re-enqueues a claim whose message was lost) and two workers can hold the same delivery, so
+    under a row lock held until the outcome is recorded:
+
+    1. The delivery is locked with SKIP LOCKED: if another worker is sending it right now,
+       nothing is sent here (that worker records the outcome).
+    2. A delivered (succeeded) or abandoned (failed) delivery is never sent again.
+    3. The message's attempt number must still be the next one: a copy of an attempt that was
+       already made is dropped. Messages from before attempt numbers (``None``) are sent only
+       when the delivery is due.
+    4. Send (bounded in time), then record the attempt and the next due time in the same
+       transaction, which releases the lock. A worker killed while sending rolls it all back:
+       the claim's ``next_attempt_at`` then lets the sweeper enqueue the same attempt again.
+    """
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("endpoint", "event").filter(pk=delivery_id).first())
+        if delivery is None or delivery.status not in OPEN_STATUSES:
+            return None
+        if expected_attempts is None:
+            if delivery.next_attempt_at is not None and delivery.next_attempt_at > timezone.now():
+                return None
+        elif delivery.attempt_count != expected_attempts:
+            return None
+        attempt = _attempt_send(delivery)
+        attempt.save()
+        delivery.attempt_count += 1
+        ok = attempt.response_status is not None and 200 <= attempt.response_status < 300
+        if ok:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+        elif delivery.attempt_count >= MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        else:
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(delivery.attempt_count))
+        delivery.save(update_fields=["status", "attempt_count", "next_attempt_at"])
+    return attempt
+
+
+def _attempt_send(delivery: WebhookDelivery) -> DeliveryAttempt:
+    """Sign and POST the event; the unsaved attempt with the outcome."""
     endpoint, body = delivery.endpoint, payload_for(delivery)
-    timestamp = int(time.time())
+    msg_id, timestamp = delivery.event.public_id, int(time.time())
     headers = {
         "content-type": "application/json", "user-agent": f"{settings.SITE_NAME}-Webhooks/1.0",
-        "webhook-id": delivery.event.public_id, "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=endpoint.secret, msg_id=delivery.event.public_id, timestamp=timestamp, body=body),
+        "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret=endpoint.secret, msg_id=msg_id, timestamp=timestamp, body=body),
     }
     attempt = DeliveryAttempt(delivery=delivery)
     started = time.perf_counter()
@@ -154,20 +202,30 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt:
         # attempt so the backoff and the attempt limit apply.
         attempt.error = "The attempt ran out of time (the host name took too long to resolve?)."
     attempt.duration_ms = int((time.perf_counter() - started) * 1000)
-    with transaction.atomic():
-        attempt.save()
-        delivery.attempt_count += 1
-        ok = attempt.response_status is not None and 200 <= attempt.response_status < 300
-        if ok:
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
-        elif delivery.attempt_count >= MAX_ATTEMPTS:
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-        else:
-            delay = backoff_seconds(delivery.attempt_count)
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.RETRYING, timezone.now() + timedelta(seconds=delay)
-        delivery.save(update_fields=["status", "attempt_count", "next_attempt_at"])
     return attempt
 
 
 def backoff_seconds(attempt_count: int) -> int:
     return BACKOFF_SECONDS[min(attempt_count - 1, len(BACKOFF_SECONDS) - 1)]
+
+
+def claim_expiry() -> datetime:
+    """When a claimed delivery whose attempt was not recorded becomes due again."""
+    return timezone.now() + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
+
+
+def deliveries_claim_due(*, limit: int = SWEEP_BATCH) -> list[tuple[int, int]]:
+    """Claim up to ``limit`` due deliveries: (id, attempt number to make) for each, to enqueue
+    once this has committed.
+
+    Claiming moves ``next_attempt_at`` to the claim's expiry, so the next sweeps leave them
+    alone while their messages wait in the queue, and enqueue them again if a message is lost
+    or its worker dies. SKIP LOCKED passes over deliveries being sent right now (their row is
+    locked until the outcome is recorded) and lets several sweepers run at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(WebhookDelivery.objects.select_for_update(skip_locked=True)
+                   .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+                   .order_by("next_attempt_at").values_list("pk", "attempt_count")[:limit])
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=claim_expiry())
+    return due

@@ -47,6 +47,10 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
+    """One event to one endpoint. While it is open (pending or retrying), ``next_attempt_at``
+    is when the sweeper enqueues its next attempt: after a failed attempt, the end of the
+    backoff; once an attempt is enqueued, the expiry of that claim."""
+
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(CustomerEvent, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -56,6 +60,11 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's "open and due" scan.
+            models.Index(fields=["next_attempt_at"], name="webhooks_delivery_due_idx",
+                         condition=models.Q(status__in=["pending", "retrying"])),
+        ]
 
 
 class DeliveryAttempt(models.Model):

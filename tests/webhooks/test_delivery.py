@@ -61,7 +61,8 @@ def test_failed_attempt_is_stored_and_scheduled_with_backoff(org, settings, djan
         from webhooks.tasks import webhook_delivery_attempt
 
         r.status = 200
-        webhook_delivery_attempt.delay(delivery.pk)  # what the backoff retry (or "resend") runs
+        # What the sweeper enqueues once the backoff is over.
+        webhook_delivery_attempt.delay(delivery.pk, attempt=delivery.attempt_count)
         delivery.refresh_from_db()
         assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts.count() == 2
     finally:
