@@ -238,9 +238,12 @@ WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024)
 # message, killed worker) is enqueued again by the sweeper; the attempt's row lock and number
 # make that harmless if the first message still runs.
 WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120)
-if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS) < 1:
-    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES and "
-                               "WEBHOOKS_CLAIM_SECONDS must be positive.")
+# Customer events, deliveries and attempts older than this are deleted (open deliveries never).
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 90)
+if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS,
+       WEBHOOKS_RETENTION_DAYS) < 1:
+    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, "
+                               "WEBHOOKS_CLAIM_SECONDS and WEBHOOKS_RETENTION_DAYS must be positive.")
 
 # --- Docs, pricing and status (docs/api-docs.md) -------------------------------------------
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).

@@ -129,6 +129,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Customer webhooks: enqueue the attempts that are due (retries after their backoff, and
     # attempts whose message was lost).
     "webhooks-deliveries-sweep": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 10.0},
+    "webhooks-history-prune": {"task": "webhooks.tasks.webhook_history_prune_task", "schedule": 24 * 3600.0},
     "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60.0},
     "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 3600.0},
     "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},

@@ -37,6 +37,7 @@ class CustomerEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="webhooks_event_created_idx")]  # retention
 
 
 class DeliveryStatus(models.TextChoices):
@@ -77,3 +78,4 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
+        indexes = [models.Index(fields=["attempted_at"], name="webhooks_attempt_at_idx")]  # retention

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from webhooks.delivery import deliveries_claim_due, delivery_attempt
+from webhooks.retention import webhook_history_prune
 
 # One attempt is bounded by WEBHOOKS_DELIVERY_TIMEOUT_SECONDS plus DNS resolution; the time
 # limits are the backstop that frees the worker whatever hangs.
@@ -34,3 +35,9 @@ def webhook_deliveries_sweep() -> int:
     for delivery_id, attempts_made in due:
         webhook_delivery_attempt.delay(delivery_id, attempt=attempts_made)
     return len(due)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def webhook_history_prune_task() -> dict[str, int]:
+    """Daily, from beat: delete webhook history older than WEBHOOKS_RETENTION_DAYS."""
+    return webhook_history_prune()
