@@ -19,8 +19,7 @@ import httpcore
 import httpx
 
 # What the network or the receiver can make httpcore raise; anything else is our bug.
-_HTTP_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-                httpcore.UnsupportedProtocol)
+_HTTP_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 _OPERATION_TIMEOUTS = {"connect": 5.0, "read": 10.0, "write": 10.0, "pool": 5.0}
 
 
@@ -34,18 +33,26 @@ class Reply:
     error: str
 
 
-def post_bounded(url: str, *, body: bytes, headers: dict[str, str], extensions: dict[str, Any],
-                 timeout: float, max_bytes: int) -> Reply:
+def post_bounded(
+    url: str, *, body: bytes, headers: dict[str, str], extensions: dict[str, Any], timeout: float, max_bytes: int
+) -> Reply:
     """POST ``body`` and return within ``timeout`` seconds (plus scheduling noise), having
     read at most ``max_bytes`` of the response body (plus one network read)."""
     deadline = time.monotonic() + timeout
     status: int | None = None
     received = bytearray()
     try:
-        with httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), retries=0, max_connections=1,
-                                     network_backend=_DeadlineBackend(deadline)) as pool, \
-             pool.stream("POST", url, headers=headers, content=body,
-                         extensions={**extensions, "timeout": _OPERATION_TIMEOUTS}) as response:
+        with (
+            httpcore.ConnectionPool(
+                ssl_context=httpx.create_ssl_context(),
+                retries=0,
+                max_connections=1,
+                network_backend=_DeadlineBackend(deadline),
+            ) as pool,
+            pool.stream(
+                "POST", url, headers=headers, content=body, extensions={**extensions, "timeout": _OPERATION_TIMEOUTS}
+            ) as response,
+        ):
             status = response.status
             for chunk in response.iter_stream():
                 received += chunk
@@ -65,14 +72,22 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, deadline: float):
         self._backend, self._deadline = httpcore.SyncBackend(), deadline
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, _time_left(self._deadline, timeout, httpcore.ConnectTimeout),
-                                           local_address, socket_options)
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _time_left(self._deadline, timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
         return _DeadlineStream(stream, self._deadline)
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
         raise httpcore.UnsupportedProtocol("Webhook deliveries use TCP.")
 
     def sleep(self, seconds: float) -> None:
@@ -92,8 +107,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         left = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left), self._deadline)
 

@@ -80,8 +80,9 @@ def delivery_to(org, settings):
 
     def make(respond):
         receivers.append(receiver := RawReceiver(respond))
-        endpoint = WebhookEndpoint.objects.create(organization=org, url=receiver.url, event_types=[],
-                                                  secret=secret_new())
+        endpoint = WebhookEndpoint.objects.create(
+            organization=org, url=receiver.url, event_types=[], secret=secret_new()
+        )
         event = CustomerEvent.objects.create(organization=org, public_id="evt_bounded", type="invoice.paid")
         return WebhookDelivery.objects.create(endpoint=endpoint, event=event)
 

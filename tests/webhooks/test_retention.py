@@ -18,16 +18,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def endpoint(org):
-    return WebhookEndpoint.objects.create(organization=org, url="https://example.com/hook", event_types=[],
-                                          secret=secret_new())
+    return WebhookEndpoint.objects.create(
+        organization=org, url="https://example.com/hook", event_types=[], secret=secret_new()
+    )
 
 
 def event_with_delivery(endpoint, *, days_ago, status, public_id):
     when = timezone.now() - timedelta(days=days_ago)
-    event = CustomerEvent.objects.create(organization_id=endpoint.organization_id, public_id=public_id,
-                                         type="invoice.paid", created_at=when)
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=status, created_at=when,
-                                              attempt_count=1)
+    event = CustomerEvent.objects.create(
+        organization_id=endpoint.organization_id, public_id=public_id, type="invoice.paid", created_at=when
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, status=status, created_at=when, attempt_count=1
+    )
     DeliveryAttempt.objects.create(delivery=delivery, attempted_at=when, response_status=500)
     return event
 
@@ -47,8 +50,9 @@ def test_an_open_delivery_keeps_its_event_and_attempts_however_old(endpoint, set
     settings.WEBHOOKS_RETENTION_DAYS = 90
     event = event_with_delivery(endpoint, days_ago=200, status=status, public_id="evt_open")
     # A second endpoint's delivery of the same event is finished: its old attempts may go.
-    other = WebhookEndpoint.objects.create(organization_id=endpoint.organization_id, url="https://example.org/h",
-                                           event_types=[], secret=secret_new())
+    other = WebhookEndpoint.objects.create(
+        organization_id=endpoint.organization_id, url="https://example.org/h", event_types=[], secret=secret_new()
+    )
     finished = WebhookDelivery.objects.create(endpoint=other, event=event, status=DeliveryStatus.SUCCEEDED)
     DeliveryAttempt.objects.create(delivery=finished, attempted_at=timezone.now() - timedelta(days=200))
     webhook_history_prune_task()

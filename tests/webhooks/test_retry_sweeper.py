@@ -41,8 +41,9 @@ def queued_task_messages() -> list[dict]:
     for raw in broker.lrange("celery", 0, -1):
         message = json.loads(raw)
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        out.append({"task": message["headers"]["task"], "eta": message["headers"].get("eta"),
-                    "args": args, "kwargs": kwargs})
+        out.append(
+            {"task": message["headers"]["task"], "eta": message["headers"].get("eta"), "args": args, "kwargs": kwargs}
+        )
     return out
 
 
@@ -97,8 +98,9 @@ def test_the_sweeper_enqueues_a_retry_when_it_is_due_and_claims_it(org, failing,
 
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     webhook_deliveries_sweep()
-    assert queued_task_messages() == [{"task": webhook_delivery_attempt.name, "eta": None,
-                                       "args": [delivery.pk], "kwargs": {"attempt": 1}}]
+    assert queued_task_messages() == [
+        {"task": webhook_delivery_attempt.name, "eta": None, "args": [delivery.pk], "kwargs": {"attempt": 1}}
+    ]
     delivery.refresh_from_db()  # claimed: later sweeps leave it alone until the claim expires
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS - 5)
     webhook_deliveries_sweep()
@@ -176,11 +178,13 @@ def test_two_workers_never_send_the_same_attempt_concurrently(org, settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_sweeper_skips_a_delivery_whose_attempt_is_in_progress(org):
     delivery = delivery_for(org, "https://example.com/hook")
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.RETRYING,
-                                                          next_attempt_at=timezone.now() - timedelta(seconds=1))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.RETRYING, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
     db = connection.settings_dict
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                         dbname=db["NAME"]) as sender:  # a worker holding the row while it sends
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    ) as sender:  # a worker holding the row while it sends
         sender.execute("SELECT 1 FROM webhooks_webhookdelivery WHERE id = %s FOR UPDATE", [delivery.pk])
         assert deliveries_claim_due() == []
     assert deliveries_claim_due() == [(delivery.pk, 0)]

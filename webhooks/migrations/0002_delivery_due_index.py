@@ -9,11 +9,11 @@ from django.db.models import F
 def open_deliveries_due(apps, schema_editor):
     WebhookDelivery = apps.get_model("webhooks", "WebhookDelivery")
     WebhookDelivery.objects.filter(status__in=["pending", "retrying"], next_attempt_at__isnull=True).update(
-        next_attempt_at=F("created_at"))
+        next_attempt_at=F("created_at")
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("webhooks", "0001_initial"),
     ]
@@ -21,8 +21,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="webhookdelivery",
-            index=models.Index(condition=models.Q(("status__in", ["pending", "retrying"])), fields=["next_attempt_at"],
-                               name="webhooks_delivery_due_idx"),
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "retrying"])),
+                fields=["next_attempt_at"],
+                name="webhooks_delivery_due_idx",
+            ),
         ),
         migrations.RunPython(open_deliveries_due, migrations.RunPython.noop, elidable=True),
     ]
