@@ -115,10 +115,11 @@ def pinned_request(url: str, address: str | None) -> tuple[str, dict[str, str], 
     if address is None:
         return url, {}, {}
     parts = urlsplit(url)
+    hostname = parts.hostname or ""  # target_check refused URLs without one
     host = f"[{address}]" if ":" in address else address
     netloc = host if parts.port is None else f"{host}:{parts.port}"
-    original = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc)), {"host": original}, {"sni_hostname": parts.hostname}
+    original = hostname if parts.port is None else f"{hostname}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), {"host": original}, {"sni_hostname": hostname}
 
 
 def payload_for(delivery: WebhookDelivery) -> str:

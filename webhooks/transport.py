@@ -50,7 +50,11 @@ def post_bounded(
                 network_backend=_DeadlineBackend(deadline),
             ) as pool,
             pool.stream(
-                "POST", url, headers=headers, content=body, extensions={**extensions, "timeout": _OPERATION_TIMEOUTS}
+                "POST",
+                url,
+                headers=list(headers.items()),
+                content=body,
+                extensions={**extensions, "timeout": _OPERATION_TIMEOUTS},
             ) as response,
         ):
             status = response.status

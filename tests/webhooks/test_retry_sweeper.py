@@ -111,7 +111,8 @@ def test_a_delivery_whose_message_was_lost_is_sent_once_its_claim_expires(org, r
     WebhookEndpoint.objects.create(organization=org, url=receiver.url, event_types=[], secret=secret_new())
     customer_event_emit(org_id=org.pk, type="invoice.paid", data={})  # its on-commit enqueue never runs
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at > timezone.now()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.next_attempt_at is not None and delivery.next_attempt_at > timezone.now()
     webhook_deliveries_sweep()
     assert receiver.requests == []
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
