@@ -47,6 +47,6 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
 
     def enqueue() -> None:
         for delivery in deliveries:
-            webhook_delivery_attempt.delay(delivery.pk, attempt=0)
+            webhook_delivery_attempt.delay(delivery.pk, 0)
 
     transaction.on_commit(enqueue)

@@ -32,7 +32,7 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     event = CustomerEvent.objects.create(organization_id=endpoint.organization_id, public_id=f"evt_{secrets.token_hex(12)}",
                                          type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=claim_expiry())
-    webhook_delivery_attempt.delay(delivery.pk, attempt=0)
+    webhook_delivery_attempt.delay(delivery.pk, 0)
     delivery.refresh_from_db()
     return delivery
 
@@ -46,6 +46,6 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
             locked.status = DeliveryStatus.PENDING
         locked.next_attempt_at = claim_expiry()
         locked.save(update_fields=["status", "next_attempt_at"])
-    webhook_delivery_attempt.delay(locked.pk, attempt=locked.attempt_count)
+    webhook_delivery_attempt.delay(locked.pk, locked.attempt_count)
     delivery.refresh_from_db()
     return delivery

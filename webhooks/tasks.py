@@ -33,7 +33,7 @@ def webhook_deliveries_sweep() -> int:
     (a worker that got the message first would find the row still locked and skip it)."""
     due = deliveries_claim_due()
     for delivery_id, attempts_made in due:
-        webhook_delivery_attempt.delay(delivery_id, attempt=attempts_made)
+        webhook_delivery_attempt.delay(delivery_id, attempts_made)
     return len(due)
 
 

@@ -61,8 +61,8 @@ def test_a_duplicated_message_for_an_attempt_already_made_sends_nothing(org, set
     failing = Receiver(status=500)
     try:
         delivery = delivery_for(org, failing.url)
-        webhook_delivery_attempt.delay(delivery.pk, attempt=0)
-        webhook_delivery_attempt.delay(delivery.pk, attempt=0)  # a second copy of the first attempt
+        webhook_delivery_attempt.delay(delivery.pk, 0)
+        webhook_delivery_attempt.delay(delivery.pk, 0)  # a second copy of the first attempt
         delivery.refresh_from_db()
         assert delivery.status == DeliveryStatus.RETRYING and delivery.attempt_count == 1
         assert len(failing.requests) == 1
@@ -99,7 +99,7 @@ def test_the_sweeper_enqueues_a_retry_when_it_is_due_and_claims_it(org, failing,
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     webhook_deliveries_sweep()
     assert queued_task_messages() == [
-        {"task": webhook_delivery_attempt.name, "eta": None, "args": [delivery.pk], "kwargs": {"attempt": 1}}
+        {"task": webhook_delivery_attempt.name, "eta": None, "args": [delivery.pk, 1], "kwargs": {}}
     ]
     delivery.refresh_from_db()  # claimed: later sweeps leave it alone until the claim expires
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS - 5)
