@@ -261,6 +261,20 @@ USAGE_ALERT_THRESHOLDS = (80, 100)
 # --- Outbound customer webhooks ------------------------------------------------------------
 # Endpoints may target private/loopback addresses only when allowed (the SSRF guard).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBUG)
+# One attempt's overall deadline (connect, send, the answer's headers and body) and how much of
+# the answer is read, so a receiver cannot hold a worker; the attempt task's time limits lie beyond.
+WEBHOOKS_DELIVERY_TIMEOUT_SECONDS = env_int("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS", 15)
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024)
+# A claimed delivery (its attempt enqueued) whose attempt is not recorded within this time (lost
+# message, killed worker) is enqueued again by the sweeper; the attempt's row lock and number
+# make that harmless if the first message still runs.
+WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120)
+# Customer events, deliveries and attempts older than this are deleted (open deliveries never).
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 90)
+if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS,
+       WEBHOOKS_RETENTION_DAYS) < 1:
+    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, "
+                               "WEBHOOKS_CLAIM_SECONDS and WEBHOOKS_RETENTION_DAYS must be positive.")
 
 # --- Docs, pricing and status (docs/api-docs.md) -------------------------------------------
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).

@@ -137,6 +137,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "usage-quota-drift-prune": {"task": "usage.tasks.usage_quota_drift_prune", "schedule": 24 * 3600.0},
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
+    # Customer webhooks: enqueue the attempts that are due (retries after their backoff, and
+    # attempts whose message was lost).
+    "webhooks-deliveries-sweep": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 10.0},
+    "webhooks-history-prune": {"task": "webhooks.tasks.webhook_history_prune_task", "schedule": 24 * 3600.0},
     "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60.0},
     "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 3600.0},
     "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},

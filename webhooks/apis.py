@@ -1,9 +1,8 @@
 """Customer REST API for outbound webhook endpoints (under ``/api/billing/webhooks/``).
 
-Session- or token-authenticated (scope area ``webhooks``) and scoped to the active organization
-like ``keys/apis.py``; another organization's endpoint is a 404. Thin: reads through
-``webhooks.selectors``, writes through ``webhooks.services`` — the same functions as the HTML
-pages.
+Session-authenticated and scoped to the active organization like ``keys/apis.py``; another
+organization's endpoint is a 404. Thin: reads through ``webhooks.selectors``, writes through
+``webhooks.services`` — the same functions as the HTML pages.
 """
 
 from __future__ import annotations
@@ -33,13 +32,12 @@ class EndpointSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-@method_decorator(never_cache, name="dispatch")  # POST answers with the signing secret
+@method_decorator(never_cache, name="post")  # the 201 carries the signing secret
 class WebhookEndpointsApi(APIView):
     """List (GET) and register (POST) endpoints: one path, so one class with one serializer pair
     per method."""
 
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    scope_area = "webhooks"
 
     class ListOutputSerializer(EndpointSerializer):
         pass
@@ -69,7 +67,6 @@ class WebhookEndpointsApi(APIView):
 
 class WebhookEndpointDeleteApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    scope_area = "webhooks"
 
     @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
                    summary="Delete a webhook endpoint")
@@ -96,7 +93,6 @@ class DeliverySerializer(serializers.Serializer):
 
 class WebhookDeliveriesApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
@@ -110,7 +106,6 @@ class WebhookDeliveriesApi(APIView):
 
 class WebhookTestApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
-    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass

@@ -1,7 +1,8 @@
 """Customer-facing events (outbound webhooks): the contract other apps call.
 
 ``customer_event_emit`` records an event for an organization and enqueues signed deliveries
-to every endpoint subscribed to its type (Standard Webhooks format, retried with backoff).
+to every endpoint subscribed to its type (Standard Webhooks format, retried with backoff by
+the sweeper in ``webhooks.tasks``).
 Callers: usage alerts (``usage.threshold_reached``), keys (``key.expiring``), billing
 (``invoice.*``, ``payment.failed``, ``subscription.updated``).
 """
@@ -12,6 +13,7 @@ import secrets
 
 from django.db import transaction
 
+from webhooks.delivery import claim_expiry
 from webhooks.models import CustomerEvent, WebhookDelivery, WebhookEndpoint
 from webhooks.tasks import webhook_delivery_attempt
 
@@ -38,11 +40,13 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
         return  # nobody listens: nothing to store or send
     event = CustomerEvent.objects.create(organization_id=org_id, public_id=f"evt_{secrets.token_hex(12)}",
                                          type=type, data=data)
+    # Claimed for the messages enqueued below: should they never run (lost message, broker
+    # down, process gone before the commit hook), the sweeper sends them when the claim expires.
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint_id=e.pk, event=event) for e in endpoints])
+        [WebhookDelivery(endpoint_id=e.pk, event=event, next_attempt_at=claim_expiry()) for e in endpoints])
 
     def enqueue() -> None:
         for delivery in deliveries:
-            webhook_delivery_attempt.delay(delivery.pk)
+            webhook_delivery_attempt.delay(delivery.pk, 0)
 
     transaction.on_commit(enqueue)

@@ -37,6 +37,7 @@ class CustomerEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="webhooks_event_created_idx")]  # retention
 
 
 class DeliveryStatus(models.TextChoices):
@@ -47,6 +48,10 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
+    """One event to one endpoint. While it is open (pending or retrying), ``next_attempt_at``
+    is when the sweeper enqueues its next attempt: after a failed attempt, the end of the
+    backoff; once an attempt is enqueued, the expiry of that claim."""
+
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(CustomerEvent, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -56,6 +61,11 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's "open and due" scan.
+            models.Index(fields=["next_attempt_at"], name="webhooks_delivery_due_idx",
+                         condition=models.Q(status__in=["pending", "retrying"])),
+        ]
 
 
 class DeliveryAttempt(models.Model):
@@ -68,3 +78,4 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
+        indexes = [models.Index(fields=["attempted_at"], name="webhooks_attempt_at_idx")]  # retention

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 
+from django.db import transaction
+
 from accounts.models import Organization
-from webhooks.delivery import secret_new, target_check
+from webhooks.delivery import OPEN_STATUSES, claim_expiry, secret_new, target_check
 from webhooks.events import EVENT_TYPES
-from webhooks.models import CustomerEvent, WebhookDelivery, WebhookEndpoint
+from webhooks.models import CustomerEvent, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.tasks import webhook_delivery_attempt
 
 
@@ -29,13 +31,21 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a ``subscription.updated`` test event to this endpoint only (attempted at once)."""
     event = CustomerEvent.objects.create(organization_id=endpoint.organization_id, public_id=f"evt_{secrets.token_hex(12)}",
                                          type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)
-    webhook_delivery_attempt.delay(delivery.pk)
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=claim_expiry())
+    webhook_delivery_attempt.delay(delivery.pk, 0)
     delivery.refresh_from_db()
     return delivery
 
 
 def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    webhook_delivery_attempt.delay(delivery.pk)
+    """One more attempt now, whatever the delivery's state: a delivered or abandoned delivery
+    is reopened for it (the customer asked), a retrying one is sent ahead of its backoff."""
+    with transaction.atomic():  # waits for an attempt in progress to be recorded
+        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if locked.status not in OPEN_STATUSES:
+            locked.status = DeliveryStatus.PENDING
+        locked.next_attempt_at = claim_expiry()
+        locked.save(update_fields=["status", "next_attempt_at"])
+    webhook_delivery_attempt.delay(locked.pk, locked.attempt_count)
     delivery.refresh_from_db()
     return delivery

@@ -41,7 +41,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         "form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)})
 
 
-@never_cache  # shows the endpoint's signing secret
+@never_cache  # shows the signing secret
 @role_required("manage_webhooks")
 def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)

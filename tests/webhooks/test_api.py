@@ -46,5 +46,5 @@ def test_webhook_create_validation_and_ssrf_are_problem_json(member_client, sett
     unsafe = problem(member_client.post("/api/billing/webhooks/", {"url": "https://127.0.0.1/x",
                                                                    "event_types": ["invoice.paid"]},
                                         content_type="application/json"), 400)
-    assert "private" in unsafe["detail"]
+    assert "non-public" in unsafe["detail"]
     assert not WebhookEndpoint.objects.exists()

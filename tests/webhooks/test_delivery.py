@@ -61,7 +61,8 @@ def test_failed_attempt_is_stored_and_scheduled_with_backoff(org, settings, djan
         from webhooks.tasks import webhook_delivery_attempt
 
         r.status = 200
-        webhook_delivery_attempt.delay(delivery.pk)  # what the backoff retry (or "resend") runs
+        # What the sweeper enqueues once the backoff is over.
+        webhook_delivery_attempt.delay(delivery.pk, attempt=delivery.attempt_count)
         delivery.refresh_from_db()
         assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts.count() == 2
     finally:
@@ -84,13 +85,13 @@ def test_ssrf_refused_at_delivery_time_too(org, settings, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         customer_event_emit(org_id=org.pk, type="invoice.paid", data={})
     attempt = WebhookDelivery.objects.get().attempts.get()
-    assert attempt.response_status is None and "private" in attempt.error
+    assert attempt.response_status is None and "non-public" in attempt.error
 
 
 def test_portal_form_refuses_private_url(member_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     response = member_client.post("/billing/endpoints/", {"url": "https://127.0.0.1/x", "event_types": ["invoice.paid"]})
-    assert response.status_code == 200 and b"private" in response.content
+    assert response.status_code == 200 and b"non-public" in response.content
     assert not WebhookEndpoint.objects.exists()
 
 
