@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing.models import BillingProfile, Checkout, Invoice, InvoiceLine, Payment, ProviderEvent
+from billing.models import BillingProfile, Checkout, Invoice, InvoiceLine, Payment, ProviderEvent, ProviderWebhookRejection
 
 
 @admin.register(ProviderEvent)
@@ -13,6 +13,13 @@ class ProviderEventAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return obj.error[:80]
+
+
+@admin.register(ProviderWebhookRejection)
+class ProviderWebhookRejectionAdmin(admin.ModelAdmin):
+    list_display = ("window_start", "provider", "client_address", "count", "bytes_total", "last_reason")
+    list_filter = ("provider",)
+    readonly_fields = [f.name for f in ProviderWebhookRejection._meta.fields]
 
 
 @admin.register(Checkout)

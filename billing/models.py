@@ -64,15 +64,19 @@ class EventStatus(models.TextChoices):
 
 
 class ProviderEvent(models.Model):
-    """Every webhook delivery from a provider, stored raw before anything else happens.
+    """A webhook delivery from a provider whose signature verified, stored raw before it is
+    processed (unsigned deliveries are never stored: see ``ProviderWebhookRejection``).
 
-    ``event_id`` is set only once the signature is verified and the delivery has *claimed* the
-    event: the partial unique index makes a second (or racing) delivery fail to claim it, so it
-    is recorded as a duplicate and changes nothing."""
+    ``event_id`` is set once the delivery has *claimed* the event: the partial unique index
+    makes a second (or racing) delivery fail to claim it, so it is recorded as a duplicate
+    (without its body) and changes nothing. ``object_ref`` is the provider object the event is
+    about, for events whose identity depends on that object's history (Paystack subscriptions).
+    Rows older than ``PROVIDER_EVENTS_RETENTION_DAYS`` are pruned."""
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
-    event_id = models.CharField(max_length=120, null=True, blank=True)
+    event_id = models.CharField(max_length=160, null=True, blank=True)
     event_type = models.CharField(max_length=80, blank=True)
+    object_ref = models.CharField(max_length=120, blank=True)
     headers = models.JSONField(default=dict)
     body = models.TextField()
     status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.RECEIVED)
@@ -87,9 +91,41 @@ class ProviderEvent(models.Model):
                 fields=["provider", "event_id"], condition=Q(event_id__isnull=False), name="providerevent_unique_event"
             )
         ]
+        indexes = [
+            models.Index(fields=["provider", "object_ref"], condition=~Q(object_ref=""), name="providerevent_object"),
+            models.Index(fields=["received_at"], name="providerevent_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} {self.event_id or ''} ({self.status})"
+
+
+class ProviderWebhookRejection(models.Model):
+    """Deliveries to a provider webhook URL that failed signature verification, aggregated per
+    provider, client address and hour — never their body, only its size and SHA-256.
+
+    At most ``PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR`` addresses get a row of their own per
+    provider and hour; the rest are counted on one ``*`` row, so a flood (from one address or
+    many) adds a bounded number of small rows."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    client_address = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    last_reason = models.CharField(max_length=200, blank=True)
+    last_size = models.PositiveIntegerField(default=0)
+    last_body_sha256 = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-window_start", "-count"]
+        constraints = [models.UniqueConstraint(fields=["provider", "client_address", "window_start"],
+                                               name="providerwebhookrejection_unique_window")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.client_address} {self.window_start:%Y-%m-%d %H:00} ×{self.count}"
 
 
 class PaymentStatus(models.TextChoices):

@@ -7,6 +7,7 @@ from celery import shared_task
 from billing.dunning import dunning_expire
 from billing.invoices import invoices_close_due
 from billing.subscriptions import subscriptions_end_canceled
+from billing.webhooks_retention import provider_events_prune
 
 
 @shared_task
@@ -17,3 +18,8 @@ def dunning_expire_task() -> int:
 @shared_task
 def invoices_close_periods_task() -> int:
     return len(invoices_close_due())
+
+
+@shared_task
+def provider_events_prune_task() -> dict[str, int]:
+    return provider_events_prune()

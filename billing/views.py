@@ -17,10 +17,11 @@ from billing import selectors
 from billing.checkout import PaymentNotConfirmed, checkout_confirm, checkout_start
 from billing.models import Checkout, CheckoutStatus
 from billing.providers import provider_get
+from billing.providers.base import SignatureInvalid
 from billing.subscriptions import portal_url, subscription_cancel, subscription_change_plan, subscription_resume
-from billing.webhooks import webhook_receive
+from billing.webhooks import WebhookBodyTooLarge, webhook_receive
 from plans.models import Plan
-from portal.problems import Problem
+from portal.problems import Problem, problem_body, problem_http_response
 
 
 # --- plan and checkout ----------------------------------------------------------------------
@@ -142,5 +143,19 @@ def provider_webhook(request: HttpRequest, provider_name: str) -> HttpResponse:
         provider = provider_get(provider_name)
     except KeyError:
         raise Http404("Unknown provider.") from None
-    outcome = webhook_receive(provider=provider, body=request.body, headers=dict(request.headers))
-    return HttpResponse(outcome.event.status, status=outcome.http_status, content_type="text/plain")
+    limit = settings.PROVIDER_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # Refused before the body is read when the length is declared, else after reading at most
+    # one byte past the limit: a provider event is a few KB, never megabytes.
+    body = b"" if declared > limit else request.read(limit + 1)
+    if declared > limit or len(body) > limit:
+        return problem_http_response(problem_body(
+            WebhookBodyTooLarge.slug, f"Webhook bodies are limited to {limit} bytes.", max_bytes=limit))
+    outcome = webhook_receive(provider=provider, body=body, headers=dict(request.headers),
+                              client_address=request.META.get("REMOTE_ADDR", ""))
+    if outcome.http_status == 400:
+        return problem_http_response(problem_body(SignatureInvalid.slug, outcome.detail))
+    return HttpResponse(outcome.status, status=outcome.http_status, content_type="text/plain")

@@ -77,11 +77,17 @@ class SubscriptionInfo:
 
 @dataclass(frozen=True)
 class ParsedEvent:
-    """A verified webhook: ``id`` is the deduplication key, ``object`` the payload object."""
+    """A verified webhook: ``id`` is the deduplication key, ``object`` the payload object.
+
+    ``sequenced``: the id cannot tell a redelivery from a later, identical-looking event about
+    the same object (``object_ref``) — e.g. a Paystack cancel after a resume. Such an event is
+    a duplicate only of the latest event about that object (see ``billing.webhooks``)."""
 
     id: str
     type: str
     object: dict[str, Any]
+    object_ref: str = ""
+    sequenced: bool = False
 
 
 class PaymentProvider(abc.ABC):

@@ -192,7 +192,9 @@ class PaystackProvider(PaymentProvider):
             raise SignatureInvalid(f"unparsable event: {exc}") from exc
         if not isinstance(data, dict):  # e.g. subscription.expiring_cards sends a list
             data = {"items": data}
-        return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data)
+        subscription = kind.startswith("subscription.") and str(data.get("subscription_code") or "")
+        return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data,
+                           object_ref=subscription or "", sequenced=bool(subscription))
 
 
 def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
@@ -203,7 +205,11 @@ def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
     elif kind.startswith("charge."):
         key = data.get("reference") or data.get("id")
     elif kind.startswith("subscription."):
-        key = data.get("subscription_code")
+        # The state it reports (and its time when the payload has one) is part of its identity;
+        # webhook intake sequences identical ones (cancel → resume → cancel).
+        code = data.get("subscription_code")
+        stamp = data.get("updatedAt") or data.get("updated_at") or ""
+        key = code and ":".join(str(part) for part in (code, data.get("status") or "", stamp) if part)
     elif kind.startswith("invoice."):
         key = f"{data.get('invoice_code')}:{data.get('status')}:{data.get('paid')}"
     elif kind.startswith("refund."):
