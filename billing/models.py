@@ -128,6 +128,50 @@ class ProviderWebhookRejection(models.Model):
         return f"{self.provider} {self.client_address} {self.window_start:%Y-%m-%d %H:00} ×{self.count}"
 
 
+class CompensationKind(models.TextChoices):
+    REFUND = "refund", "Refund a payment"
+    SUBSCRIPTION_CANCEL = "subscription_cancel", "Cancel a provider subscription"
+
+
+class CompensationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (needs a person)"
+
+
+class Compensation(models.Model):
+    """A refund or cancellation we owe because a payment could not be honoured (a second
+    checkout paid while a plan is live, an upgrade that could not be applied, a replaced
+    subscription still renewing). Journaled before it is attempted and retried until the
+    provider confirms it; every run looks the result up first, so a lost answer never
+    refunds twice. ``reference``: the payment to refund, the subscription to cancel, or
+    ``strays:<customer>:<price ref>`` for subscriptions we never heard the id of."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    kind = models.CharField(max_length=24, choices=CompensationKind.choices)
+    reference = models.CharField(max_length=200)
+    amount_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=CompensationStatus.choices, default=CompensationStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    result = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["provider", "kind", "reference"], name="compensation_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="compensation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.provider} {self.reference} ({self.status})"
+
+
 class PaymentStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"

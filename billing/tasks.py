@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from billing.compensations import compensations_run_due
 from billing.dunning import dunning_expire
 from billing.invoices import invoices_close_due
 from billing.subscriptions import subscriptions_end_canceled
@@ -23,3 +24,8 @@ def invoices_close_periods_task() -> int:
 @shared_task
 def provider_events_prune_task() -> dict[str, int]:
     return provider_events_prune()
+
+
+@shared_task
+def compensations_run_task() -> int:
+    return compensations_run_due()

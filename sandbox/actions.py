@@ -42,7 +42,9 @@ def stripe_complete_checkout(session_id: str, card: str) -> dict:
     stripe_emit("checkout.session.completed", session)
     stripe_emit("customer.subscription.created", sub)
     stripe_charge_customer(sub, session["amount_total"], reason="subscription_create")
-    return session
+    store.put("stripe", "subscription", sub_id, sub)  # with its latest_invoice
+    session["invoice"] = sub["latest_invoice"]  # the invoice that took the first payment
+    return store.put("stripe", "checkout.session", session_id, session)
 
 
 def stripe_renewal(subscription_id: str, *, card: str | None = None) -> str:

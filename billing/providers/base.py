@@ -4,7 +4,9 @@ Rules every implementation follows:
 
 * Amounts are integer minor units plus an upper-case ISO 4217 currency.
 * Network trouble, timeouts and provider 5xx raise :class:`ProviderUnavailable` (transient: the
-  caller may retry; webhook views answer 503 so the provider retries too).
+  caller may retry; webhook views answer 503 so the provider retries too). When a request
+  that changes something may have been applied, :class:`ProviderOutcomeUnknown` (a subclass)
+  says so: look the result up before repeating it.
 * A refusal by the provider (4xx, declined card, unknown object) raises :class:`ProviderError`.
 * Nothing here touches our database: providers translate between our world and the wire.
 """
@@ -29,6 +31,14 @@ class ProviderUnavailable(Problem):
     """Transient: network error, timeout or provider 5xx. Safe to retry."""
 
     status, slug, title = 503, "payment-provider-unavailable", "The payment provider is unavailable"
+
+
+class ProviderOutcomeUnknown(ProviderUnavailable):
+    """A request that changes something (a refund, a subscription) was sent, the answer was
+    lost and looking the result up failed too: it may or may not have been applied. Never
+    repeat it blindly; look it up later (the compensation journal does)."""
+
+    status, slug, title = 503, "payment-provider-outcome-unknown", "The payment provider's answer was lost"
 
 
 class SignatureInvalid(Problem):
@@ -73,6 +83,9 @@ class SubscriptionInfo:
     price_ref: str = ""  # Stripe price id / Paystack plan code of the base fee
     email_token: str = ""
     latest_invoice_id: str = ""  # Stripe: the invoice of the last change (e.g. an upgrade's proration)
+    # A subscription this change replaced that is still live at the provider (Paystack: the
+    # old one could not be disabled): the caller must still cancel it.
+    superseded_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,26 @@ class PaymentProvider(abc.ABC):
 
     @abc.abstractmethod
     def refund(self, *, reference: str, amount_minor: int | None = None) -> str:
-        """Refund a payment fully or partly; returns the refund id. Raises ProviderError, ProviderUnavailable."""
+        """Refund a payment fully or partly; returns the refund id. Raises ProviderError,
+        ProviderUnavailable, ProviderOutcomeUnknown (never refunds twice for one call)."""
+
+    @abc.abstractmethod
+    def refunded_minor(self, *, reference: str) -> int:
+        """How much of payment ``reference`` is refunded (or being refunded) at the provider now."""
+
+    def refund_reference(self, *, reference: str) -> str:
+        """The reference to refund for a payment we know by ``reference`` (Stripe: a checkout
+        session is refunded through its invoice's payment)."""
+        return reference
+
+    def expire_checkout(self, *, reference: str) -> bool:
+        """Make an unpaid hosted checkout unpayable; False when the provider cannot (Paystack).
+        Raises ProviderError when it is not open any more (e.g. paid meanwhile)."""
+        return False
+
+    @abc.abstractmethod
+    def live_subscriptions(self, *, customer_id: str, price_ref: str) -> list[SubscriptionInfo]:
+        """Every live subscription of the customer to ``price_ref`` (to find strays)."""
 
     @abc.abstractmethod
     def report_usage(self, *, customer_id: str, event_name: str, value: int, identifier: str,
