@@ -26,6 +26,7 @@ class CheckoutStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
+    REFUNDED = "refunded", "Refunded (a paid plan was already live)"
 
 
 class Checkout(models.Model):
@@ -48,7 +49,12 @@ class Checkout(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference"),
+            # Starting a checkout supersedes the open one: two open checkouts would mean two charges.
+            models.UniqueConstraint(fields=["organization"], condition=Q(status="open"),
+                                    name="checkout_one_open_per_org"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.reference} ({self.status})"

@@ -18,9 +18,9 @@ from accounts.models import Organization
 from accounts.selectors import billing_contact_email
 from billing.changes import subscription_changed
 from billing.checkout import PaymentNotConfirmed, price_for
+from billing.compensations import compensation_record
 from billing.dunning import dunning_email_send
 from billing.invoices import invoice_for_payment
-from billing.compensations import compensation_record
 from billing.models import BillingProfile, CompensationKind, Payment
 from billing.profiles import profile_for
 from billing.providers import provider_get
@@ -211,7 +211,8 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
                             reason=f"upgrade to {plan.name} could not be applied: {exc.detail}")
         if isinstance(exc, ProviderOutcomeUnknown) and new_price.paystack_plan_code and sub.provider_customer_id:
             compensation_record(org_id=org.pk, provider=sub.provider, kind=CompensationKind.SUBSCRIPTION_CANCEL,
-                                reference=f"strays:{sub.provider_customer_id}:{new_price.paystack_plan_code}",
+                                reference=f"strays:{sub.provider_customer_id}:{new_price.paystack_plan_code}:"
+                                          f"{charge_reference}",
                                 reason=f"upgrade to {plan.name} failed with an unknown outcome",
                                 data={"customer_id": sub.provider_customer_id, "price_ref": new_price.paystack_plan_code})
         raise PlanChangeFailed(f"Your plan is unchanged ({exc.detail}); the prorated charge is refunded.") from exc
