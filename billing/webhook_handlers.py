@@ -16,7 +16,7 @@ from billing.models import BillingProfile, Checkout, Payment
 from billing.payments import payment_record
 from billing.providers.base import ParsedEvent
 from billing.subscriptions import subscription_sync
-from plans.models import LIVE_STATUSES, Subscription
+from plans.models import LIVE_STATUSES, Price, Subscription
 
 log = logging.getLogger("billing.webhooks")
 
@@ -59,19 +59,22 @@ def stripe_invoice(provider, event):
     local = subscription_sync(provider=provider, subscription_id=sub_id, payment_failed=failed)
     if local is None:
         raise Ignored("no matching subscription (yet)")
-    if not failed and provider.invoice_is_paid(invoice_id=event.object["id"]):
+    paid = None if failed else provider.invoice_payment(invoice_id=event.object["id"])
+    if paid is not None:
         # Stripe bills the metered units of a closed period on the next cycle's invoice: once
         # that is paid, our statements for the periods before the current one are settled.
         invoices_settle(subscription=local, before=local.current_period_start)
-        _invoice_renewal(local, "stripe", event.object["id"])
+        price = Price.objects.filter(stripe_price_id=paid.plan_ref).first() if paid.plan_ref else None
+        _invoice_renewal(local, "stripe", event.object["id"], price or local.price)
 
 
-def _invoice_renewal(local, provider_name: str, reference: str) -> None:
+def _invoice_renewal(local, provider_name: str, reference: str, price: Price | None) -> None:
     """A paid renewal invoices the plan fee of the period it pays for, at once (a no-op for the
-    period a checkout already invoiced, or an upgrade's proration)."""
-    if local.status in LIVE_STATUSES and local.price_id:
+    period a checkout already invoiced, or an upgrade's proration), at the price it paid: a
+    renewal heard of after a plan change was still paid at the old price."""
+    if local.status in LIVE_STATUSES and price is not None:
         invoice_for_payment(subscription=local, provider=provider_name, payment_reference=reference,
-                            start=local.current_period_start, end=local.current_period_end)
+                            start=local.current_period_start, end=local.current_period_end, price=price)
 
 
 def stripe_charge_refunded(provider, event):
@@ -116,14 +119,17 @@ def paystack_charge_success(provider, event):
     if live is not None:  # a renewal: bring the period forward first (invoice.update may come later)
         local = subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
         if local is not None:
-            # Only a charge of exactly the plan's price is its renewal; anything else is
-            # recorded above as a payment but never invoiced as the plan fee.
-            if local.price is None or (payment.amount_minor, (payment.currency or "").upper()) != (
-                    local.price.amount_minor, local.price.currency.upper()):
+            # Only a charge of exactly the price of the plan it was for (the plan code Paystack
+            # charged, else the current one) is its renewal; anything else is recorded above as
+            # a payment but never invoiced as the plan fee.
+            paid_for = Price.objects.filter(paystack_plan_code=payment.plan_ref).first() if payment.plan_ref else None
+            price = paid_for or local.price
+            if price is None or (payment.amount_minor, (payment.currency or "").upper()) != (
+                    price.amount_minor, price.currency.upper()):
                 log.warning("paystack charge %s (%s %s) does not match %s's price; not invoiced as a renewal",
                             reference, payment.amount_minor, payment.currency, local)
                 return
-            _invoice_renewal(local, "paystack", reference)
+            _invoice_renewal(local, "paystack", reference, price)
 
 
 def paystack_subscription(provider, event):

@@ -192,6 +192,11 @@ def subscription_cancel(params, id):
     return sub
 
 
+def _base_prices(sub: dict) -> list[str]:
+    return [item["price"]["id"] for item in sub["items"]["data"]
+            if (item["price"].get("recurring") or {}).get("usage_type") != "metered"]
+
+
 def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
     """Charge the subscription's customer; records a charge + invoice and emits invoice.paid /
     invoice.payment_failed. Returns the card outcome."""
@@ -206,6 +211,10 @@ def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
         "amount_remaining": 0 if outcome == "succeeded" else amount, "attempt_count": 1, "attempted": True,
         "status": "paid" if outcome == "succeeded" else "open", "billing_reason": reason, "created": now(),
         "livemode": False, "parent": {"subscription_details": {"subscription": sub["id"]}, "type": "subscription_details"},
+        "lines": {"object": "list", "has_more": False, "url": "/v1/invoices/lines", "data": [
+            {"id": new_id("il_"), "object": "line_item", "amount": amount, "currency": sub["currency"], "quantity": 1,
+             "pricing": {"type": "price_details", "price_details": {"price": price_id, "product": ""}}}
+            for price_id in _base_prices(sub)[:1]]},
     }
     store.put(P, "invoice", invoice["id"], invoice)
     sub["latest_invoice"] = invoice["id"]  # stored by the caller, as Stripe does

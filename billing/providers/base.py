@@ -65,6 +65,7 @@ class PaymentInfo:
     subscription_id: str = ""
     authorization_code: str = ""  # Paystack reusable card authorization
     metadata: dict[str, Any] = field(default_factory=dict)
+    plan_ref: str = ""  # the price/plan it paid for (Stripe price id / Paystack plan code), when known
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,11 @@ class PaymentProvider(abc.ABC):
     def fetch_subscription(self, *, subscription_id: str) -> SubscriptionInfo:
         """Re-read a subscription. Raises ProviderError, ProviderUnavailable."""
 
-    def invoice_is_paid(self, *, invoice_id: str) -> bool:
-        """Whether the provider's invoice ``invoice_id`` is paid now (Stripe). Providers without
-        invoices of their own return False. Raises ProviderError, ProviderUnavailable."""
-        return False
+    def invoice_payment(self, *, invoice_id: str) -> PaymentInfo | None:
+        """The payment of the provider's invoice ``invoice_id`` if it is paid now (Stripe):
+        amount, currency and the base price it paid for. Providers without invoices of their
+        own return None. Raises ProviderError, ProviderUnavailable."""
+        return None
 
     @abc.abstractmethod
     def find_subscription(self, *, customer_id: str, price_ref: str) -> SubscriptionInfo | None:

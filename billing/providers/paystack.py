@@ -96,6 +96,7 @@ class PaystackProvider(PaymentProvider):
             customer_id=(data.get("customer") or {}).get("customer_code", ""),
             authorization_code=authorization.get("authorization_code", "") if authorization.get("reusable", True) else "",
             metadata=metadata if isinstance(metadata, dict) else {},  # old payloads send 0 or ""
+            plan_ref=plan if isinstance(plan := data.get("plan") or "", str) else plan.get("plan_code", ""),
         )
 
     # --- subscriptions ----------------------------------------------------------------------

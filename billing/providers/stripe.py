@@ -30,6 +30,13 @@ def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
+def _line_price(line: dict) -> str:
+    """The price of an invoice line (``pricing.price_details.price`` since 2025, ``price.id`` before)."""
+    details = (line.get("pricing") or {}).get("price_details") or {}
+    price = details.get("price") or line.get("price") or ""
+    return price if isinstance(price, str) else price.get("id", "")
+
+
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
@@ -115,8 +122,14 @@ class StripeProvider(PaymentProvider):
     def fetch_subscription(self, *, subscription_id):
         return self._subscription_info(self._call(self.client.v1.subscriptions.retrieve, subscription_id))
 
-    def invoice_is_paid(self, *, invoice_id):
-        return self._call(self.client.v1.invoices.retrieve, invoice_id).status == "paid"
+    def invoice_payment(self, *, invoice_id):
+        invoice = self._call(self.client.v1.invoices.retrieve, invoice_id).to_dict()
+        if invoice.get("status") != "paid":
+            return None
+        prices = [_line_price(line) for line in (invoice.get("lines") or {}).get("data", [])]
+        return PaymentInfo(reference=invoice_id, paid=True, amount_minor=invoice.get("amount_paid"),
+                           currency=(invoice.get("currency") or "").upper(), customer_id=invoice.get("customer") or "",
+                           plan_ref=next((price for price in prices if price), ""))
 
     def invoice_amount_paid(self, *, invoice_id) -> int | None:
         invoice = self._call(self.client.v1.invoices.retrieve, invoice_id)
