@@ -185,10 +185,10 @@ def _checkout_refund(checkout: Checkout, provider: PaymentProvider, payment: Pay
     checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.REFUNDED, live, now
     checkout.save(update_fields=["status", "subscription", "completed_at"])
     Payment.objects.get_or_create(provider=provider.name, reference=checkout.reference, defaults={
-        "organization_id": org_id, "amount_minor": payment.amount_minor, "currency": payment.currency})
+        "organization_id": org_id, "amount_minor": checkout.amount_minor, "currency": checkout.currency})
     reason = f"checkout {checkout.reference} paid while {live.plan.name} was live"
     compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.REFUND,
-                        reference=checkout.reference, amount_minor=payment.amount_minor, currency=payment.currency,
+                        reference=checkout.reference, amount_minor=checkout.amount_minor, currency=checkout.currency,
                         reason=reason)
     if payment.subscription_id:
         compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
@@ -199,7 +199,7 @@ def _checkout_refund(checkout: Checkout, provider: PaymentProvider, payment: Pay
         compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
                             reference=f"strays:{payment.customer_id}:{code}:{checkout.reference}", reason=reason,
                             data={"customer_id": payment.customer_id, "price_ref": code})
-    log.warning("%s: refunding %s %s", reason, payment.amount_minor, payment.currency)
+    log.warning("%s: refunding %s %s", reason, checkout.amount_minor, checkout.currency)
     return live
 
 

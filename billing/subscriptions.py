@@ -218,10 +218,10 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
         raise PlanChangeFailed(f"Your plan is unchanged ({exc.detail}); the prorated charge is refunded.") from exc
     if sub.provider == "stripe" and upgrade and info.latest_invoice_id:
         # Invoice what Stripe actually charged for the proration (it prorates to its own second).
-        paid = provider.invoice_amount_paid(invoice_id=info.latest_invoice_id)
-        if paid is None:
+        paid = provider.invoice_payment(invoice_id=info.latest_invoice_id)
+        if paid is None or paid.amount_minor is None:
             raise PaymentNotConfirmed("Stripe did not confirm the prorated upgrade payment; your plan is unchanged.")
-        proration = paid
+        proration = paid.amount_minor
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=sub.pk)
         old_plan = sub.plan
@@ -264,7 +264,7 @@ def _upgrade_charge(*, org: Organization, sub: Subscription, provider: PaymentPr
                                "card was charged, the charge is refunded automatically.") from exc
     Payment.objects.get_or_create(provider=sub.provider, reference=charged.reference, defaults={
         "organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency})
-    return charged.reference, charged.amount_minor
+    return charged.reference, amount if charged.amount_minor is None else charged.amount_minor
 
 
 def portal_url(*, org: Organization, return_url: str) -> str:

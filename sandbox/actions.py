@@ -15,6 +15,8 @@ from sandbox.stripe_api import MONTH, customer_create, now, stripe_charge_custom
 # --- Stripe ---------------------------------------------------------------------------------
 def stripe_complete_checkout(session_id: str, card: str) -> dict:
     session = store.get("stripe", "checkout.session", session_id)
+    if session is None:
+        raise KeyError(f"no checkout session {session_id}")
     customer_id = session.get("customer")
     if not customer_id:
         customer_id = customer_create({"email": session.get("customer_email")})["id"]

@@ -154,7 +154,7 @@ class PaystackProvider(PaymentProvider):
         customer subscribed to one of them). The caller charges the proration (charge_usage)."""
         old = self._request("GET", f"/subscription/{subscription_id}")
         customer = old.get("customer") or {}
-        customer_ref = customer.get("customer_code") or customer.get("email")
+        customer_ref = str(customer.get("customer_code") or customer.get("email") or "")
         plan_code = self.ensure_plan(plan=price.plan, price=price)
 
         def find():
@@ -255,13 +255,14 @@ class PaystackProvider(PaymentProvider):
 
 def _refund_reference(row: dict) -> str:
     transaction = row.get("transaction")
-    nested = transaction.get("reference") if isinstance(transaction, dict) else ""
+    nested = transaction.get("reference") if isinstance(transaction, dict) else None
     return str(row.get("transaction_reference") or nested or "")
 
 
 def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
     """Paystack events carry no id: derive a stable one from what makes the event unique, so a
     redelivery (same event about the same object in the same state) deduplicates."""
+    key: str | None
     if kind.startswith("charge.dispute"):
         key = f"{data.get('id')}:{data.get('status')}"
     elif kind.startswith("charge."):
@@ -271,7 +272,7 @@ def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
         # webhook intake sequences identical ones (cancel → resume → cancel).
         code = data.get("subscription_code")
         stamp = data.get("updatedAt") or data.get("updated_at") or ""
-        key = code and ":".join(str(part) for part in (code, data.get("status") or "", stamp) if part)
+        key = ":".join(str(part) for part in (code, data.get("status"), stamp) if part) if code else None
     elif kind.startswith("invoice."):
         key = f"{data.get('invoice_code')}:{data.get('status')}:{data.get('paid')}"
     elif kind.startswith("refund."):

@@ -131,10 +131,6 @@ class StripeProvider(PaymentProvider):
                            currency=(invoice.get("currency") or "").upper(), customer_id=invoice.get("customer") or "",
                            plan_ref=next((price for price in prices if price), ""))
 
-    def invoice_amount_paid(self, *, invoice_id) -> int | None:
-        invoice = self._call(self.client.v1.invoices.retrieve, invoice_id)
-        return invoice.amount_paid if invoice.status == "paid" else None
-
     def find_subscription(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})
         return self._subscription_info(subs.data[0].to_dict()) if subs.data else None

@@ -26,6 +26,7 @@ def test_a_renewal_heard_of_after_an_upgrade_is_invoiced_at_the_price_it_paid(
     deliver(client.post, checkout_path(client.post("/billing/checkout/", {"plan": "pro"})),
             {"card_number": "4242424242424242"})
     sub = Subscription.objects.get(organization=org)
+    assert sub.price is not None
     pro_price = sub.price.amount_minor
     with override_settings(BILLING_SANDBOX_WEBHOOK_DELIVERY="none"):  # the renewal's webhooks are delayed
         deliver(renew, sub.provider_subscription_id)

@@ -15,6 +15,13 @@ from sandbox.faults import fault_inject, faults_clear, sandbox_counters
 from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
+
+
+def remote(provider: str, kind: str, object_id: str) -> dict:
+    """An object in the sandbox provider's store (it must exist)."""
+    found = store.get(provider, kind, object_id)
+    assert found is not None, (provider, kind, object_id)
+    return found
 CARD = {"card_number": "4242424242424242"}
 
 
@@ -76,7 +83,7 @@ def test_an_upgrade_whose_subscription_answer_is_lost_subscribes_once(ngn_client
     assert sub.plan.code == "enterprise"
     live = [s for s in store.all_of("paystack", "subscription") if s["status"] == "active"]
     assert [s["subscription_code"] for s in live] == [sub.provider_subscription_id]
-    assert store.get("paystack", "subscription", old.provider_subscription_id)["status"] == "complete"
+    assert remote("paystack", "subscription", old.provider_subscription_id)["status"] == "complete"
 
 
 def test_a_retried_charge_refused_as_a_duplicate_reference_is_verified_and_counts_as_paid(
@@ -106,9 +113,9 @@ def test_gets_are_still_retried_after_timeouts_and_5xx(ngn_client, ngn_org, deli
 def _break_the_switch(org):
     """Paystack will refuse to create the new subscription (its customer is gone)."""
     sub = Subscription.objects.get(organization=org)
-    remote = store.get("paystack", "subscription", sub.provider_subscription_id)
-    remote["customer"] = {"customer_code": "CUS_gone", "email": "gone@example.com"}
-    store.put("paystack", "subscription", sub.provider_subscription_id, remote)
+    paystack_sub = remote("paystack", "subscription", sub.provider_subscription_id)
+    paystack_sub["customer"] = {"customer_code": "CUS_gone", "email": "gone@example.com"}
+    store.put("paystack", "subscription", sub.provider_subscription_id, paystack_sub)
 
 
 def test_an_upgrade_refund_that_fails_now_is_journaled_and_refunded_once_later(
@@ -170,10 +177,10 @@ def test_an_old_subscription_that_cannot_be_disabled_after_an_upgrade_is_cancele
     fault_inject("paystack", "POST", "/subscription/disable", "503_before", times=50)
     deliver(ngn_client.post, "/billing/checkout/", {"plan": "enterprise"})
     assert Subscription.objects.get(organization=ngn_org, status="active").plan.code == "enterprise"
-    assert store.get("paystack", "subscription", old)["status"] == "active"  # still renewing at Paystack
+    assert remote("paystack", "subscription", old)["status"] == "active"  # still renewing at Paystack
 
     faults_clear()
     deliver(compensations.compensations_run_due, now=timezone.now() + timedelta(minutes=2))
-    assert store.get("paystack", "subscription", old)["status"] == "complete"
+    assert remote("paystack", "subscription", old)["status"] == "complete"
     live = [s for s in store.all_of("paystack", "subscription") if s["status"] == "active"]
     assert len(live) == 1

@@ -12,6 +12,13 @@ from sandbox import store
 from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
+
+
+def remote(provider: str, kind: str, object_id: str) -> dict:
+    """An object in the sandbox provider's store (it must exist)."""
+    found = store.get(provider, kind, object_id)
+    assert found is not None, (provider, kind, object_id)
+    return found
 CARD = {"card_number": "4242424242424242"}
 
 
@@ -28,7 +35,7 @@ def test_starting_a_second_checkout_expires_the_first_at_the_provider(usd_client
     second = start(usd_client)
     assert Checkout.objects.get(reference=reference_of(first)).status == CheckoutStatus.EXPIRED
     assert Checkout.objects.get(reference=reference_of(second)).status == CheckoutStatus.OPEN
-    assert store.get("stripe", "checkout.session", reference_of(first))["status"] == "expired"
+    assert remote("stripe", "checkout.session", reference_of(first))["status"] == "expired"
     response = deliver(usd_client.post, first, CARD)  # the first page cannot be paid any more
     assert response.status_code == 410
     assert store.all_of("stripe", "charge") == [] and not Subscription.objects.filter(organization=usd_org).exists()
@@ -76,7 +83,7 @@ def test_stripe_second_payment_is_refunded_and_its_subscription_canceled(usd_cli
 
     first = start(usd_client)
     second = start(usd_client)
-    session = store.get("stripe", "checkout.session", reference_of(first))
+    session = remote("stripe", "checkout.session", reference_of(first))
     session["status"] = "open"  # the customer paid the first one in the instant before it was expired
     store.put("stripe", "checkout.session", reference_of(first), session)
     settings.BILLING_SANDBOX_WEBHOOK_DELIVERY = "none"  # both paid before we hear of either
@@ -90,7 +97,7 @@ def test_stripe_second_payment_is_refunded_and_its_subscription_canceled(usd_cli
     assert Checkout.objects.get(reference=reference_of(second)).status == CheckoutStatus.REFUNDED
     charges = store.all_of("stripe", "charge")
     assert len(charges) == 2 and sorted(c["amount_refunded"] for c in charges) == [0, charges[0]["amount"]]
-    second_sub = store.get("stripe", "checkout.session", reference_of(second))["subscription"]
-    assert store.get("stripe", "subscription", second_sub)["status"] == "canceled"
-    assert store.get("stripe", "subscription", live.provider_subscription_id)["status"] == "active"
+    second_sub = remote("stripe", "checkout.session", reference_of(second))["subscription"]
+    assert remote("stripe", "subscription", second_sub)["status"] == "canceled"
+    assert remote("stripe", "subscription", live.provider_subscription_id)["status"] == "active"
     assert Payment.objects.get(reference=reference_of(second)).status == "refunded"

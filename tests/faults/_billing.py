@@ -68,7 +68,7 @@ def provider_audit() -> Audit:
         else:
             audit.stored += 1
 
-    refunded = defaultdict(int)
+    refunded: defaultdict[str, int] = defaultdict(int)
     for refund in store.all_of("paystack", "refund"):
         refunded[refund["transaction_reference"]] += int(refund["amount"])
         audit.refunds += 1
