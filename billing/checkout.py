@@ -89,7 +89,11 @@ def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
 
 
 def _checkout_supersede(previous: Checkout) -> None:
-    provider = provider_get(previous.provider)
+    try:
+        provider = provider_get(previous.provider)
+    except KeyError:  # that provider was switched off since: its page cannot be paid for us
+        Checkout.objects.filter(pk=previous.pk, status=CheckoutStatus.OPEN).update(status=CheckoutStatus.EXPIRED)
+        return
 
     def confirm_if_paid() -> None:
         if provider.fetch_payment(reference=previous.reference).paid:

@@ -101,3 +101,11 @@ def test_stripe_second_payment_is_refunded_and_its_subscription_canceled(usd_cli
     assert remote("stripe", "subscription", second_sub)["status"] == "canceled"
     assert remote("stripe", "subscription", live.provider_subscription_id)["status"] == "active"
     assert Payment.objects.get(reference=reference_of(second)).status == "refunded"
+
+
+def test_an_open_checkout_at_a_provider_switched_off_since_is_simply_expired(ngn_client, ngn_org, settings):
+    first = start(ngn_client)  # Paystack
+    settings.PAYSTACK_ENABLED = False  # NGN is now paid through Stripe
+    second = start(ngn_client)
+    assert Checkout.objects.get(reference=reference_of(first)).status == CheckoutStatus.EXPIRED
+    assert Checkout.objects.get(reference=reference_of(second)).provider == "stripe"
