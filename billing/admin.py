@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from billing.models import BillingProfile, Checkout, Invoice, InvoiceLine, Payment, ProviderEvent
+from billing.models import (
+    BillingProfile,
+    Checkout,
+    Compensation,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    ProviderEvent,
+    ProviderWebhookRejection,
+)
 
 
 @admin.register(ProviderEvent)
@@ -13,6 +22,26 @@ class ProviderEventAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return obj.error[:80]
+
+
+@admin.register(ProviderWebhookRejection)
+class ProviderWebhookRejectionAdmin(admin.ModelAdmin):
+    list_display = ("window_start", "provider", "client_address", "count", "bytes_total", "last_reason")
+    list_filter = ("provider",)
+    readonly_fields = [f.name for f in ProviderWebhookRejection._meta.fields]
+
+
+@admin.register(Compensation)
+class CompensationAdmin(admin.ModelAdmin):
+    """Refunds and cancellations we owe; ``failed`` ones need a person (settle at the provider,
+    then mark them done)."""
+
+    list_display = ("created_at", "organization", "provider", "kind", "reference", "amount_minor", "currency",
+                    "status", "attempts", "result")
+    list_filter = ("status", "provider", "kind")
+    search_fields = ("reference", "organization__name", "reason")
+    readonly_fields = ("organization", "provider", "kind", "reference", "amount_minor", "currency", "reason", "data",
+                       "attempts", "next_attempt_at", "last_error", "result", "created_at", "done_at")
 
 
 @admin.register(Checkout)

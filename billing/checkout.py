@@ -11,19 +11,20 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
 from billing.changes import subscription_changed
+from billing.compensations import compensation_record
 from billing.invoices import invoice_for_payment
-from billing.models import Checkout, CheckoutStatus, Payment
+from billing.models import Checkout, CheckoutStatus, CompensationKind, Payment
 from billing.profiles import profile_for
 from billing.providers import provider_get, provider_name_for_currency
-from billing.providers.base import PaymentInfo, PaymentProvider, SubscriptionInfo
+from billing.providers.base import PaymentInfo, PaymentProvider, ProviderError, SubscriptionInfo
 from plans.models import LIVE_STATUSES, Plan, Price, Subscription, SubscriptionStatus
-from portal.problems import Problem
+from portal.problems import Conflict, Problem
 
 log = logging.getLogger("billing")
 
@@ -34,6 +35,13 @@ class PlanNotPurchasable(Problem):
 
 class PaymentNotConfirmed(Problem):
     status, slug, title = 402, "payment-not-confirmed", "The payment is not confirmed"
+
+
+class CheckoutAlreadyPaid(Problem):
+    """A new checkout was started while an earlier one had been paid: the earlier one is now
+    confirmed and its plan is live, so no second checkout is created."""
+
+    status, slug, title = 409, "checkout-already-paid", "An earlier checkout was paid"
 
 
 class PaymentMismatch(Problem):
@@ -52,9 +60,13 @@ def price_for(*, plan: Plan, currency: str) -> Price:
 def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
                    provider: PaymentProvider | None = None) -> Checkout:
     """Create a hosted checkout for ``plan`` in ``currency`` (default: the organization's billing
-    currency); the currency picks the provider."""
+    currency); the currency picks the provider. An organization has one open checkout at a
+    time: this one supersedes the previous (expired at the provider where it can be), and a
+    previous one that was paid meanwhile is confirmed instead (``CheckoutAlreadyPaid``)."""
     price = price_for(plan=plan, currency=(currency or org.currency).upper())
     provider = provider or provider_get(provider_name_for_currency(price.currency))
+    for previous in Checkout.objects.filter(organization=org, status=CheckoutStatus.OPEN).select_related("plan"):
+        _checkout_supersede(previous)
     profile = profile_for(org)
     token = f"tg_{org.pk}_{secrets.token_hex(8)}"
     success = f"{settings.SITE_URL}{reverse('billing:checkout_return', args=[provider.name])}"
@@ -64,10 +76,43 @@ def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
         success_url=success + ("?session_id={CHECKOUT_SESSION_ID}" if provider.name == "stripe" else ""),
         cancel_url=f"{settings.SITE_URL}{reverse('billing:overview')}?checkout=canceled", reference=token,
     )
-    return Checkout.objects.create(
-        organization=org, plan=plan, price=price, provider=provider.name, reference=session.reference, url=session.url,
-        amount_minor=price.amount_minor, currency=price.currency, created_by=user,
-    )
+    try:
+        with transaction.atomic():
+            return Checkout.objects.create(
+                organization=org, plan=plan, price=price, provider=provider.name, reference=session.reference,
+                url=session.url, amount_minor=price.amount_minor, currency=price.currency, created_by=user,
+            )
+    except IntegrityError as exc:  # another start for this organization won the race
+        _expire_quietly(provider, session.reference)
+        raise Conflict("Another checkout for your organization was started at the same moment; "
+                       "use that one or try again.") from exc
+
+
+def _checkout_supersede(previous: Checkout) -> None:
+    try:
+        provider = provider_get(previous.provider)
+    except KeyError:  # that provider was switched off since: its page cannot be paid for us
+        Checkout.objects.filter(pk=previous.pk, status=CheckoutStatus.OPEN).update(status=CheckoutStatus.EXPIRED)
+        return
+
+    def confirm_if_paid() -> None:
+        if provider.fetch_payment(reference=previous.reference).paid:
+            checkout_confirm(provider=provider, reference=previous.reference)
+            raise CheckoutAlreadyPaid(f"Your earlier checkout was paid: you are on {previous.plan.name} now.")
+
+    confirm_if_paid()
+    try:
+        provider.expire_checkout(reference=previous.reference)
+    except ProviderError:  # not open at the provider any more: paid in the meantime, or expired there
+        confirm_if_paid()
+    Checkout.objects.filter(pk=previous.pk, status=CheckoutStatus.OPEN).update(status=CheckoutStatus.EXPIRED)
+
+
+def _expire_quietly(provider: PaymentProvider, reference: str) -> None:
+    try:
+        provider.expire_checkout(reference=reference)
+    except Problem as exc:  # never shown to the customer; a payment on it would be refunded
+        log.warning("could not expire checkout %s: %s", reference, exc)
 
 
 @transaction.atomic
@@ -78,7 +123,7 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     currency against what we asked for; raises PaymentNotConfirmed / PaymentMismatch otherwise."""
     checkout = Checkout.objects.select_for_update().select_related("organization", "plan", "price").get(
         provider=provider.name, reference=reference)
-    if checkout.status == CheckoutStatus.COMPLETED and checkout.subscription_id:
+    if checkout.status in (CheckoutStatus.COMPLETED, CheckoutStatus.REFUNDED) and checkout.subscription_id:
         return checkout.subscription
     payment = provider.fetch_payment(reference=reference)
     if not payment.paid:
@@ -90,7 +135,11 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
                     payment.currency, checkout.amount_minor, checkout.currency)
         raise PaymentMismatch(
             f"Paid {payment.amount_minor} {payment.currency}, expected {checkout.amount_minor} {checkout.currency}.")
-    org = checkout.organization
+    org = Organization.objects.select_for_update().get(pk=checkout.organization_id)  # one confirmation at a time
+    live_paid = (Subscription.objects.select_for_update().select_related("plan")
+                 .filter(organization=org, status__in=LIVE_STATUSES).exclude(provider="").first())
+    if live_paid is not None:
+        return _checkout_refund(checkout, provider, payment, live_paid)
     profile = profile_for(org)
     info = _subscription_for_payment(provider, payment, checkout)
     if provider.name == "stripe":
@@ -105,11 +154,10 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     profile.save()
 
     now = timezone.now()
+    # Only a subscription without a provider (manual, free) can be live here: it is replaced.
     for old in Subscription.objects.select_for_update().filter(organization=org, status__in=LIVE_STATUSES):
         old.status, old.canceled_at = SubscriptionStatus.CANCELED, now
         old.save(update_fields=["status", "canceled_at", "updated_at"])
-        if old.provider and old.provider_subscription_id and (not info or old.provider_subscription_id != info.id):
-            transaction.on_commit(lambda o=old: _cancel_quietly(o))
     subscription = Subscription.objects.create(
         organization=org, plan=checkout.plan, price=checkout.price, status=SubscriptionStatus.ACTIVE,
         currency=checkout.currency, provider=provider.name, provider_customer_id=payment.customer_id,
@@ -124,7 +172,39 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     invoice_for_payment(subscription=subscription, provider=provider.name, payment_reference=reference,
                         start=subscription.current_period_start, end=subscription.current_period_end)
     subscription_changed(org.pk, subscription, "checkout.completed")
+    for other in Checkout.objects.filter(organization=org, status=CheckoutStatus.OPEN).exclude(pk=checkout.pk):
+        other.status = CheckoutStatus.EXPIRED  # a plan is live now: paying it would only be refunded
+        other.save(update_fields=["status"])
+        transaction.on_commit(lambda o=other: _expire_quietly(provider_get(o.provider), o.reference))
     return subscription
+
+
+def _checkout_refund(checkout: Checkout, provider: PaymentProvider, payment: PaymentInfo,
+                     live: Subscription) -> Subscription:
+    """A payment for a checkout while the organization already has a live paid plan (a second
+    tab, a superseded Paystack page): the live plan stays, the money goes back in full and the
+    provider subscription the payment created is canceled — journaled, so it happens even if
+    the provider is down right now."""
+    org_id, now = checkout.organization_id, timezone.now()
+    checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.REFUNDED, live, now
+    checkout.save(update_fields=["status", "subscription", "completed_at"])
+    Payment.objects.get_or_create(provider=provider.name, reference=checkout.reference, defaults={
+        "organization_id": org_id, "amount_minor": checkout.amount_minor, "currency": checkout.currency})
+    reason = f"checkout {checkout.reference} paid while {live.plan.name} was live"
+    compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.REFUND,
+                        reference=checkout.reference, amount_minor=checkout.amount_minor, currency=checkout.currency,
+                        reason=reason)
+    if payment.subscription_id:
+        compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
+                            reference=payment.subscription_id, reason=reason)
+    elif provider.name == "paystack" and payment.customer_id and checkout.price.paystack_plan_code:
+        # Paystack creates the subscription after the charge: find it among the customer's.
+        code = checkout.price.paystack_plan_code
+        compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
+                            reference=f"strays:{payment.customer_id}:{code}:{checkout.reference}", reason=reason,
+                            data={"customer_id": payment.customer_id, "price_ref": code})
+    log.warning("%s: refunding %s %s", reason, checkout.amount_minor, checkout.currency)
+    return live
 
 
 def _subscription_for_payment(provider: PaymentProvider, payment: PaymentInfo, checkout: Checkout) -> SubscriptionInfo | None:
@@ -136,11 +216,3 @@ def _subscription_for_payment(provider: PaymentProvider, payment: PaymentInfo, c
         return provider.find_subscription(customer_id=payment.customer_id, price_ref=checkout.price.paystack_plan_code)
     return None
 
-
-def _cancel_quietly(subscription: Subscription) -> None:
-    try:
-        provider_get(subscription.provider).cancel_subscription(
-            subscription_id=subscription.provider_subscription_id,
-            email_token=profile_for(subscription.organization).paystack_email_token, at_period_end=False)
-    except Problem as exc:  # the replaced subscription is already canceled on our side
-        log.warning("could not cancel replaced subscription %s: %s", subscription.provider_subscription_id, exc)

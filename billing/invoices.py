@@ -22,7 +22,7 @@ from billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceLineKind
 from billing.profiles import profile_for
 from billing.providers import provider_get
 from billing.providers.base import ProviderError
-from plans.models import LIVE_STATUSES, Meter, MeterPrice, Subscription
+from plans.models import LIVE_STATUSES, Meter, MeterPrice, Price, Subscription
 from portal.money import minor_exponent, to_minor
 from usage.selectors import billable_units_by_meter
 from webhooks.events import customer_event_emit
@@ -73,15 +73,18 @@ def invoice_number_next(*, year: int) -> str:
     return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{counter.last:06d}"
 
 
-def _plan_line(*, subscription: Subscription, start: datetime, end: datetime) -> InvoiceLine | None:
-    """The plan fee for one period (integer minor units already: nothing to round)."""
-    if not (subscription.price and subscription.price.amount_minor):
+def _plan_line(*, subscription: Subscription, start: datetime, end: datetime,
+               price: Price | None = None) -> InvoiceLine | None:
+    """The plan fee for one period (integer minor units already: nothing to round), at
+    ``price`` when the payment was for another price than the subscription's current one."""
+    price = price or subscription.price
+    if not (price and price.amount_minor):
         return None
     currency = subscription.currency.upper()
-    return InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{subscription.plan.name} plan, "
+    return InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{price.plan.name} plan, "
                        f"{start:%d %b} – {end:%d %b %Y}", quantity=1,
-                       unit_price=Decimal(subscription.price.amount_minor).scaleb(-minor_exponent(currency)),
-                       amount_minor=subscription.price.amount_minor)
+                       unit_price=Decimal(price.amount_minor).scaleb(-minor_exponent(currency)),
+                       amount_minor=price.amount_minor)
 
 
 def plan_fee_invoiced(*, subscription: Subscription, start: datetime, end: datetime) -> bool:
@@ -111,9 +114,11 @@ def _invoice_create(*, subscription: Subscription, start: datetime, end: datetim
 @transaction.atomic
 def invoice_for_payment(*, subscription: Subscription, provider: str, payment_reference: str,
                         start: datetime, end: datetime, proration_minor: int | None = None,
-                        description: str = "") -> Invoice | None:
+                        description: str = "", price: Price | None = None) -> Invoice | None:
     """Invoice a payment the moment it is confirmed: the plan fee for the period it pays for
-    (checkout, renewal) or, with ``proration_minor``, the prorated upgrade charge. Issued paid.
+    (checkout, renewal; at ``price`` when the payment was for another price than the current
+    one, e.g. a renewal heard of after a plan change) or, with ``proration_minor``, the
+    prorated upgrade charge. Issued paid.
 
     Idempotent: one invoice per (provider, payment reference) — a unique constraint, so a
     duplicate webhook or a racing confirmation finds the first one — and one advance plan-fee
@@ -124,7 +129,7 @@ def invoice_for_payment(*, subscription: Subscription, provider: str, payment_re
     if proration_minor is None:
         if plan_fee_invoiced(subscription=subscription, start=start, end=end):
             return None
-        line = _plan_line(subscription=subscription, start=start, end=end)
+        line = _plan_line(subscription=subscription, start=start, end=end, price=price)
         if line is None:
             return None
         lines = [line]

@@ -26,6 +26,7 @@ class CheckoutStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
+    REFUNDED = "refunded", "Refunded (a paid plan was already live)"
 
 
 class Checkout(models.Model):
@@ -48,7 +49,12 @@ class Checkout(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference"),
+            # Starting a checkout supersedes the open one: two open checkouts would mean two charges.
+            models.UniqueConstraint(fields=["organization"], condition=Q(status="open"),
+                                    name="checkout_one_open_per_org"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.reference} ({self.status})"
@@ -64,15 +70,19 @@ class EventStatus(models.TextChoices):
 
 
 class ProviderEvent(models.Model):
-    """Every webhook delivery from a provider, stored raw before anything else happens.
+    """A webhook delivery from a provider whose signature verified, stored raw before it is
+    processed (unsigned deliveries are never stored: see ``ProviderWebhookRejection``).
 
-    ``event_id`` is set only once the signature is verified and the delivery has *claimed* the
-    event: the partial unique index makes a second (or racing) delivery fail to claim it, so it
-    is recorded as a duplicate and changes nothing."""
+    ``event_id`` is set once the delivery has *claimed* the event: the partial unique index
+    makes a second (or racing) delivery fail to claim it, so it is recorded as a duplicate
+    (without its body) and changes nothing. ``object_ref`` is the provider object the event is
+    about, for events whose identity depends on that object's history (Paystack subscriptions).
+    Rows older than ``PROVIDER_EVENTS_RETENTION_DAYS`` are pruned."""
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
-    event_id = models.CharField(max_length=120, null=True, blank=True)
+    event_id = models.CharField(max_length=160, null=True, blank=True)
     event_type = models.CharField(max_length=80, blank=True)
+    object_ref = models.CharField(max_length=120, blank=True)
     headers = models.JSONField(default=dict)
     body = models.TextField()
     status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.RECEIVED)
@@ -87,9 +97,85 @@ class ProviderEvent(models.Model):
                 fields=["provider", "event_id"], condition=Q(event_id__isnull=False), name="providerevent_unique_event"
             )
         ]
+        indexes = [
+            models.Index(fields=["provider", "object_ref"], condition=~Q(object_ref=""), name="providerevent_object"),
+            models.Index(fields=["received_at"], name="providerevent_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} {self.event_id or ''} ({self.status})"
+
+
+class ProviderWebhookRejection(models.Model):
+    """Deliveries to a provider webhook URL that failed signature verification, aggregated per
+    provider, client address and hour — never their body, only its size and SHA-256.
+
+    At most ``PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR`` addresses get a row of their own per
+    provider and hour; the rest are counted on one ``*`` row, so a flood (from one address or
+    many) adds a bounded number of small rows."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    client_address = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    last_reason = models.CharField(max_length=200, blank=True)
+    last_size = models.PositiveIntegerField(default=0)
+    last_body_sha256 = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-window_start", "-count"]
+        constraints = [models.UniqueConstraint(fields=["provider", "client_address", "window_start"],
+                                               name="providerwebhookrejection_unique_window")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.client_address} {self.window_start:%Y-%m-%d %H:00} ×{self.count}"
+
+
+class CompensationKind(models.TextChoices):
+    REFUND = "refund", "Refund a payment"
+    SUBSCRIPTION_CANCEL = "subscription_cancel", "Cancel a provider subscription"
+
+
+class CompensationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (needs a person)"
+
+
+class Compensation(models.Model):
+    """A refund or cancellation we owe because a payment could not be honoured (a second
+    checkout paid while a plan is live, an upgrade that could not be applied, a replaced
+    subscription still renewing). Journaled before it is attempted and retried until the
+    provider confirms it; every run looks the result up first, so a lost answer never
+    refunds twice. ``reference``: the payment to refund, the subscription to cancel, or
+    ``strays:<customer>:<price ref>`` for subscriptions we never heard the id of."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    kind = models.CharField(max_length=24, choices=CompensationKind.choices)
+    reference = models.CharField(max_length=200)
+    amount_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=CompensationStatus.choices, default=CompensationStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    result = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["provider", "kind", "reference"], name="compensation_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="compensation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.provider} {self.reference} ({self.status})"
 
 
 class PaymentStatus(models.TextChoices):

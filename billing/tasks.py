@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from billing.compensations import compensations_run_due
 from billing.dunning import dunning_expire
 from billing.invoices import invoices_close_due
 from billing.subscriptions import subscriptions_end_canceled
+from billing.webhooks_retention import provider_events_prune
 
 
 @shared_task
@@ -17,3 +19,13 @@ def dunning_expire_task() -> int:
 @shared_task
 def invoices_close_periods_task() -> int:
     return len(invoices_close_due())
+
+
+@shared_task
+def provider_events_prune_task() -> dict[str, int]:
+    return provider_events_prune()
+
+
+@shared_task
+def compensations_run_task() -> int:
+    return compensations_run_due()

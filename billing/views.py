@@ -14,13 +14,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import has_capability, role_required
 from billing import selectors
-from billing.checkout import PaymentNotConfirmed, checkout_confirm, checkout_start
+from billing.checkout import CheckoutAlreadyPaid, PaymentNotConfirmed, checkout_confirm, checkout_start
 from billing.models import Checkout, CheckoutStatus
 from billing.providers import provider_get
+from billing.providers.base import SignatureInvalid
 from billing.subscriptions import portal_url, subscription_cancel, subscription_change_plan, subscription_resume
-from billing.webhooks import webhook_receive
+from billing.webhooks import WebhookBodyTooLarge, webhook_receive
 from plans.models import Plan
-from portal.problems import Problem
+from portal.money import format_minor
+from portal.problems import Problem, problem_body, problem_http_response
 
 
 # --- plan and checkout ----------------------------------------------------------------------
@@ -46,6 +48,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
         # The pricing page may post the currency the customer chose to pay in.
         currency = request.POST.get("currency", "").upper()[:3]
         session = checkout_start(org=request.org, plan=plan, user=request.user, currency=currency)
+    except CheckoutAlreadyPaid as exc:
+        messages.success(request, exc.detail)
+        return redirect("billing:overview")
     except Problem as exc:
         messages.error(request, exc.detail)
         return redirect("billing:overview")
@@ -69,6 +74,12 @@ def checkout_return(request: HttpRequest, provider_name: str) -> HttpResponse:
         except Problem as exc:
             messages.error(request, exc.detail)
             return redirect("billing:overview")
+        checkout_row.refresh_from_db()
+    if checkout_row.status == CheckoutStatus.REFUNDED:
+        amount = format_minor(checkout_row.amount_minor, checkout_row.currency)
+        messages.warning(request, f"Your organization already has a paid plan, so this payment of {amount} is "
+                                  "refunded in full.")
+        return redirect("billing:overview")
     messages.success(request, f"Payment confirmed — welcome to {checkout_row.plan.name}! Your keys use the new limits now.")
     return redirect("dashboard")
 
@@ -142,5 +153,19 @@ def provider_webhook(request: HttpRequest, provider_name: str) -> HttpResponse:
         provider = provider_get(provider_name)
     except KeyError:
         raise Http404("Unknown provider.") from None
-    outcome = webhook_receive(provider=provider, body=request.body, headers=dict(request.headers))
-    return HttpResponse(outcome.event.status, status=outcome.http_status, content_type="text/plain")
+    limit = settings.PROVIDER_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # Refused before the body is read when the length is declared, else after reading at most
+    # one byte past the limit: a provider event is a few KB, never megabytes.
+    body = b"" if declared > limit else request.read(limit + 1)
+    if declared > limit or len(body) > limit:
+        return problem_http_response(problem_body(
+            WebhookBodyTooLarge.slug, f"Webhook bodies are limited to {limit} bytes.", max_bytes=limit))
+    outcome = webhook_receive(provider=provider, body=body, headers=dict(request.headers),
+                              client_address=request.META.get("REMOTE_ADDR", ""))
+    if outcome.http_status == 400:
+        return problem_http_response(problem_body(SignatureInvalid.slug, outcome.detail))
+    return HttpResponse(outcome.status, status=outcome.http_status, content_type="text/plain")

@@ -175,6 +175,12 @@ BILLING_SANDBOX = bool(_SANDBOXED)  # any provider on the sandbox: the banner sa
 # "inprocess" (Django's test client, no server needed — the default under tests).
 BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
+# Provider webhooks in: bodies above the cap are refused (413) unread; unsigned deliveries are
+# only counted (per client address and hour, at most this many addresses, then one overflow
+# row); verified events and rejection records are pruned after the horizon (at least 7 days).
+PROVIDER_WEBHOOK_MAX_BYTES = env_int("PROVIDER_WEBHOOK_MAX_BYTES", 512 * 1024)
+PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR = env_int("PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR", 50)
+PROVIDER_EVENTS_RETENTION_DAYS = env_int("PROVIDER_EVENTS_RETENTION_DAYS", 90)
 BILLING_INVOICE_PREFIX = env_str("BILLING_INVOICE_PREFIX", "TG")  # TG-2026-000123
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "NGN")
 

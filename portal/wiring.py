@@ -143,6 +143,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "webhooks-history-prune": {"task": "webhooks.tasks.webhook_history_prune_task", "schedule": 24 * 3600.0},
     "billing-dunning-expire": {"task": "billing.tasks.dunning_expire_task", "schedule": 15 * 60.0},
     "billing-close-periods": {"task": "billing.tasks.invoices_close_periods_task", "schedule": 3600.0},
+    # Refunds and cancellations we owe (journaled), retried until the provider confirms them.
+    "billing-compensations": {"task": "billing.tasks.compensations_run_task", "schedule": 300.0},
+    "billing-provider-events-prune": {"task": "billing.tasks.provider_events_prune_task", "schedule": 24 * 3600.0},
     "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},
     "status-prune": {"task": "public.tasks.status_prune", "schedule": 24 * 3600.0},
 }

@@ -15,6 +15,8 @@ from sandbox.stripe_api import MONTH, customer_create, now, stripe_charge_custom
 # --- Stripe ---------------------------------------------------------------------------------
 def stripe_complete_checkout(session_id: str, card: str) -> dict:
     session = store.get("stripe", "checkout.session", session_id)
+    if session is None:
+        raise KeyError(f"no checkout session {session_id}")
     customer_id = session.get("customer")
     if not customer_id:
         customer_id = customer_create({"email": session.get("customer_email")})["id"]
@@ -42,7 +44,9 @@ def stripe_complete_checkout(session_id: str, card: str) -> dict:
     stripe_emit("checkout.session.completed", session)
     stripe_emit("customer.subscription.created", sub)
     stripe_charge_customer(sub, session["amount_total"], reason="subscription_create")
-    return session
+    store.put("stripe", "subscription", sub_id, sub)  # with its latest_invoice
+    session["invoice"] = sub["latest_invoice"]  # the invoice that took the first payment
+    return store.put("stripe", "checkout.session", session_id, session)
 
 
 def stripe_renewal(subscription_id: str, *, card: str | None = None) -> str:

@@ -38,6 +38,7 @@ def _get(kind: str, object_id: str) -> dict:
 
 ROUTES = [
     ("POST", r"/plan", "plan_create"),
+    ("GET", r"/plan", "plan_list"),
     ("GET", r"/plan/(?P<code>[^/]+)", "plan_get"),
     ("POST", r"/transaction/initialize", "transaction_initialize"),
     ("GET", r"/transaction/verify/(?P<reference>[^/]+)", "transaction_verify"),
@@ -49,6 +50,7 @@ ROUTES = [
     ("GET", r"/subscription/(?P<code>[^/]+)/manage/link", "subscription_manage_link"),
     ("GET", r"/subscription/(?P<code>[^/]+)", "subscription_get"),
     ("POST", r"/refund", "refund_create"),
+    ("GET", r"/refund", "refund_list"),
 ]
 
 
@@ -74,6 +76,13 @@ def plan_create(params, body):
     }
     store.put(P, "plan", plan["plan_code"], plan)
     return ok("Plan created", plan)
+
+
+def plan_list(params, body):
+    rows = [p for p in store.all_of(P, "plan")
+            if (not params.get("amount") or int(params["amount"]) == p["amount"])
+            and (not params.get("interval") or params["interval"] == p["interval"])]
+    return ok("Plans retrieved", rows)
 
 
 def plan_get(params, body, code):
@@ -223,3 +232,9 @@ def refund_create(params, body):
     store.put(P, "refund", str(refund["id"]), refund)
     emit.paystack_emit("refund.processed", refund)
     return ok("Refund has been queued for processing", refund)
+
+
+def refund_list(params, body):
+    rows = [r for r in store.all_of(P, "refund")
+            if not params.get("reference") or r["transaction_reference"] == params["reference"]]
+    return ok("Refunds retrieved", rows)

@@ -55,12 +55,15 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", r"/v1/customers", "customer_create"),
     ("POST", r"/v1/checkout/sessions", "session_create"),
     ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", "session_get"),
+    ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", "session_expire"),
     ("GET", r"/v1/subscriptions", "subscription_list"),
     ("GET", r"/v1/subscriptions/(?P<id>[^/]+)", "subscription_get"),
     ("POST", r"/v1/subscriptions/(?P<id>[^/]+)", "subscription_update"),
     ("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", "subscription_cancel"),
     ("GET", r"/v1/invoices/(?P<id>[^/]+)", "invoice_get"),
     ("POST", r"/v1/refunds", "refund_create"),
+    ("GET", r"/v1/refunds", "refund_list"),
+    ("GET", r"/v1/invoice_payments", "invoice_payment_list"),
     ("POST", r"/v1/billing_portal/sessions", "portal_create"),
     ("POST", r"/v2/billing/meter_events", "meter_event_create"),
 ]
@@ -136,6 +139,15 @@ def session_get(params, id):
     return _get("checkout.session", id)
 
 
+def session_expire(params, id):
+    session = _get("checkout.session", id)
+    if session["status"] != "open":
+        raise StripeSandboxError(400, "Only Checkout Sessions with a status in open can be expired.",
+                                 "checkout_session_not_open")
+    session["status"] = "expired"
+    return store.put(P, "checkout.session", id, session)
+
+
 # --- subscriptions --------------------------------------------------------------------------
 def subscription_get(params, id):
     return _get("subscription", id)
@@ -180,6 +192,11 @@ def subscription_cancel(params, id):
     return sub
 
 
+def _base_prices(sub: dict) -> list[str]:
+    return [item["price"]["id"] for item in sub["items"]["data"]
+            if (item["price"].get("recurring") or {}).get("usage_type") != "metered"]
+
+
 def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
     """Charge the subscription's customer; records a charge + invoice and emits invoice.paid /
     invoice.payment_failed. Returns the card outcome."""
@@ -194,6 +211,10 @@ def stripe_charge_customer(sub: dict, amount: int, *, reason: str) -> str:
         "amount_remaining": 0 if outcome == "succeeded" else amount, "attempt_count": 1, "attempted": True,
         "status": "paid" if outcome == "succeeded" else "open", "billing_reason": reason, "created": now(),
         "livemode": False, "parent": {"subscription_details": {"subscription": sub["id"]}, "type": "subscription_details"},
+        "lines": {"object": "list", "has_more": False, "url": "/v1/invoices/lines", "data": [
+            {"id": new_id("il_"), "object": "line_item", "amount": amount, "currency": sub["currency"], "quantity": 1,
+             "pricing": {"type": "price_details", "price_details": {"price": price_id, "product": ""}}}
+            for price_id in _base_prices(sub)[:1]]},
     }
     store.put(P, "invoice", invoice["id"], invoice)
     sub["latest_invoice"] = invoice["id"]  # stored by the caller, as Stripe does
@@ -228,6 +249,21 @@ def refund_create(params):
     store.put(P, "charge", charge_id, charge)
     emit.stripe_emit("charge.refunded", charge)
     return refund
+
+
+def refund_list(params):
+    rows = [r for r in store.all_of(P, "refund") if not params.get("charge") or r["charge"] == params["charge"]]
+    return {"object": "list", "data": rows, "has_more": False, "url": "/v1/refunds"}
+
+
+def invoice_payment_list(params):
+    invoice = _get("invoice", params.get("invoice", ""))
+    charge = invoice.get("charge_sandbox")
+    rows = [] if not charge else [{
+        "id": "inpay_" + charge.removeprefix("ch_"), "object": "invoice_payment", "invoice": invoice["id"],
+        "amount_paid": invoice["amount_paid"], "currency": invoice["currency"], "is_default": True, "status": "paid",
+        "payment": {"type": "charge", "charge": charge}, "livemode": False}]
+    return {"object": "list", "data": rows, "has_more": False, "url": "/v1/invoice_payments"}
 
 
 def portal_create(params):

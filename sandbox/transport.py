@@ -14,6 +14,7 @@ import stripe
 
 from sandbox import paystack_api, stripe_api
 from sandbox.config import paystack_secret_key
+from sandbox.faults import fault_take
 
 
 def form_decode(body: str) -> dict:
@@ -56,7 +57,16 @@ class SandboxStripeHTTPClient(stripe.HTTPClient):
             else:
                 params.update(form_decode(text))
         idempotency_key = (headers or {}).get("Idempotency-Key", "")
+        fault, where = fault_take("stripe", method, parts.path), f"{method.upper()} {parts.path}"
+        if fault in ("connect_timeout", "timeout_before"):
+            raise stripe.APIConnectionError(f"sandbox fault: {fault} on {where}", should_retry=True)
+        if fault == "503_before":
+            return _stripe_unavailable()
         status, body = stripe_api.handle(method.upper(), parts.path, params, idempotency_key=idempotency_key)
+        if fault == "timeout_after":
+            raise stripe.APIConnectionError(f"sandbox fault: read timeout after {where} was applied", should_retry=True)
+        if fault == "503_after":
+            return _stripe_unavailable()
         return json.dumps(body), status, {"request-id": "req_sandbox", "Content-Type": "application/json"}
 
     def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
@@ -66,11 +76,30 @@ class SandboxStripeHTTPClient(stripe.HTTPClient):
         pass
 
 
+def _stripe_unavailable():
+    body = {"error": {"type": "api_error", "message": "sandbox fault: service unavailable"}}
+    return json.dumps(body), 503, {"request-id": "req_sandbox", "Content-Type": "application/json"}
+
+
 class SandboxPaystackTransport(httpx.BaseTransport):
+    """The last hop of the Paystack client, with the faults of ``sandbox.faults``."""
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("Authorization", "") != f"Bearer {paystack_secret_key()}":
             return httpx.Response(401, json={"status": False, "message": "Invalid key"})
+        fault = fault_take("paystack", request.method, request.url.path)
+        where = f"{request.method} {request.url.path}"
+        if fault == "connect_timeout":
+            raise httpx.ConnectTimeout(f"sandbox fault: connect timeout on {where}", request=request)
+        if fault == "timeout_before":
+            raise httpx.ReadTimeout(f"sandbox fault: read timeout on {where}", request=request)
+        if fault == "503_before":
+            return httpx.Response(503, json={"status": False, "message": "sandbox fault: service unavailable"})
         body = json.loads(request.content) if request.content else {}
         params = dict(request.url.params)
         status, payload = paystack_api.handle(request.method, request.url.path, params, body)
+        if fault == "timeout_after":
+            raise httpx.ReadTimeout(f"sandbox fault: read timeout after {where} was applied", request=request)
+        if fault == "503_after":
+            return httpx.Response(503, json={"status": False, "message": "sandbox fault: bad gateway"})
         return httpx.Response(status, json=payload)

@@ -60,6 +60,10 @@ def checkout_page(request: HttpRequest, provider_name: str, reference: str) -> H
     summary = _summary(provider_name, obj)
     if summary["done"]:
         return redirect(_return_url(provider_name, obj))
+    if obj.get("status") == "expired":  # Stripe: superseded by a newer checkout
+        return render(request, "sandbox/checkout.html", {
+            "provider": provider_name, "reference": reference, "summary": summary,
+            "error": "This checkout has expired; start a new one from the merchant's site."}, status=410)
     error = ""
     if request.method == "POST":
         card = request.POST.get("card_number", "")

@@ -4,7 +4,9 @@ Rules every implementation follows:
 
 * Amounts are integer minor units plus an upper-case ISO 4217 currency.
 * Network trouble, timeouts and provider 5xx raise :class:`ProviderUnavailable` (transient: the
-  caller may retry; webhook views answer 503 so the provider retries too).
+  caller may retry; webhook views answer 503 so the provider retries too). When a request
+  that changes something may have been applied, :class:`ProviderOutcomeUnknown` (a subclass)
+  says so: look the result up before repeating it.
 * A refusal by the provider (4xx, declined card, unknown object) raises :class:`ProviderError`.
 * Nothing here touches our database: providers translate between our world and the wire.
 """
@@ -31,6 +33,14 @@ class ProviderUnavailable(Problem):
     status, slug, title = 503, "payment-provider-unavailable", "The payment provider is unavailable"
 
 
+class ProviderOutcomeUnknown(ProviderUnavailable):
+    """A request that changes something (a refund, a subscription) was sent, the answer was
+    lost and looking the result up failed too: it may or may not have been applied. Never
+    repeat it blindly; look it up later (the compensation journal does)."""
+
+    status, slug, title = 503, "payment-provider-outcome-unknown", "The payment provider's answer was lost"
+
+
 class SignatureInvalid(Problem):
     """A webhook's signature (or timestamp) does not verify."""
 
@@ -55,6 +65,7 @@ class PaymentInfo:
     subscription_id: str = ""
     authorization_code: str = ""  # Paystack reusable card authorization
     metadata: dict[str, Any] = field(default_factory=dict)
+    plan_ref: str = ""  # the price/plan it paid for (Stripe price id / Paystack plan code), when known
 
 
 @dataclass(frozen=True)
@@ -73,15 +84,24 @@ class SubscriptionInfo:
     price_ref: str = ""  # Stripe price id / Paystack plan code of the base fee
     email_token: str = ""
     latest_invoice_id: str = ""  # Stripe: the invoice of the last change (e.g. an upgrade's proration)
+    # A subscription this change replaced that is still live at the provider (Paystack: the
+    # old one could not be disabled): the caller must still cancel it.
+    superseded_id: str = ""
 
 
 @dataclass(frozen=True)
 class ParsedEvent:
-    """A verified webhook: ``id`` is the deduplication key, ``object`` the payload object."""
+    """A verified webhook: ``id`` is the deduplication key, ``object`` the payload object.
+
+    ``sequenced``: the id cannot tell a redelivery from a later, identical-looking event about
+    the same object (``object_ref``) — e.g. a Paystack cancel after a resume. Such an event is
+    a duplicate only of the latest event about that object (see ``billing.webhooks``)."""
 
     id: str
     type: str
     object: dict[str, Any]
+    object_ref: str = ""
+    sequenced: bool = False
 
 
 class PaymentProvider(abc.ABC):
@@ -112,10 +132,11 @@ class PaymentProvider(abc.ABC):
     def fetch_subscription(self, *, subscription_id: str) -> SubscriptionInfo:
         """Re-read a subscription. Raises ProviderError, ProviderUnavailable."""
 
-    def invoice_is_paid(self, *, invoice_id: str) -> bool:
-        """Whether the provider's invoice ``invoice_id`` is paid now (Stripe). Providers without
-        invoices of their own return False. Raises ProviderError, ProviderUnavailable."""
-        return False
+    def invoice_payment(self, *, invoice_id: str) -> PaymentInfo | None:
+        """The payment of the provider's invoice ``invoice_id`` if it is paid now (Stripe):
+        amount, currency and the base price it paid for. Providers without invoices of their
+        own return None. Raises ProviderError, ProviderUnavailable."""
+        return None
 
     @abc.abstractmethod
     def find_subscription(self, *, customer_id: str, price_ref: str) -> SubscriptionInfo | None:
@@ -137,7 +158,26 @@ class PaymentProvider(abc.ABC):
 
     @abc.abstractmethod
     def refund(self, *, reference: str, amount_minor: int | None = None) -> str:
-        """Refund a payment fully or partly; returns the refund id. Raises ProviderError, ProviderUnavailable."""
+        """Refund a payment fully or partly; returns the refund id. Raises ProviderError,
+        ProviderUnavailable, ProviderOutcomeUnknown (never refunds twice for one call)."""
+
+    @abc.abstractmethod
+    def refunded_minor(self, *, reference: str) -> int:
+        """How much of payment ``reference`` is refunded (or being refunded) at the provider now."""
+
+    def refund_reference(self, *, reference: str) -> str:
+        """The reference to refund for a payment we know by ``reference`` (Stripe: a checkout
+        session is refunded through its invoice's payment)."""
+        return reference
+
+    def expire_checkout(self, *, reference: str) -> bool:
+        """Make an unpaid hosted checkout unpayable; False when the provider cannot (Paystack).
+        Raises ProviderError when it is not open any more (e.g. paid meanwhile)."""
+        return False
+
+    @abc.abstractmethod
+    def live_subscriptions(self, *, customer_id: str, price_ref: str) -> list[SubscriptionInfo]:
+        """Every live subscription of the customer to ``price_ref`` (to find strays)."""
 
     @abc.abstractmethod
     def report_usage(self, *, customer_id: str, event_name: str, value: int, identifier: str,

@@ -1,11 +1,11 @@
-"""Paystack through its JSON API with httpx (pooled client, timeouts, retries)."""
+"""Paystack through its JSON API (``paystack_http``: pooled client, a retry policy that never
+repeats what may have been applied, look-up before re-sending)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import time
 from datetime import datetime
 
 import httpx
@@ -16,17 +16,17 @@ from billing.providers.base import (
     PaymentInfo,
     PaymentProvider,
     ProviderError,
+    ProviderOutcomeUnknown,
     ProviderUnavailable,
     SignatureInvalid,
     SubscriptionInfo,
 )
-
-API_BASE = "https://api.paystack.co"
-RETRIES = 2  # on connect errors and 5xx; every POST we send carries a reference, so a retry cannot double-charge
+from billing.providers.paystack_http import API_BASE, PaystackClient, ReferenceInUse
 
 # Paystack subscription statuses → ours. "non-renewing" is active until the period ends.
 _STATUS = {"active": "active", "non-renewing": "active", "attention": "past_due", "completed": "canceled",
            "complete": "canceled", "cancelled": "canceled", "canceled": "canceled"}
+_LIVE = ("active", "non-renewing", "attention")
 _INTERVALS = {"month": "monthly", "year": "annually"}
 
 
@@ -41,55 +41,47 @@ class PaystackProvider(PaymentProvider):
 
     def __init__(self, *, secret_key: str, transport: httpx.BaseTransport | None = None, base_url: str = API_BASE) -> None:
         self.secret_key = secret_key
-        self.http = httpx.Client(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {secret_key}", "Content-Type": "application/json"},
-            timeout=httpx.Timeout(10.0, connect=5.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            transport=transport or httpx.HTTPTransport(retries=RETRIES),
-        )
+        self.api = PaystackClient(secret_key=secret_key, transport=transport, base_url=base_url)
+        self.http = self.api.http
 
-    def _request(self, method: str, path: str, *, json_body: dict | None = None, params: dict | None = None) -> dict:
-        last_error: Exception | None = None
-        for attempt in range(RETRIES + 1):
-            try:
-                response = self.http.request(method, path, json=json_body, params=params)
-            except (httpx.ConnectError, httpx.TimeoutException) as exc:
-                last_error = exc
-            else:
-                if response.status_code < 500:
-                    try:
-                        body = response.json()
-                    except ValueError as exc:
-                        raise ProviderUnavailable("Paystack answered with a non-JSON body") from exc
-                    if response.status_code >= 400 or not body.get("status"):
-                        raise ProviderError(f"Paystack: {body.get('message', response.status_code)}")
-                    return body.get("data") or {}
-                last_error = ProviderUnavailable(f"Paystack answered {response.status_code}")
-            if attempt < RETRIES:
-                time.sleep(0.2 * 2**attempt)
-        raise ProviderUnavailable(f"Paystack: {last_error}")
+    def _request(self, method: str, path: str, *, json_body: dict | None = None, params: dict | None = None,
+                 deduplicated: bool = False):
+        return self.api.request(method, path, json_body=json_body, params=params, deduplicated=deduplicated)
 
     # --- checkout ---------------------------------------------------------------------------
     def ensure_plan(self, *, plan, price) -> str:
-        """The Paystack plan code for our Price, creating the plan at Paystack the first time."""
+        """The Paystack plan code for our Price, creating the plan at Paystack the first time
+        (after looking for one an earlier attempt created but never heard back about)."""
         if price.paystack_plan_code:
             return price.paystack_plan_code
-        data = self._request("POST", "/plan", json_body={
-            "name": f"{plan.name} ({price.currency})", "amount": price.amount_minor,
-            "interval": _INTERVALS.get(price.interval, "monthly"), "currency": price.currency,
-        })
+        body = {"name": f"{plan.name} ({price.currency})", "amount": price.amount_minor,
+                "interval": _INTERVALS.get(price.interval, "monthly"), "currency": price.currency}
+        data = self._plan_find(body) or self.api.create_once("/plan", body, find=lambda: self._plan_find(body))
         price.paystack_plan_code = data["plan_code"]
         price.save(update_fields=["paystack_plan_code"])
         return price.paystack_plan_code
 
+    def _plan_find(self, body: dict) -> dict | None:
+        rows = self._request("GET", "/plan", params={"amount": body["amount"], "interval": body["interval"],
+                                                     "perPage": 100})
+        wanted = (body["name"], body["amount"], body["currency"].upper())
+        same = [row for row in (rows if isinstance(rows, list) else []) if isinstance(row, dict)
+                and not row.get("is_deleted") and not row.get("is_archived")
+                and (row.get("name"), int(row.get("amount") or 0), str(row.get("currency", "")).upper()) == wanted]
+        return same[0] if same else None
+
     def create_checkout(self, *, org, plan, price, customer_email, customer_id, success_url, cancel_url, reference):
-        data = self._request("POST", "/transaction/initialize", json_body={
-            "email": customer_email, "amount": price.amount_minor, "currency": price.currency,
-            "reference": reference, "callback_url": success_url,
-            "plan": self.ensure_plan(plan=plan, price=price),
-            "metadata": {"org_id": org.pk, "plan": plan.code, "price_id": price.pk, "cancel_action": cancel_url},
-        })
+        try:
+            data = self._request("POST", "/transaction/initialize", deduplicated=True, json_body={
+                "email": customer_email, "amount": price.amount_minor, "currency": price.currency,
+                "reference": reference, "callback_url": success_url,
+                "plan": self.ensure_plan(plan=plan, price=price),
+                "metadata": {"org_id": org.pk, "plan": plan.code, "price_id": price.pk, "cancel_action": cancel_url},
+            })
+        except ReferenceInUse as exc:
+            # An earlier attempt initialized it and its answer (the payment page) was lost.
+            # Nothing was charged; the next attempt uses a new reference.
+            raise ProviderUnavailable("Paystack did not answer in time; please start the checkout again.") from exc
         return CheckoutSession(reference=data.get("reference") or reference, url=data["authorization_url"])
 
     def fetch_payment(self, *, reference):
@@ -104,6 +96,7 @@ class PaystackProvider(PaymentProvider):
             customer_id=(data.get("customer") or {}).get("customer_code", ""),
             authorization_code=authorization.get("authorization_code", "") if authorization.get("reusable", True) else "",
             metadata=metadata if isinstance(metadata, dict) else {},  # old payloads send 0 or ""
+            plan_ref=plan if isinstance(plan := data.get("plan") or "", str) else plan.get("plan_code", ""),
         )
 
     # --- subscriptions ----------------------------------------------------------------------
@@ -124,57 +117,120 @@ class PaystackProvider(PaymentProvider):
     def fetch_subscription(self, *, subscription_id):
         return self._subscription_info(self._request("GET", f"/subscription/{subscription_id}"))
 
-    def find_subscription(self, *, customer_id, price_ref):
+    def _subscriptions(self, customer_id: str, price_ref: str) -> list[dict]:
         rows = self._request("GET", "/subscription", params={"customer": customer_id, "plan": price_ref})
-        for row in rows if isinstance(rows, list) else []:
-            if row.get("status") in ("active", "non-renewing", "attention"):
-                return self._subscription_info(row)
-        return None
+        return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+    def find_subscription(self, *, customer_id, price_ref):
+        rows = [row for row in self._subscriptions(customer_id, price_ref) if row.get("status") in _LIVE]
+        return self._subscription_info(rows[0]) if rows else None
+
+    def live_subscriptions(self, *, customer_id, price_ref):
+        return [self._subscription_info(row) for row in self._subscriptions(customer_id, price_ref)
+                if row.get("status") in _LIVE]
+
+    def _set_state(self, action: str, subscription_id: str, email_token: str, reached: tuple[str, ...]) -> None:
+        """enable/disable: repeating one is harmless but refused; after an unknown outcome the
+        subscription's status tells whether it was applied."""
+        def find():
+            status = self._request("GET", f"/subscription/{subscription_id}").get("status")
+            return {} if status in reached else None
+
+        self.api.create_once(f"/subscription/{action}", {"code": subscription_id, "token": email_token}, find=find)
 
     def cancel_subscription(self, *, subscription_id, email_token="", at_period_end=True):
         # Paystack's "disable" stops renewals; access until the paid period ends is ours to grant.
-        self._request("POST", "/subscription/disable", json_body={"code": subscription_id, "token": email_token})
+        self._set_state("disable", subscription_id, email_token, ("complete", "completed", "cancelled", "non-renewing"))
 
     def resume_subscription(self, *, subscription_id, email_token=""):
         self.enable_subscription(subscription_id=subscription_id, email_token=email_token)
 
     def enable_subscription(self, *, subscription_id, email_token):
-        self._request("POST", "/subscription/enable", json_body={"code": subscription_id, "token": email_token})
+        self._set_state("enable", subscription_id, email_token, ("active",))
 
     def change_subscription_price(self, *, subscription_id, price, prorate):
-        """Paystack has no in-place plan change: disable the old subscription and create one on the
-        new plan with the saved authorization. The caller charges the proration (charge_usage)."""
+        """Paystack has no in-place plan change: create a subscription on the new plan with the
+        saved authorization, then disable the old one (in that order, so a failure leaves the
+        customer subscribed to one of them). The caller charges the proration (charge_usage)."""
         old = self._request("GET", f"/subscription/{subscription_id}")
-        self.cancel_subscription(subscription_id=subscription_id, email_token=old.get("email_token", ""))
         customer = old.get("customer") or {}
-        authorization = (old.get("authorization") or {}).get("authorization_code", "")
-        data = self._request("POST", "/subscription", json_body={
-            "customer": customer.get("customer_code") or customer.get("email"),
-            "plan": self.ensure_plan(plan=price.plan, price=price), "authorization": authorization,
-            "start_date": old.get("next_payment_date"),
-        })
-        return self.fetch_subscription(subscription_id=data["subscription_code"])
+        customer_ref = str(customer.get("customer_code") or customer.get("email") or "")
+        plan_code = self.ensure_plan(plan=price.plan, price=price)
+
+        def find():
+            rows = [row for row in self._subscriptions(customer_ref, plan_code)
+                    if row.get("status") == "active" and row.get("subscription_code") != subscription_id]
+            return rows[-1] if rows else None
+
+        data = self.api.create_once("/subscription", {
+            "customer": customer_ref, "plan": plan_code, "start_date": old.get("next_payment_date"),
+            "authorization": (old.get("authorization") or {}).get("authorization_code", ""),
+        }, find=find)
+        superseded = ""
+        try:
+            self.cancel_subscription(subscription_id=subscription_id, email_token=old.get("email_token", ""))
+        except ProviderUnavailable:
+            superseded = subscription_id
+        try:
+            info = self.fetch_subscription(subscription_id=data["subscription_code"])
+        except ProviderUnavailable:
+            info = self._subscription_info(data)
+        return SubscriptionInfo(**{**info.__dict__, "superseded_id": superseded})
 
     def refund(self, *, reference, amount_minor=None):
-        body = {"transaction": reference}
+        body: dict = {"transaction": reference}
         if amount_minor is not None:
             body["amount"] = amount_minor
-        data = self._request("POST", "/refund", json_body=body)
-        return str(data.get("id", ""))
+        before = {str(row.get("id")) for row in self._refunds(reference)}
+
+        def find():
+            new = [row for row in self._refunds(reference) if str(row.get("id")) not in before
+                   and (amount_minor is None or int(row.get("amount") or 0) == amount_minor)]
+            return new[0] if new else None
+
+        return str(self.api.create_once("/refund", body, find=find).get("id", ""))
+
+    def _refunds(self, reference: str) -> list[dict]:
+        rows = self._request("GET", "/refund", params={"reference": reference, "perPage": 100})
+        # Paystack filters by the transaction reference; rows that name another one are dropped.
+        return [row for row in rows if isinstance(row, dict) and _refund_reference(row) in ("", reference)] \
+            if isinstance(rows, list) else []
+
+    def refunded_minor(self, *, reference):
+        return sum(int(row.get("amount") or 0) for row in self._refunds(reference) if row.get("status") != "failed")
 
     # --- usage ------------------------------------------------------------------------------
     def report_usage(self, **kwargs):
         return False  # usage is charged at period close with charge_usage (charge_authorization)
 
     def charge_usage(self, *, customer_email, authorization_code, amount_minor, currency, reference):
-        data = self._request("POST", "/transaction/charge_authorization", json_body={
-            "email": customer_email, "authorization_code": authorization_code, "amount": amount_minor,
-            "currency": currency, "reference": reference,
-        })
+        try:
+            data = self._request("POST", "/transaction/charge_authorization", deduplicated=True, json_body={
+                "email": customer_email, "authorization_code": authorization_code, "amount": amount_minor,
+                "currency": currency, "reference": reference,
+            })
+        except (ReferenceInUse, ProviderOutcomeUnknown) as exc:
+            # An earlier attempt with this reference may have charged the card (its answer was
+            # lost, or this is a double submission): Paystack's record of it is the truth.
+            data = self._charge_verify(reference, exc)
         if data.get("status") != "success":
             raise ProviderError(f"Paystack: charge {data.get('status')}: {data.get('gateway_response', '')}")
         return PaymentInfo(reference=data.get("reference", reference), paid=True, amount_minor=int(data["amount"]),
-                           currency=data.get("currency", currency).upper())
+                           currency=(data.get("currency") or currency).upper())
+
+    def _charge_verify(self, reference: str, cause: ProviderError | ProviderUnavailable) -> dict:
+        try:
+            data = self._request("GET", f"/transaction/verify/{reference}")
+        except ProviderError as exc:  # no such transaction: nothing was charged
+            if isinstance(cause, ReferenceInUse):
+                raise
+            raise ProviderUnavailable(f"Paystack: the charge {reference} did not go through.") from exc
+        except ProviderUnavailable as exc:
+            raise ProviderOutcomeUnknown(f"Paystack: charge {reference}: {cause.detail}; verifying it failed: "
+                                         f"{exc.detail}") from exc
+        if data.get("status") not in ("success", "failed", "reversed"):
+            raise ProviderOutcomeUnknown(f"Paystack: charge {reference} is still {data.get('status')}.")
+        return data
 
     def create_portal_session(self, *, customer_id, subscription_id, return_url):
         return self._request("GET", f"/subscription/{subscription_id}/manage/link")["link"]
@@ -192,18 +248,31 @@ class PaystackProvider(PaymentProvider):
             raise SignatureInvalid(f"unparsable event: {exc}") from exc
         if not isinstance(data, dict):  # e.g. subscription.expiring_cards sends a list
             data = {"items": data}
-        return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data)
+        subscription = kind.startswith("subscription.") and str(data.get("subscription_code") or "")
+        return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data,
+                           object_ref=subscription or "", sequenced=bool(subscription))
+
+
+def _refund_reference(row: dict) -> str:
+    transaction = row.get("transaction")
+    nested = transaction.get("reference") if isinstance(transaction, dict) else None
+    return str(row.get("transaction_reference") or nested or "")
 
 
 def paystack_event_id(kind: str, data: dict, body: bytes) -> str:
     """Paystack events carry no id: derive a stable one from what makes the event unique, so a
     redelivery (same event about the same object in the same state) deduplicates."""
+    key: str | None
     if kind.startswith("charge.dispute"):
         key = f"{data.get('id')}:{data.get('status')}"
     elif kind.startswith("charge."):
         key = data.get("reference") or data.get("id")
     elif kind.startswith("subscription."):
-        key = data.get("subscription_code")
+        # The state it reports (and its time when the payload has one) is part of its identity;
+        # webhook intake sequences identical ones (cancel → resume → cancel).
+        code = data.get("subscription_code")
+        stamp = data.get("updatedAt") or data.get("updated_at") or ""
+        key = ":".join(str(part) for part in (code, data.get("status"), stamp) if part) if code else None
     elif kind.startswith("invoice."):
         key = f"{data.get('invoice_code')}:{data.get('status')}:{data.get('paid')}"
     elif kind.startswith("refund."):

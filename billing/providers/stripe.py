@@ -30,6 +30,13 @@ def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
+def _line_price(line: dict) -> str:
+    """The price of an invoice line (``pricing.price_details.price`` since 2025, ``price.id`` before)."""
+    details = (line.get("pricing") or {}).get("price_details") or {}
+    price = details.get("price") or line.get("price") or ""
+    return price if isinstance(price, str) else price.get("id", "")
+
+
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
@@ -115,12 +122,14 @@ class StripeProvider(PaymentProvider):
     def fetch_subscription(self, *, subscription_id):
         return self._subscription_info(self._call(self.client.v1.subscriptions.retrieve, subscription_id))
 
-    def invoice_is_paid(self, *, invoice_id):
-        return self._call(self.client.v1.invoices.retrieve, invoice_id).status == "paid"
-
-    def invoice_amount_paid(self, *, invoice_id) -> int | None:
-        invoice = self._call(self.client.v1.invoices.retrieve, invoice_id)
-        return invoice.amount_paid if invoice.status == "paid" else None
+    def invoice_payment(self, *, invoice_id):
+        invoice = self._call(self.client.v1.invoices.retrieve, invoice_id).to_dict()
+        if invoice.get("status") != "paid":
+            return None
+        prices = [_line_price(line) for line in (invoice.get("lines") or {}).get("data", [])]
+        return PaymentInfo(reference=invoice_id, paid=True, amount_minor=invoice.get("amount_paid"),
+                           currency=(invoice.get("currency") or "").upper(), customer_id=invoice.get("customer") or "",
+                           plan_ref=next((price for price in prices if price), ""))
 
     def find_subscription(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})
@@ -151,10 +160,42 @@ class StripeProvider(PaymentProvider):
         return self._subscription_info(updated)
 
     def refund(self, *, reference, amount_minor=None):
+        # The SDK sends every POST with one idempotency key for all its retries: one refund per call.
         params = {"payment_intent": reference} if reference.startswith("pi_") else {"charge": reference}
         if amount_minor is not None:
             params["amount"] = amount_minor
         return self._call(self.client.v1.refunds.create, params).id
+
+    def refund_reference(self, *, reference):
+        """A checkout session was paid by its subscription's first invoice: refund that payment."""
+        if not reference.startswith("cs_"):
+            return reference
+        session = self._call(self.client.v1.checkout.sessions.retrieve, reference)
+        invoice_id = session.invoice if isinstance(session.invoice, str) else getattr(session.invoice, "id", "")
+        if not invoice_id and session.subscription:
+            sub = self._call(self.client.v1.subscriptions.retrieve, session.subscription).to_dict()
+            latest = sub.get("latest_invoice")
+            invoice_id = latest if isinstance(latest, str) else (latest or {}).get("id", "")
+        payments = self._call(self.client.v1.invoice_payments.list, {"invoice": invoice_id, "status": "paid"}).to_dict()
+        for row in payments.get("data", []):
+            payment = row.get("payment") or {}
+            if payment.get(payment.get("type") or "") and payment.get("type") in ("payment_intent", "charge"):
+                return payment[payment["type"]]
+        raise ProviderError(f"Stripe: no payment to refund for checkout {reference}.")
+
+    def refunded_minor(self, *, reference):
+        key = "payment_intent" if reference.startswith("pi_") else "charge"
+        refunds = self._call(self.client.v1.refunds.list, {key: reference, "limit": 100})
+        return sum(r.amount for r in refunds.data if r.status in ("succeeded", "pending", "requires_action"))
+
+    def expire_checkout(self, *, reference):
+        self._call(self.client.v1.checkout.sessions.expire, reference)
+        return True
+
+    def live_subscriptions(self, *, customer_id, price_ref):
+        subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref})
+        return [info for info in (self._subscription_info(sub.to_dict()) for sub in subs.data)
+                if info.status in ("active", "past_due")]
 
     # --- usage ------------------------------------------------------------------------------
     def report_usage(self, *, customer_id, event_name, value, identifier, timestamp):

@@ -1,3 +1,4 @@
-"""Fault tests: each starts its own throwaway servers on free loopback ports (never the shared
-PostgreSQL/Redis), injects a fault under real traffic and prints one ``FAULT …`` summary line.
-Shared helpers live in modules of their own (``_redis.py``, …)."""
+"""Fault tests: each one breaks a dependency on purpose under real traffic, bounded in time, and
+prints one ``FAULT <name>: …`` summary line (docs/reliability.md records the figures). Tests that
+stop or pause a server start their own throwaway ones on free loopback ports, never the shared
+PostgreSQL/Redis. Helpers live in modules named per area (``_postgres.py``, ``_billing.py``, …)."""
