@@ -1,8 +1,9 @@
 """Customer REST API for outbound webhook endpoints (under ``/api/billing/webhooks/``).
 
-Session-authenticated and scoped to the active organization like ``keys/apis.py``; another
-organization's endpoint is a 404. Thin: reads through ``webhooks.selectors``, writes through
-``webhooks.services`` — the same functions as the HTML pages.
+Session- or token-authenticated (scope area ``webhooks``) and scoped to the active organization
+like ``keys/apis.py``; another organization's endpoint is a 404. Thin: reads through
+``webhooks.selectors``, writes through ``webhooks.services`` — the same functions as the HTML
+pages.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class WebhookEndpointsApi(APIView):
     per method."""
 
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    scope_area = "webhooks"
 
     class ListOutputSerializer(EndpointSerializer):
         pass
@@ -67,6 +69,7 @@ class WebhookEndpointsApi(APIView):
 
 class WebhookEndpointDeleteApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    scope_area = "webhooks"
 
     @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
                    summary="Delete a webhook endpoint")
@@ -93,6 +96,7 @@ class DeliverySerializer(serializers.Serializer):
 
 class WebhookDeliveriesApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
@@ -106,6 +110,7 @@ class WebhookDeliveriesApi(APIView):
 
 class WebhookTestApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
+    scope_area = "webhooks"
 
     class OutputSerializer(DeliverySerializer):
         pass
