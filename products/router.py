@@ -29,8 +29,9 @@ Invariants — do not break:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 MAX_SEGMENTS = 64
@@ -41,7 +42,12 @@ _PARAM_RE = re.compile(r"\{([^{}/]+)\}")
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Everything the gateway needs to serve one matched request, without a query."""
+    """Everything the gateway needs to serve one matched request, without a query.
+
+    Immutable. A route whose template has no parameters is one shared object (``path_params``
+    is then a read-only empty mapping); the others are built per match, which costs several
+    times the walk itself (a frozen dataclass sets each of its fields through object.__setattr__).
+    """
 
     product_id: int
     product_slug: str
@@ -66,7 +72,7 @@ class Route:
     unit_pointer: tuple[str, ...]
     max_units: int
     required_scope: str
-    path_params: dict[str, str]
+    path_params: Mapping[str, str]
 
     def available_to(self, *, org_id: int, plan_code: str) -> bool:
         """May this organization, on this plan, call the operation (visibility and plans)?"""
@@ -94,10 +100,12 @@ class _Node:
         self.literal: dict[str, _Node] = {}
         self.patterns: list[tuple[str, re.Pattern[str], _Node]] = []
         self.param: _Node | None = None
-        # METHOD → (names of the template's parameters in order, the Route's fields but the last)
-        self.methods: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {}
+        # METHOD → (the template's parameter names in order, the Route's other fields, the Route
+        # itself — returned as is when the template has no parameters)
+        self.methods: dict[str, tuple[tuple[str, ...], tuple[Any, ...], Route]] = {}
 
 
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 _ROUTE_FIELDS = tuple(name for name in Route.__dataclass_fields__ if name != "path_params")
 # A match builds its Route from a stored tuple of the other fields plus the path parameters.
 _route_from_fields: Callable[..., Route] = Route
@@ -137,8 +145,9 @@ class Router:
                     node.patterns.sort(key=lambda item: -len(item[0].replace("{}", "")))
                 node = child
             names.extend(params)
-        node.methods[route.method] = (tuple(names), tuple(getattr(route, name) for name in _ROUTE_FIELDS))
-        self._by_operation[(route.product_slug, route.operation_id)] = route
+        shared = replace(route, path_params=_NO_PARAMS)
+        node.methods[route.method] = (tuple(names), tuple(getattr(route, name) for name in _ROUTE_FIELDS), shared)
+        self._by_operation[(route.product_slug, route.operation_id)] = shared
         self.size += 1
 
     def match(self, method: str, path: str) -> Route | None:
@@ -155,7 +164,9 @@ class Router:
         found = _walk(self._root, segments, 0, (), method.upper())
         if found is None:
             return None
-        values, (names, fields) = found
+        values, (names, fields, shared) = found
+        if not names:
+            return shared  # nothing request-specific: no Route to build
         return _route_from_fields(*fields, dict(zip(names, values, strict=True)))
 
     def methods_for(self, path: str) -> frozenset[str]:
