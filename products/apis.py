@@ -1,6 +1,6 @@
 """The operator API for API products: create products, push OpenAPI documents (from CI),
-price operations. Staff only (``IsOperator``); authenticated by whatever
-``DEFAULT_AUTHENTICATION_CLASSES`` accepts (the session, personal access tokens).
+price operations. Staff only (``IsOperator``), through the browser session or a personal access
+token with the ``products:write`` scope (``accounts.scopes``; checked by ``TokenScope``).
 
 Kept out of the customer OpenAPI schema: customers never call it; docs/products.md documents it.
 """
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization
+from accounts.permissions import TokenScope
 from plans.models import Meter, Plan
 from products.documents import MAX_DOCUMENT_BYTES, LocatedError
 from products.models import ApiProduct, Operation, UnitRule, Visibility
@@ -148,10 +149,15 @@ class ProductInput(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-@extend_schema(exclude=True)
-class ProductListCreateApi(APIView):
-    permission_classes = [IsOperator]
+class OperatorApi(APIView):
+    """Base of the operator API: staff only; a token needs ``products:write`` whatever the method."""
 
+    permission_classes = [IsOperator, TokenScope]
+    required_scope = "products:write"
+
+
+@extend_schema(exclude=True)
+class ProductListCreateApi(OperatorApi):
     def get(self, request):
         return Response(
             ProductOutput(products_for_operator().prefetch_related("organizations", "plans"), many=True).data
@@ -165,9 +171,7 @@ class ProductListCreateApi(APIView):
 
 
 @extend_schema(exclude=True)
-class ProductDetailApi(APIView):
-    permission_classes = [IsOperator]
-
+class ProductDetailApi(OperatorApi):
     def get(self, request, slug: str):
         product = product_get(slug=slug)
         operations = product.operations.select_related("meter").defer("parameters", "request_body", "responses")
@@ -182,12 +186,11 @@ class ProductDetailApi(APIView):
 
 
 @extend_schema(exclude=True)
-class DocumentImportApi(APIView):
+class DocumentImportApi(OperatorApi):
     """POST the document as the body. ``?apply=1`` imports it (201); otherwise the answer is
     the preview: what would be added, changed and removed (200). ``?enable_new=0`` imports new
     operations switched off, for the operator to price before they go live."""
 
-    permission_classes = [IsOperator]
     parser_classes = [DocumentTextParser]
 
     def post(self, request, slug: str):
@@ -207,9 +210,7 @@ class DocumentImportApi(APIView):
 
 
 @extend_schema(exclude=True)
-class OperationUpdateApi(APIView):
-    permission_classes = [IsOperator]
-
+class OperationUpdateApi(OperatorApi):
     class InputSerializer(serializers.Serializer):
         meter = serializers.SlugRelatedField(
             slug_field="code", queryset=Meter.objects.all(), allow_null=True, required=False

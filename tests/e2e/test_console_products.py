@@ -9,16 +9,16 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
+from accounts.models import User
 from plans.models import Meter
 from products.models import ApiProduct
-from tests.factories import UserFactory
 from tests.products.documents import as_yaml, small_document
 
 
 def test_operator_imports_a_document_and_prices_an_operation(
     page, live_server, artifacts_dir, transactional_db, tmp_path: Path
 ):
-    operator = UserFactory(is_staff=True)
+    operator = User.objects.create_user(email="operator@example.com", password=None, is_staff=True)
     client = Client()
     client.force_login(operator)
     page.context.add_cookies(

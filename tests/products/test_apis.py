@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from django.test import Client
 
+from accounts.models import Membership, Role
+from accounts.services import personal_access_token_create
 from plans.models import Meter
 from products.models import ApiProduct, UnitRule
 from tests.products.conftest import organization_make, plan_make
@@ -202,3 +206,32 @@ def test_operator_api_is_not_in_the_customer_schema(client, db):
     schema = client.get("/api/schema/?format=json").json()
     assert not [path for path in schema["paths"] if path.startswith("/api/products")]
     assert ApiProduct.objects.count() == 0
+
+
+def _token(user, scopes: list[str]) -> dict[str, Any]:
+    org = organization_make(f"org-of-{user.pk}")
+    membership = Membership.objects.create(organization=org, user=user, role=Role.OWNER)
+    _token, raw = personal_access_token_create(membership=membership, name="ci", scopes=scopes)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_ci_pushes_a_document_with_a_products_write_token(operator, product):
+    script = Client(enforce_csrf_checks=True)  # no session, no CSRF token
+    response = script.post(
+        "/api/products/messaging/documents/?apply=1",
+        as_yaml(small_document()),
+        content_type="application/yaml",
+        **_token(operator, ["products:write"]),
+    )
+    assert response.status_code == 201, response.content
+    assert product.operations.count() == 4
+
+
+def test_a_token_without_products_write_is_refused_even_for_an_operator(operator, product):
+    response = Client().get("/api/products/", **_token(operator, ["keys:read"]))
+    assert response.status_code == 403 and response.json()["required_scope"] == "products:write"
+
+
+def test_a_customer_token_is_refused(user, product):
+    response = Client().get("/api/products/", **_token(user, ["keys:read", "keys:write"]))
+    assert response.status_code == 403
