@@ -19,17 +19,11 @@ from rest_framework.views import APIView
 from accounts.models import Organization
 from accounts.permissions import TokenScope
 from plans.models import Meter, Plan
+from products.document_import import DocumentInvalid, document_apply, document_diff
 from products.documents import MAX_DOCUMENT_BYTES, LocatedError
 from products.models import ApiProduct, Operation, UnitRule, Visibility
 from products.selectors import document_current, operation_get, product_get, products_for_operator
-from products.services import (
-    DocumentInvalid,
-    document_apply,
-    document_diff,
-    operation_update,
-    product_create,
-    product_update,
-)
+from products.services import operation_update, product_create, product_update
 
 
 class IsOperator(BasePermission):

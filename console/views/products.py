@@ -17,6 +17,7 @@ from accounts.models import User
 from console.forms import DocumentImportForm, OperationForm, ProductForm
 from plans.models import Plan
 from products.diff import ImportPreview
+from products.document_import import DocumentInvalid, document_apply, document_diff
 from products.models import ApiProduct, Operation
 from products.selectors import (
     document_current,
@@ -24,15 +25,7 @@ from products.selectors import (
     operations_by_tag,
     products_for_operator,
 )
-from products.services import (
-    DocumentInvalid,
-    ProductInvalid,
-    document_apply,
-    document_diff,
-    operation_update,
-    product_create,
-    product_update,
-)
+from products.services import ProductInvalid, operation_update, product_create, product_update
 
 # An uploaded document waits here between its preview and the Apply button (so a multi-MB
 # document is not sent back and forth through the browser).

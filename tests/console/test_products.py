@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from plans.models import Meter, MeterPrice, Plan
 from products.catalogue import catalogue_reset
+from products.document_import import document_apply
 from products.models import ApiProduct, UnitRule
-from products.services import document_apply, product_create
+from products.services import product_create
 from tests.factories import UserFactory
 from tests.products.documents import as_json, as_yaml, small_document
 

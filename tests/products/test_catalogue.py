@@ -13,8 +13,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from plans.models import Meter
 from products import catalogue as catalogue_module
 from products.catalogue import CHECK_INTERVAL_S, VERSION_KEY, catalogue, catalogue_reset
+from products.document_import import document_apply
 from products.models import UnitRule, Visibility
-from products.services import document_apply, operation_update, product_create, product_update
+from products.services import operation_update, product_create, product_update
 from tests.products.conftest import organization_make, plan_make, routed
 from tests.products.documents import as_json, small_document
 

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from products.document_import import DocumentInvalid, document_apply, document_diff
 from products.documents import MAX_NODES
 from products.models import ApiDocument, Operation, UnitRule
 from products.reading import document_read
-from products.services import DocumentInvalid, document_apply, document_diff, product_create
+from products.services import product_create
 from tests.products.documents import as_json, as_yaml, small_document
 
 

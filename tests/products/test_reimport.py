@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from plans.models import Meter
+from products.document_import import document_apply, document_diff
 from products.models import Operation, UnitRule
 from products.operation_ids import generated_operation_id
-from products.services import document_apply, document_diff, operation_update
+from products.services import operation_update
 from tests.products.documents import as_json, edited, small_document
 
 

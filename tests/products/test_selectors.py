@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 
 from plans.models import Meter, MeterPrice
+from products.document_import import document_apply
 from products.models import UnitRule, Visibility
 from products.selectors import operation_price_preview, operations_by_tag, products_visible_to
-from products.services import document_apply, operation_update, product_create, product_update
+from products.services import operation_update, product_create, product_update
 from tests.products.conftest import organization_make, plan_make
 from tests.products.documents import as_json, small_document
 

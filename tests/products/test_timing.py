@@ -11,7 +11,7 @@ import time
 
 from products import reading
 from products.catalogue import catalogue
-from products.services import document_apply, document_diff
+from products.document_import import document_apply, document_diff
 from tests.products.documents import large_document
 
 BOUND_S = 10.0

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.problems import NotFound
 from products.diff import ImportPreview
+from products.document_import import document_apply, document_diff
 from products.selectors import product_get
-from products.services import document_apply, document_diff
 
 
 class Command(BaseCommand):
