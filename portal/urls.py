@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("public.urls")),  # pricing, docs, status, OpenAPI schema
     path("", include("accounts.urls")),
+    path("", include("products.urls")),
     path("", include("keys.urls")),
     path("", include("usage.urls")),
     path("", include("webhooks.urls")),

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "plans",
+    "products",
     "webhooks",
     "keys",
     "usage",
