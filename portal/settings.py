@@ -11,6 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.utils.csp import CSP
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 from portal.env import (ImproperlyConfigured, env_bool, env_bytes_b64, env_bytes_b64_list, env_float, env_int, env_list,
                         env_str)
@@ -70,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: /api/ and /v1/ answer every failure in problem+json (Redis trouble: 503).
+    "portal.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -118,12 +123,25 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every Redis command is bounded in time: a stopped Redis is noticed within the connect timeout,
+# a hung one (paused, network gone) within the read timeout, and the request is answered 503
+# instead of waiting (portal/middleware.py). No retries: the client answers, it does not wait.
+# Blocking reads (the usage consumer's XREADGROUP BLOCK, 1 s) must stay below the read timeout.
+REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tg"),
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
+            # on a timeout: a hung Redis costs at most REDIS_SOCKET_TIMEOUT per command.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+        },
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -131,6 +149,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+# A publish to a hung broker must fail, not wait forever (kombu's default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": REDIS_SOCKET_TIMEOUT,
+                                   "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
