@@ -245,7 +245,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.problems.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -372,10 +372,12 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 
 # --- Keys, limits and the gateway hot path (issue 3) ---------------------------------------
-# How long a process trusts its in-memory copy of a key record. Revocation and rotation do
-# not wait for it: the admission script checks a per-key "dead" marker on every request.
+# How long a process trusts its in-memory copy of a key record, and how long the shared copy
+# lives in Redis. Revocation and rotation do not wait for them: the admission script checks a
+# per-key "dead" marker on every request. Their sum bounds how long a revoked key could still be
+# served if that marker never reached Redis (and the propagation sweep could not run either).
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
-KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
+KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 300)
 # JWT signing keys "kid:secret,kid2:secret2": the first signs, all verify (rotation).
 JWT_SIGNING_KEYS: dict[str, str] = {}
 for _item in env_list("JWT_SIGNING_KEYS", [
@@ -394,6 +396,13 @@ LIMITER_LEASE_SECONDS = env_float("LIMITER_LEASE_SECONDS", 0.5)
 # Usage recorder: flush the in-process buffer every N ms, or at once when this many are waiting.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
+# Failed authentications (unknown key, malformed credential, invalid token) allowed per client
+# address and window before the address is answered 429 for the rest of the window; 0 = no limit.
+GATEWAY_AUTH_FAILURES_MAX = env_int("GATEWAY_AUTH_FAILURES_MAX", 30)
+GATEWAY_AUTH_FAILURES_WINDOW = env_int("GATEWAY_AUTH_FAILURES_WINDOW", 60)
+# Reverse proxies in front of the app that append the client address to X-Forwarded-For
+# (0: the client address is the socket's peer, REMOTE_ADDR).
+GATEWAY_TRUSTED_PROXIES = env_int("GATEWAY_TRUSTED_PROXIES", 0)
 # Bearer token the operator's own backend uses for POST /v1/keys/verify (empty = disabled).
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")
 # Mount /v1/_baseline/… (unmetered twins of the sample endpoints) — for bench/ only.
@@ -401,6 +410,8 @@ GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)
 CELERY_BEAT_SCHEDULE.update({
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
+    # Revocations, rotations and new keys that did not reach Redis (it was down): publish them.
+    "keys-propagate-pending": {"task": "keys.tasks.api_keys_propagate_pending_task", "schedule": 5.0},
 })
 
 

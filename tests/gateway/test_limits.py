@@ -144,4 +144,4 @@ def test_keys_carry_org_hash_tag():
     assert limiter.window_key(42).startswith("{org:42}:")
     assert limiter.quota_key(42).startswith("{org:42}:")
     assert dead_key(42, 7).startswith("{org:42}:")
-    assert limiter.idempotency_key(42, "abc").startswith("{org:42}:")
+    assert limiter.idempotency_key(42, 7, "abc").startswith("{org:42}:")

@@ -21,7 +21,8 @@ KEYS[1] {org:N}:ent       hash  plan, rps, rpm, quota, policy, grace, pstart, pe
 KEYS[2] {org:N}:rl        hash  sw, sc (second window id/count), mw, mc (minute window id/count)
 KEYS[3] {org:N}:quota     hash  <pstart> -> requests used in the period starting at pstart
 KEYS[4] {org:N}:dead:<k>  string  epoch seconds after which key <k> is refused
-KEYS[5] {org:N}:idem:<h>  string  "P|<fp>" pending or "D|<fp>|<json>" done  (optional)
+KEYS[5] {org:N}:idem:<scope>:<h>  string  "P|<fp>" pending or "D|<fp>|<json>" done  (optional;
+        <scope> = the API key's idempotency scope: keys never see each other's responses)
 ARGV[1] cost (requests to count, >= 1)
 ARGV[2] request fingerprint for the idempotency key ("" when KEYS[5] is absent)
 ARGV[3] seconds a pending idempotency marker lives
