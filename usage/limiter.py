@@ -31,7 +31,7 @@ from redis.exceptions import NoScriptError
 
 from keys.cache import dead_key, on_key_killed
 from portal.redis import org_tag, redis_client
-from usage.entitlements import entitlements_key, entitlements_publish
+from usage.entitlements import entitlements_key, entitlements_publish, quota_key
 
 SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
@@ -47,10 +47,6 @@ IDEM_PENDING_TTL = 60
 
 def window_key(org_id: int) -> str:
     return f"{org_tag(org_id)}:rl"
-
-
-def quota_key(org_id: int) -> str:
-    return f"{org_tag(org_id)}:quota"
 
 
 def idempotency_key(org_id: int, scope: int, key: str) -> str:

@@ -44,8 +44,8 @@ if refund > 0 then
   local prior = redis.call('HMGET', KEYS[2], 'sw', 'sc', 'mw', 'mc')
   if prior[1] == ARGV[7] then redis.call('HSET', KEYS[2], 'sc', math.max((tonumber(prior[2]) or 0) - refund, 0)) end
   if prior[3] == ARGV[8] then redis.call('HSET', KEYS[2], 'mc', math.max((tonumber(prior[4]) or 0) - refund, 0)) end
-  local was = tonumber(redis.call('HGET', KEYS[3], ARGV[9]) or '0')
-  redis.call('HSET', KEYS[3], ARGV[9], math.max(was - refund, 0))
+  local was = redis.call('HGET', KEYS[3], ARGV[9])
+  if was then redis.call('HSET', KEYS[3], ARGV[9], math.max(tonumber(was) - refund, 0)) end
 end
 
 local t = redis.call('TIME')
