@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -44,7 +45,9 @@ got_request_exception.connect(_note_exception, dispatch_uid="portal.middleware.n
 def unavailable_response() -> HttpResponse:
     body = problem_body("temporarily-unavailable", "A service this API depends on is briefly unavailable; "
                         f"retry in {RETRY_AFTER} seconds.", retry_after=RETRY_AFTER)
-    return problem_http_response(body, headers={"Retry-After": str(RETRY_AFTER)})
+    response = problem_http_response(body, headers={"Retry-After": str(RETRY_AFTER)})
+    response._has_been_logged = True  # logged by _log_unavailable, once per 10 s, not once per request
+    return response
 
 
 def too_large_response() -> HttpResponse:
@@ -63,6 +66,21 @@ def _too_large(request: HttpRequest) -> bool:
 
 
 _GENERIC = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
+
+
+_logged = {"at": 0.0, "quiet": 0}
+
+
+def _log_unavailable(request: HttpRequest, exc: Exception) -> None:
+    """One warning per 10 s per process, with the count of those left out: an outage under
+    traffic must not turn into a logging flood."""
+    now = time.monotonic()
+    if now - _logged["at"] < 10:
+        _logged["quiet"] += 1
+        return
+    log.warning("Redis unavailable on %s %s: %s (%d more 503s since the last warning)",
+                request.method, request.path, exc, _logged["quiet"])
+    _logged["at"], _logged["quiet"] = now, 0
 
 
 class ApiErrorMiddleware:
@@ -91,7 +109,7 @@ class ApiErrorMiddleware:
         if not request.path.startswith(API_PREFIXES):
             return None
         if redis_unavailable(exception):
-            log.warning("Redis unavailable on %s %s: %s", request.method, request.path, exception)
+            _log_unavailable(request, exception)
             return unavailable_response()
         if isinstance(exception, RequestDataTooBig):
             return too_large_response()
