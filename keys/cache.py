@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.db.models.functions import Substr
 
 from keys.models import ApiKey
 from portal.redis import org_tag, redis_client
@@ -176,19 +177,22 @@ def _load(digest: str) -> KeyRecord | None:
 
 
 def known_digests_seed() -> bool:
-    """Fill the known-digest set from PostgreSQL (Redis is new, or lost its data), once.
+    """Fill the known-digest set from PostgreSQL, one process at a time; whether this call did.
 
-    One process at a time (a short Redis lock); the others keep looking unknown keys up in
-    PostgreSQL meanwhile. Keys created during the seeding add themselves (``key_known_add``),
-    so the union is complete. Returns whether this call seeded.
+    Called by a lookup that found the set not ready (Redis is new, or lost its data) — the other
+    processes keep looking unknown keys up in PostgreSQL meanwhile — and hourly by beat
+    (``keys.tasks.api_keys_known_refresh_task``). Keys created meanwhile add themselves
+    (``key_known_add``) before they commit, so the union is complete; the hourly pass also
+    covers a key whose addition was lost with Redis' data before its creation committed.
     """
     client = redis_client()
     if not client.set(_SEED_LOCK, "1", nx=True, ex=60):
         return False
     try:
         members = []
-        for digest in ApiKey.objects.values_list("digest", flat=True).iterator(chunk_size=5000):
-            members.append(known_member(digest))
+        prefixes = ApiKey.objects.annotate(known=Substr("digest", 1, KNOWN_PREFIX_CHARS)).values_list("known", flat=True)
+        for member in prefixes.iterator(chunk_size=5000):
+            members.append(member)
             if len(members) >= 5000:
                 client.sadd(KNOWN_DIGESTS, *members)
                 members = []

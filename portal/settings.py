@@ -412,6 +412,8 @@ CELERY_BEAT_SCHEDULE.update({
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
     # Revocations, rotations and new keys that did not reach Redis (it was down): publish them.
     "keys-propagate-pending": {"task": "keys.tasks.api_keys_propagate_pending_task", "schedule": 5.0},
+    # Re-add every key's digest to the set that lets made-up keys be refused without SQL.
+    "keys-known-refresh": {"task": "keys.tasks.api_keys_known_refresh_task", "schedule": 3600.0},
 })
 
 

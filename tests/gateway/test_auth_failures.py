@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from keys.cache import local_cache_clear
+from keys.cache import KNOWN_DIGESTS, key_digest, known_member, local_cache_clear
+from keys.tasks import api_keys_known_refresh_task
 from tests.gateway.conftest import TRACKING
 
 PATH = f"/v1/deliveries/{TRACKING}"
@@ -77,3 +78,13 @@ def test_failure_counts_are_shared_by_every_process(client, settings):
         assert get(client, made_up_key(), "203.0.113.9").status_code == 401
         local_cache_clear()  # as if each request reached another process
     assert get(client, made_up_key(), "203.0.113.9").status_code == 429
+
+
+def test_a_key_missing_from_the_known_set_is_found_again_by_the_hourly_refresh(client, org, make_key, redis_client):
+    _, raw = make_key(org)
+    get(client, made_up_key())  # the set is filled and ready
+    redis_client.srem(KNOWN_DIGESTS, known_member(key_digest(raw)))  # lost with Redis' data mid-creation
+    assert get(client, raw).status_code == 401
+    local_cache_clear()
+    assert api_keys_known_refresh_task() is True
+    assert get(client, raw).status_code == 200
