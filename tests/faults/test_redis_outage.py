@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -35,8 +36,9 @@ THREADS = 6
 PAUSE_AT, PAUSE_FOR = 3.0, 5.0
 KILL_AT, DOWN_FOR = 11.0, 3.0
 TRAFFIC_FOR = 20.0
-MAX_SECONDS_PER_REQUEST = 5.0  # REDIS_SOCKET_TIMEOUT (2 s) plus margin for a busy CI machine
+MAX_SECONDS_PER_REQUEST = 4.0  # REDIS_SOCKET_TIMEOUT (2 s) plus margin for a busy machine; < the 5 s pause
 QUOTA, USED_BEFORE = 30, 10
+HARD_TIMEOUT = 90
 
 
 class Client:
@@ -79,7 +81,21 @@ def _stored_ids() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path):
+@pytest.fixture
+def hard_timeout():
+    """Whatever happens, this test ends within HARD_TIMEOUT seconds (it cannot hang CI)."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"fault test still running after {HARD_TIMEOUT} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(HARD_TIMEOUT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_timeout):
     test_started = time.monotonic()
     plans_seed_demo()
     raw_busy = _key_on(PlanFactory(monthly_quota=None, overage_policy="bill"))
