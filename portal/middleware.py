@@ -93,6 +93,13 @@ class ApiErrorMiddleware:
             return response
         if not response.get("Content-Type", "").startswith("text/html"):
             return response  # already JSON / problem+json (or a deliberate non-HTML body)
+        problem = self._problem_for(request, response)
+        # Django logged the page it rendered (with the traceback); don't log the replacement again.
+        problem._has_been_logged = getattr(response, "_has_been_logged", False)
+        return problem
+
+    @staticmethod
+    def _problem_for(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         exc = getattr(request, "_unhandled_exception", None)
         if exc is not None and redis_unavailable(exc):
             return unavailable_response()
@@ -100,8 +107,7 @@ class ApiErrorMiddleware:
             return too_large_response()
         if response.status_code >= 500:
             return problem_http_response(problem_body("error", "Something went wrong on our side; retry later."))
-        slug = _GENERIC.get(response.status_code, "bad-request")
-        body = problem_body(slug)
+        body = problem_body(_GENERIC.get(response.status_code, "bad-request"))
         body["status"] = response.status_code
         return problem_http_response(body)
 
