@@ -125,7 +125,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Every Redis command is bounded in time: a stopped Redis is noticed within the connect timeout,
 # a hung one (paused, network gone) within the read timeout, and the request is answered 503
-# instead of waiting (portal/middleware.py). No retries: the client answers, it does not wait.
+# instead of waiting (portal/middleware.py).
 # Blocking reads (the usage consumer's XREADGROUP BLOCK, 1 s) must stay below the read timeout.
 REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0)
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
