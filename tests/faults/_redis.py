@@ -97,11 +97,29 @@ def start_app_server(*, database_url: str, redis_url: str, log: Path, workers: i
     raise RuntimeError("granian did not start")
 
 
-def stop_app_server(proc: subprocess.Popen) -> None:
-    """SIGTERM: workers exit gracefully and flush their usage buffers (``atexit``)."""
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def stop_app_server(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM: workers exit gracefully and flush their usage buffers (``atexit``). Returns once
+    the workers too are gone, so whatever they flushed at exit is in Redis."""
+    workers = _children(proc.pid)
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+    deadline = time.monotonic() + timeout
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -59,6 +59,7 @@ class Client:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
             return {"id": request_id, "status": 0, "error": repr(exc), "took": time.monotonic() - started}
         return {"id": request_id, "status": response.status, "type": response.getheader("Content-Type", ""),
+                "at": started,
                 "retry_after": response.getheader("Retry-After"), "body": body if response.status != 200 else b"",
                 "took": time.monotonic() - started}
 
@@ -164,6 +165,8 @@ def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_tim
             capture_output=True, text=True, timeout=60,
         )
         assert consumer.returncode == 0, consumer.stdout + consumer.stderr
+        in_stream = {event["request_id"] for _, fields in redis_server.client().xrange("usage:events")
+                     for event in json.loads(fields[b"b"])}
     finally:
         redis_server.stop()
 
@@ -189,4 +192,5 @@ def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_tim
           f"requests={len(results)} served_2xx={len(served)} stored={len(stored)} lost={len(lost)} "
           f"duplicated={duplicated} unavailable_503={len(unavailable)} slowest={slowest:.2f}s "
           f"took={time.monotonic() - test_started:.0f}s")
-    assert not lost and not extra and duplicated == 0
+    where = [(round(r["at"] - test_started, 2), r["id"] in in_stream) for r in results if r["id"] in lost]
+    assert not lost and not extra and duplicated == 0, (where, consumer.stdout)
