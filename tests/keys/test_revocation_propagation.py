@@ -11,6 +11,7 @@ import redis
 from keys.cache import key_digest, local_cache_clear, redis_record_key
 from keys.models import ApiKey
 from keys.services import api_key_create, api_key_revoke, api_key_rotate
+from keys.tasks import api_keys_propagate_pending_task
 from plans.models import Plan
 from plans.services import plans_seed_demo
 from tests.factories import subscribe
@@ -44,7 +45,6 @@ def test_revoke_while_redis_is_down_commits_and_the_sweep_propagates_it(
         with django_capture_on_commit_callbacks(execute=True):
             api_key_revoke(key=key)  # must not fail: the database is the source of truth
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
-    from keys.tasks import api_keys_propagate_pending_task
     assert api_keys_propagate_pending_task() == 1
     assert call(client, raw) == 401
     assert api_keys_propagate_pending_task() == 0  # done: nothing left to send
@@ -69,14 +69,13 @@ def test_rotation_while_redis_is_down_still_ends_the_old_key(
     with redis_at(settings, f"redis://127.0.0.1:{closed_port()}/0"):
         with django_capture_on_commit_callbacks(execute=True):
             _, new_raw = api_key_rotate(key=key, overlap=timedelta(0))
-    from keys.tasks import api_keys_propagate_pending_task
     api_keys_propagate_pending_task()
     assert call(client, raw) == 401
     assert call(client, new_raw) == 200
 
 
 def test_the_redis_copy_of_a_key_record_lives_five_minutes_at_most(client, working_key, redis_client):
-    key, raw = working_key
+    _, raw = working_key
     assert call(client, raw) == 200
     ttl = redis_client.ttl(redis_record_key(key_digest(raw)))
     assert 0 < ttl <= 300, ttl
