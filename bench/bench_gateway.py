@@ -8,7 +8,8 @@ then in ONE run measures with wrk:
 interleaved a, b, a, b (best of each), and prints req/s, p50/p99, the ratio b/a (target ≥ 0.85),
 SQL queries per request (target 0 for a warm key) and Redis commands per request issued before
 the response (target ≤ 1; counted with MONITOR over a sequential phase, and cross-checked with
-INFO commandstats over the wrk run).
+INFO commandstats over the wrk run), and what made-up keys cost: SQL queries for 500 distinct
+ones (target ≪ 500) and the answers to a flood of them from one address (401s, then 429s).
 
     DATABASE_URL=… REDIS_URL=… .venv/bin/python bench/bench_gateway.py [--seconds 8] [--compare-servers]
 
@@ -83,6 +84,32 @@ def monitor_phase(raw_key: str, *, requests: int) -> dict:
             "background_per_request": sum(counts.get(c, 0) for c in background) / requests}
 
 
+def unknown_keys_phase(*, keys: int = 500) -> dict:
+    """``keys`` distinct made-up keys, each from another client address (so the per-address
+    failure limit does not step in), then a flood from one address: SQL queries and answers."""
+    import secrets
+
+    from portal.redis import redis_client
+
+    client = redis_client()
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+
+    def call(raw: str, address: str) -> int:
+        conn.request("GET", f"/v1/deliveries/{TRACKING}",
+                     headers={"Authorization": f"Bearer {raw}", "X-Forwarded-For": address})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
+    client.set("bench:sql_queries", 0)
+    distinct = [call("tg_live_" + secrets.token_urlsafe(24), f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+                for n in range(keys)]
+    sql_distinct = int(client.get("bench:sql_queries") or 0)
+    flood = [call("tg_live_" + secrets.token_urlsafe(24), "192.0.2.99") for _ in range(keys)]
+    return {"keys": keys, "sql_distinct": sql_distinct, "distinct_401": distinct.count(401),
+            "flood_401": flood.count(401), "flood_429": flood.count(429)}
+
+
 def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: int) -> dict:
     from portal.redis import redis_client
 
@@ -90,7 +117,8 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
     url_b = f"http://127.0.0.1:{PORT}/v1/deliveries/{TRACKING}"
     auth = {"Authorization": f"Bearer {raw_key}"}
     proc = start_server(port=PORT, workers=2, kind=kind, app="count_sql:application",
-                        extra_env={"GATEWAY_BASELINE_ENABLED": "1", "PYTHONPATH": str(Path(__file__).parent)})
+                        extra_env={"GATEWAY_BASELINE_ENABLED": "1", "PYTHONPATH": str(Path(__file__).parent),
+                                   "GATEWAY_TRUSTED_PROXIES": "1"})  # unknown_keys_phase sets X-Forwarded-For
     try:
         wrk(url_a, seconds=2, connections=8)  # warm both workers (imports, caches, key record)
         wrk(url_b, seconds=2, connections=8, headers=auth)
@@ -109,6 +137,7 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
         drf = wrk(f"http://127.0.0.1:{PORT}/v1/_baseline/drf/deliveries/{TRACKING}", seconds=seconds,
                   connections=connections) if kind == "granian" else None
         monitor = monitor_phase(raw_key, requests=500) if kind == "granian" else None
+        unknown = unknown_keys_phase() if kind == "granian" else None
     finally:
         stop_server(proc)
     a, b = max(a_runs, key=lambda r: r["rps"]), max(b_runs, key=lambda r: r["rps"])
@@ -116,7 +145,7 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
     return {"server": kind, "a": a, "b": b, "ratio": b["rps"] / a["rps"], "b_non_2xx": sum(r["non_2xx"] for r in b_runs),
             "sql_per_request": sql / max(served_b, 1), "evalsha_per_request": redis_calls.get("evalsha", 0) / max(served_b, 1),
             "redis_commands_server_wide": {k: v for k, v in redis_calls.items() if v > 0}, "monitor": monitor,
-            "drf_baseline": drf,
+            "drf_baseline": drf, "unknown_keys": unknown,
             "a_all": [r["rps"] for r in a_runs], "b_all": [r["rps"] for r in b_runs]}
 
 
@@ -136,6 +165,11 @@ def report(result: dict) -> None:
         m = result["monitor"]
         print(f"Redis commands before response : {m['before_response_per_request']:.3f} per request   (MONITOR, {m['requests']} sequential requests; target <= 1)")
         print(f"Redis commands after response  : {m['background_per_request']:.3f} per request   (recorder batches: {m['commands']})")
+    if result.get("unknown_keys"):
+        u = result["unknown_keys"]
+        print(f"Made-up keys, distinct         : {u['keys']} keys from {u['keys']} addresses -> {u['distinct_401']} x 401, "
+              f"{u['sql_distinct']} SQL queries in all   (target << {u['keys']})")
+        print(f"Made-up keys, one address      : {u['flood_401']} x 401 then {u['flood_429']} x 429 (auth-failures)")
 
 
 def main() -> int:

@@ -1,9 +1,14 @@
-"""The metered request: credential → key → scope → validation → admission → serve → record.
+"""The metered request: credential → key → scope → admission → validation → serve → record.
 
 Deliberately a lean Django view, not a DRF view (measured in docs/performance.md): the
 only I/O before the response is ONE Redis round trip (the admission script); the key is
 served from process memory, the usage event is buffered and written by the recorder thread.
 DRF serializers still validate the input so the OpenAPI schema and the behaviour agree.
+
+Admission comes before parsing and validation: once authenticated, a malformed, oversized or
+invalid request counts like any other (rate limits, quota, a usage event with 0 units), so
+nobody can flood the API with bad requests outside their limits. Failed authentications are
+counted per client address instead (``gateway.guard``).
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from gateway.guard import blocked_for, client_address, failure_note
 from gateway.responses import (
-    InvalidCredentials, InvalidRequest, MethodNotAllowed, ScopeForbidden, Unauthenticated, UnsupportedMediaType,
-    problem_response, rate_limit_headers, refusal_response,
+    InvalidCredentials, InvalidRequest, MalformedRequest, MethodNotAllowed, PayloadTooLarge, ScopeForbidden,
+    TooManyAuthFailures, Unauthenticated, UnsupportedMediaType, problem_response, rate_limit_headers,
+    refusal_response,
 )
-from keys.cache import KeyRecord, key_lookup, looks_like_key
+from keys.cache import KeyRecord, key_in_memory, key_lookup, looks_like_key
 from keys.tokens import TokenInvalid, token_verify
 from plans.operations import meter_for
 from portal.problems import PROBLEM_CONTENT_TYPE, Problem
@@ -57,31 +66,52 @@ def credential_of(request: HttpRequest) -> str:
     return request.META.get("HTTP_X_API_KEY", "").strip()
 
 
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
 def authenticate(request: HttpRequest) -> KeyRecord:
-    """The key behind the request (API key or a JWT minted from one); raises a 401 Problem."""
+    """The key behind the request (API key or a JWT minted from one); raises a 401 Problem,
+    or a 429 once the client's address has failed too often (``gateway.guard``)."""
     raw = credential_of(request)
     if not raw:
         raise Unauthenticated(
             "Send your API key as `Authorization: Bearer tg_live_…` or `X-API-Key`.",
             headers={"WWW-Authenticate": 'Bearer realm="api"'},
         )
+    address = client_address(request)  # "" for the verify API's stand-in request: not counted
+    if address and (wait := blocked_for(address)) and key_in_memory(raw) is None:
+        raise _too_many_failures(wait)
+    record, guess = _resolve(raw)
+    if guess is not None:  # the credential matches nothing: one more failure for this address
+        if address and (wait := failure_note(address)):
+            raise _too_many_failures(wait)
+        raise guess
+    reason = record.refusal()
+    if reason:
+        raise InvalidCredentials(f"This API key is {reason}.", reason=reason, headers=_INVALID_TOKEN)
+    return record
+
+
+def _resolve(raw: str) -> tuple[KeyRecord | None, InvalidCredentials | None]:
     if looks_like_key(raw):
         record = key_lookup(raw)
         if record is None:
-            raise InvalidCredentials("This API key does not exist.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        reason = record.refusal()
-        if reason:
-            raise InvalidCredentials(f"This API key is {reason}.", reason=reason,
-                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        return record
+            return None, InvalidCredentials("This API key does not exist.", headers=_INVALID_TOKEN)
+        return record, None
     if raw.count(".") == 2:
         try:
-            return token_verify(raw)
+            return token_verify(raw), None
         except TokenInvalid as exc:
-            raise InvalidCredentials(f"Bearer token rejected: {exc}.",
-                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
-    raise InvalidCredentials("Malformed credential: expected an API key (tg_live_…/tg_test_…) or a token.",
-                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return None, InvalidCredentials(f"Bearer token rejected: {exc}.", headers=_INVALID_TOKEN)
+    return None, InvalidCredentials("Malformed credential: expected an API key (tg_live_…/tg_test_…) or a token.",
+                                    headers=_INVALID_TOKEN)
+
+
+def _too_many_failures(wait: int) -> TooManyAuthFailures:
+    return TooManyAuthFailures(
+        f"Too many failed authentications from your address; retry after {wait} s.",
+        retry_after=wait, headers={"Retry-After": str(wait)},
+    )
 
 
 def validate(serializer_class, data) -> dict:
@@ -93,20 +123,34 @@ def validate(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def json_body(request: HttpRequest) -> Any:
-    if not request.body:
+def request_body(request: HttpRequest) -> bytes:
+    """The raw body; a 413 problem when it is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise PayloadTooLarge(f"The request body is larger than {limit:,} bytes.", max_bytes=limit) from None
+
+
+def json_decode(raw: bytes, content_type: str) -> Any:
+    if not raw:
         return {}
-    content_type = request.META.get("CONTENT_TYPE", "")
     if content_type and not content_type.startswith("application/json"):
         raise UnsupportedMediaType("Send the request body as application/json.")
     try:
-        return json.loads(request.body)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The request body is not valid JSON.") from None
+        raise MalformedRequest("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise MalformedRequest("The request body nests arrays or objects too deeply.") from None
 
 
-def _fingerprint(request: HttpRequest) -> str:
-    return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()[:32]
+def json_body(request: HttpRequest) -> Any:
+    return json_decode(request_body(request), request.META.get("CONTENT_TYPE", ""))
+
+
+def _fingerprint(request: HttpRequest, body: bytes) -> str:
+    return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + body).hexdigest()[:32]
 
 
 def _idempotency_key(request: HttpRequest) -> str | None:
@@ -144,20 +188,31 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 key = authenticate(request)
                 if not key.allows(operation_id):
                     raise ScopeForbidden(f"This key may call only: {', '.join(key.scopes)}.", operation=operation_id)
-                data = validate(input_serializer, json_body(request) if body else kwargs)
-                idem = _idempotency_key(request)
-                fingerprint = _fingerprint(request) if idem else ""
-                decision = limiter.admit(org_id=key.org_id, key_id=key.id, idem=idem, fingerprint=fingerprint)
+                # What is wrong with the request itself is answered after admission: it counts.
+                invalid: Problem | None = None
+                raw_body, idem = b"", None
+                try:
+                    raw_body = request_body(request) if body else b""
+                    idem = _idempotency_key(request)
+                except Problem as problem:
+                    invalid = problem
+                fingerprint = _fingerprint(request, raw_body) if idem else ""
+                decision = limiter.admit(org_id=key.org_id, key_id=key.id, idem=idem, idem_scope=key.idem_scope,
+                                         fingerprint=fingerprint)
                 if decision.code == limiter.IDEM_REPLAY:
                     return _replay(decision, request_id)
                 if decision.code != limiter.ADMITTED:
                     return refusal_response(decision, request_id)
             except Problem as problem:
                 return problem_response(problem.as_dict(), request_id, problem.headers)
-            # Admitted: from here on the request counts, so a domain error from the handler
-            # is answered AND recorded (and its Idempotency-Key finished) like any response.
+            # Admitted: from here on the request counts, so invalid input or a domain error from
+            # the handler is answered AND recorded (and its Idempotency-Key finished) like any response.
             content_type, extra_headers = JSON, {}
             try:
+                if invalid is not None:
+                    raise invalid
+                data = validate(input_serializer,
+                                json_decode(raw_body, request.META.get("CONTENT_TYPE", "")) if body else kwargs)
                 served = handler(request, data=data, key=key, **kwargs)
             except Problem as problem:
                 served = Served(problem.as_dict(), status=problem.status)
@@ -180,7 +235,7 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 response["X-Usage-Overage"] = "true"
             if idem:
                 stored = json.dumps({"s": served.status, "b": payload}, separators=(",", ":"))
-                recorder.defer_set(limiter.idempotency_key(key.org_id, idem),
+                recorder.defer_set(limiter.idempotency_key(key.org_id, key.idem_scope or key.id, idem),
                                    limiter.idempotent_response_value(fingerprint=fingerprint, stored=stored),
                                    IDEMPOTENCY_TTL)
             recorder.record(usage_event_build(

@@ -30,6 +30,21 @@ class InvalidRequest(Problem):
     status, slug, title = 400, "validation-error", "Your request is not valid"
 
 
+class MalformedRequest(Problem):
+    status, slug, title = 400, "malformed-request", "Malformed request body"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class TooManyAuthFailures(Problem):
+    """Too many unknown keys, malformed credentials or invalid tokens came from your address in
+    a short time. Wait `Retry-After` seconds; keys already in use keep working."""
+
+    status, slug, title = 429, "auth-failures", "Too many failed authentications"
+
+
 class UnsupportedMediaType(Problem):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 

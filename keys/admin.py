@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from keys.models import ApiKey
+from keys.models import ApiKey, KeyPropagation
 from keys.services import api_key_revoke
 
 
@@ -28,3 +28,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             api_key_revoke(key=key, user=request.user)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+
+@admin.register(KeyPropagation)
+class KeyPropagationAdmin(admin.ModelAdmin):
+    """Key changes Redis has not confirmed yet (normally empty: rows live for milliseconds,
+    or until Redis is back — the beat sweep retries every 5 s)."""
+
+    list_display = ["key", "created_at", "attempts", "last_error"]
+    list_select_related = ["key"]
+    readonly_fields = ["key", "created_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request):
+        return False

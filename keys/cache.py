@@ -5,6 +5,17 @@ process's memory. Revocation and rotation still apply on the very next request i
 process because the admission script (usage/lua/admit.lua) checks the key's "dead" marker
 in the same round trip that enforces the limits. The in-process copy therefore only needs a
 modest TTL (``KEY_CACHE_LOCAL_TTL``) to pick up rarer changes and bound memory.
+
+A cold key costs one Redis round trip: the shared record copy (``tg:key:<digest>``) and, in
+the same pipeline, whether the digest is in the set of every key's digest prefix
+(``tg:keys:known``). A made-up key is not in that set, so it is refused without a SQL query;
+only a real key whose record copy expired reaches PostgreSQL. The set is filled when keys are
+created and rebuilt from PostgreSQL when Redis lost it (see ``known_digests_seed``).
+
+Bounds when Redis writes fail (the database stays the source of truth): a revocation that did
+not reach Redis is retried by ``keys.services.api_keys_propagate_pending`` (beat, every 5 s);
+even without it, no process serves a revoked key longer than ``KEY_CACHE_REDIS_TTL`` (the shared
+copy) plus ``KEY_CACHE_LOCAL_TTL`` (the process's copy).
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.db.models.functions import Substr
 
 from keys.models import ApiKey
 from portal.crypto import secret_digest
@@ -30,6 +42,12 @@ _MISSES_MAX = 10_000
 _NEGATIVE_TTL = 10.0
 _NEGATIVE_REDIS_TTL = 30
 _MISS = b"-"
+# Every key's digest prefix, plus the member READY once the set holds every key of the
+# database (both live in one Redis key, so they are lost together and never disagree).
+KNOWN_DIGESTS = "tg:keys:known"
+KNOWN_READY = "ready"
+KNOWN_PREFIX_CHARS = 16  # 64 bits: a made-up key matches a real prefix with odds ~ keys / 2**64
+_SEED_LOCK = "tg:keys:known:seeding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +60,9 @@ class KeyRecord:
     valid_until: float | None  # epoch seconds (expiry or end of a rotation overlap)
     revoked: bool
     user_id: int | None
+    # Idempotency-Keys are scoped to this id: the first key of the rotation lineage, so a
+    # client retrying with the key that replaced the old one is still deduplicated.
+    idem_scope: int = 0
 
     def allows(self, operation_id: str) -> bool:
         return not self.scopes or operation_id in self.scopes
@@ -63,12 +84,26 @@ def redis_record_key(digest: str) -> str:
     return f"tg:key:{digest}"
 
 
+def known_member(digest: str) -> str:
+    return digest[:KNOWN_PREFIX_CHARS]
+
+
+def lineage_root(key: ApiKey) -> int:
+    """The id of the first key of ``key``'s rotation lineage (``key`` itself if never rotated)."""
+    root, parent = key.pk, key.rotated_from_id
+    for _ in range(100):  # rotation chains are short; a bound keeps a corrupt chain harmless
+        if parent is None:
+            break
+        root, parent = parent, ApiKey.objects.filter(pk=parent).values_list("rotated_from_id", flat=True).first()
+    return root
+
+
 def record_from_model(key: ApiKey) -> KeyRecord:
     valid_until = key.valid_until
     return KeyRecord(
         id=key.pk, org_id=key.organization_id, prefix=key.prefix, mode=key.mode,
         scopes=tuple(key.scopes or ()), valid_until=valid_until.timestamp() if valid_until else None,
-        revoked=key.revoked_at is not None, user_id=key.created_by_id,
+        revoked=key.revoked_at is not None, user_id=key.created_by_id, idem_scope=lineage_root(key),
     )
 
 
@@ -79,6 +114,16 @@ _misses: dict[str, float] = {}
 
 def looks_like_key(raw: str) -> bool:
     return len(raw) == KEY_LENGTH and raw.startswith(KEY_PREFIXES)
+
+
+def key_in_memory(raw: str) -> KeyRecord | None:
+    """The record of ``raw`` if this process holds a fresh copy (no I/O), else None."""
+    if not looks_like_key(raw):
+        return None
+    hit = _local.get(key_digest(raw))
+    if hit is not None and time.monotonic() - hit[1] < settings.KEY_CACHE_LOCAL_TTL:
+        return hit[0]
+    return None
 
 
 def key_lookup(raw: str) -> KeyRecord | None:
@@ -107,14 +152,21 @@ def key_lookup(raw: str) -> KeyRecord | None:
 
 def _load(digest: str) -> KeyRecord | None:
     client = redis_client()
-    cached = client.get(redis_record_key(digest))
+    pipe = client.pipeline(transaction=False)
+    pipe.get(redis_record_key(digest))
+    pipe.smismember(KNOWN_DIGESTS, [KNOWN_READY, known_member(digest)])
+    cached, (ready, known) = pipe.execute()
     if cached == _MISS:
         return None
     if cached:
         data = json.loads(cached)
         data["scopes"] = tuple(data["scopes"])
         return KeyRecord(**data)
+    if ready and not known:
+        return None  # no key has this digest: no SQL query for a made-up key
     key = ApiKey.objects.filter(digest=digest).first()
+    if not ready:
+        known_digests_seed()
     if key is None:
         client.set(redis_record_key(digest), _MISS, ex=_NEGATIVE_REDIS_TTL)
         return None
@@ -123,11 +175,36 @@ def _load(digest: str) -> KeyRecord | None:
     return record
 
 
-def key_forget(digest: str) -> None:
-    """Drop the shared Redis copy (other processes' memory copies are covered by the dead marker)."""
-    redis_client().delete(redis_record_key(digest))
-    _local.pop(digest, None)
-    _misses.pop(digest, None)
+def known_digests_seed() -> bool:
+    """Fill the known-digest set from PostgreSQL, one process at a time; whether this call did.
+
+    Called by a lookup that found the set not ready (Redis is new, or lost its data) — the other
+    processes keep looking unknown keys up in PostgreSQL meanwhile — and hourly by beat
+    (``keys.tasks.api_keys_known_refresh_task``). Keys created meanwhile add themselves
+    (``key_known_add``) before they commit, so the union is complete; the hourly pass also
+    covers a key whose addition was lost with Redis' data before its creation committed.
+    """
+    client = redis_client()
+    if not client.set(_SEED_LOCK, "1", nx=True, ex=60):
+        return False
+    try:
+        members = []
+        prefixes = ApiKey.objects.annotate(known=Substr("digest", 1, KNOWN_PREFIX_CHARS)).values_list("known", flat=True)
+        for member in prefixes.iterator(chunk_size=5000):
+            members.append(member)
+            if len(members) >= 5000:
+                client.sadd(KNOWN_DIGESTS, *members)
+                members = []
+        client.sadd(KNOWN_DIGESTS, *members, KNOWN_READY)
+    finally:
+        client.delete(_SEED_LOCK)
+    return True
+
+
+def key_known_add(digest: str) -> None:
+    """Add a new key to the known-digest set (before its creation commits: a rolled-back key
+    left in the set only costs a SQL query if someone ever presents it)."""
+    redis_client().sadd(KNOWN_DIGESTS, known_member(digest))
 
 
 def local_cache_clear() -> None:
@@ -155,15 +232,48 @@ def on_key_killed(listener: Callable[..., None]) -> None:
     _kill_listeners.append(listener)
 
 
-def key_kill(*, org_id: int, key_id: int, at: float | None = None) -> None:
-    """Refuse key ``key_id`` from ``at`` (epoch seconds; default now) in every process at once.
+def _marker_ttl(at: float) -> int:
+    # The marker outlives every in-process key cache (``KEY_CACHE_LOCAL_TTL``) by a wide margin;
+    # after it expires the database copy (revoked / valid_until) keeps the key refused.
+    return max(int(at - time.time()), 0) + max(settings.KEY_CACHE_LOCAL_TTL, 60) * 10 + 86400
 
-    The marker outlives every in-process key cache (``KEY_CACHE_LOCAL_TTL``) by a wide margin;
-    after it expires the database copy (revoked / valid_until) keeps the key refused.
-    """
-    at = time.time() if at is None else at
-    ttl = max(int(at - time.time()), 0) + max(settings.KEY_CACHE_LOCAL_TTL, 60) * 10 + 86400
-    redis_client().set(dead_key(org_id, key_id), f"{at:.3f}", ex=ttl)
+
+def _killed_here(*, org_id: int, key_id: int, at: float) -> None:
     if at <= time.time():
         for listener in _kill_listeners:
             listener(org_id=org_id, key_id=key_id)
+
+
+def key_kill(*, org_id: int, key_id: int, at: float | None = None) -> None:
+    """Refuse key ``key_id`` from ``at`` (epoch seconds; default now) in every process at once."""
+    at = time.time() if at is None else at
+    redis_client().set(dead_key(org_id, key_id), f"{at:.3f}", ex=_marker_ttl(at))
+    _killed_here(org_id=org_id, key_id=key_id, at=at)
+
+
+def key_death(key: ApiKey) -> float | None:
+    """Epoch seconds from which a revoked or rotated-out key is refused (None: it is not)."""
+    if key.revoked_at is None and key.overlap_until is None:
+        return None
+    ends = [t for t in (key.revoked_at, key.valid_until) if t is not None]
+    return min(ends).timestamp()
+
+
+def key_publish(key: ApiKey) -> None:
+    """Make Redis agree with the database about ``key``, in one round trip.
+
+    Its digest is known to the lookup, its shared record copy is dropped (the next lookup
+    reads PostgreSQL) and, if it is revoked or rotated out, its dead marker is set. Idempotent,
+    so a failed publish is simply repeated (``keys.services.api_keys_propagate_pending``).
+    """
+    at = key_death(key)
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.sadd(KNOWN_DIGESTS, known_member(key.digest))
+    if at is not None:
+        pipe.set(dead_key(key.organization_id, key.pk), f"{at:.3f}", ex=_marker_ttl(at))
+    pipe.delete(redis_record_key(key.digest))
+    pipe.execute()
+    _local.pop(key.digest, None)
+    _misses.pop(key.digest, None)
+    if at is not None:
+        _killed_here(org_id=key.organization_id, key_id=key.pk, at=at)

@@ -67,3 +67,21 @@ class ApiKey(models.Model):
     @property
     def status(self) -> str:
         return self.status_at()
+
+
+class KeyPropagation(models.Model):
+    """Outbox: a key change that Redis (the hot path's copy) has not confirmed yet.
+
+    Written in the same transaction as the change — a revocation, a rotation, or a creation
+    whose digest could not be added to the known-digest set — and deleted once
+    ``keys.cache.key_publish`` succeeded. ``keys.services.api_keys_propagate_pending`` (beat,
+    every 5 s) retries whatever is left, so a Redis blip delays a revocation, never loses it.
+    """
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"propagate key {self.key_id} ({self.attempts} attempts)"

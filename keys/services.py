@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from keys.cache import KEY_PREFIXES, LAST_USED_HASH, key_digest, key_forget, key_kill
-from keys.models import ApiKey, KeyMode
+from keys.cache import KEY_PREFIXES, LAST_USED_HASH, key_digest, key_known_add, key_publish
+from keys.models import ApiKey, KeyMode, KeyPropagation
 from plans.operations import OPERATIONS
 from portal.problems import Conflict, Problem
 from portal.redis import redis_client
 from webhooks.events import customer_event_emit
+
+log = logging.getLogger(__name__)
 
 MAX_OVERLAP = timedelta(days=30)
 
@@ -53,6 +57,13 @@ def api_key_create(*, org, name: str, mode: str = KeyMode.TEST, user=None, scope
         organization=org, name=name[:80], mode=mode, prefix=raw[: len("tg_live_") + 8], digest=key_digest(raw),
         scopes=scopes, created_by=user, expires_at=expires_at, rotated_from=rotated_from,
     )
+    # Known to the lookup before the secret is shown (an unknown digest is refused without SQL).
+    # Redis down: the key is still created and the sweep adds it once Redis is back.
+    try:
+        key_known_add(key.digest)
+    except RedisError as exc:
+        log.warning("key %s: digest not published (%s); the propagation sweep will retry", key.pk, exc)
+        KeyPropagation.objects.create(key=key, attempts=1, last_error=str(exc)[:300])
     return key, raw
 
 
@@ -60,11 +71,12 @@ def api_key_create(*, org, name: str, mode: str = KeyMode.TEST, user=None, scope
 def api_key_revoke(*, key: ApiKey, user=None) -> ApiKey:
     """Refuse the key from now on, in every process, on the next request."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
-    if key.revoked_at is not None:
-        return key
-    key.revoked_at = timezone.now()
-    key.save(update_fields=["revoked_at"])
-    transaction.on_commit(lambda: _propagate_death(key, at=key.revoked_at.timestamp()))
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    # Revoking an already revoked key sends the revocation to Redis again: repeating the
+    # action is how an operator makes sure, whatever happened to the first attempt.
+    _propagate(key)
     return key
 
 
@@ -81,15 +93,49 @@ def api_key_rotate(*, key: ApiKey, overlap: timedelta, user=None) -> tuple[ApiKe
                                   scopes=key.scopes, expires_at=key.expires_at, rotated_from=key)
     key.overlap_until = timezone.now() + overlap
     key.save(update_fields=["overlap_until"])
-    transaction.on_commit(lambda: _propagate_death(key, at=key.valid_until.timestamp()))
+    _propagate(key)
     return new_key, raw
 
 
-def _propagate_death(key: ApiKey, *, at: float) -> None:
-    # The marker is read by the admission script on every request: every process refuses
-    # the key from `at` on, whatever its in-memory cache holds.
-    key_kill(org_id=key.organization_id, key_id=key.pk, at=at)
-    key_forget(key.digest)
+def _propagate(key: ApiKey) -> None:
+    """Record the change in the outbox (same transaction), then publish it after commit.
+
+    The dead marker is read by the admission script on every request, so once published every
+    process refuses the key from its death time on, whatever its memory holds. If Redis
+    fails now, the outbox row stays and ``api_keys_propagate_pending`` publishes it later.
+    """
+    row = KeyPropagation.objects.create(key=key)
+    transaction.on_commit(lambda: _publish(key, upto=row.pk))
+
+
+def _publish(key: ApiKey, *, upto: int) -> bool:
+    try:
+        key_publish(key)
+    except RedisError as exc:
+        log.warning("key %s: change not published to Redis (%s); the propagation sweep will retry", key.pk, exc)
+        KeyPropagation.objects.filter(key_id=key.pk, pk__lte=upto).update(attempts=F("attempts") + 1,
+                                                                          last_error=str(exc)[:300])
+        return False
+    KeyPropagation.objects.filter(key_id=key.pk, pk__lte=upto).delete()
+    return True
+
+
+def api_keys_propagate_pending(*, limit: int = 500) -> int:
+    """Publish the key changes Redis has not confirmed (beat, every 5 s); the count published.
+
+    Each key is re-read from PostgreSQL, so what is published is its current state. Stops at
+    the first Redis failure: the next run tries again.
+    """
+    pending = (KeyPropagation.objects.values("key_id").annotate(upto=Max("id")).order_by("upto"))[:limit]
+    published = 0
+    for row in pending:
+        key = ApiKey.objects.filter(pk=row["key_id"]).first()
+        if key is None:
+            continue  # deleted meanwhile: its outbox rows went with it
+        if not _publish(key, upto=row["upto"]):
+            break
+        published += 1
+    return published
 
 
 def api_keys_touch_last_used() -> int:

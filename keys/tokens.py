@@ -32,7 +32,7 @@ def token_issue(*, record: KeyRecord, now: float | None = None) -> tuple[str, in
     claims = {
         "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "nbf": now, "exp": exp,
         "jti": uuid.uuid4().hex, "sub": str(record.id), "org": record.org_id, "pfx": record.prefix,
-        "mode": record.mode, "scp": list(record.scopes), "uid": record.user_id,
+        "mode": record.mode, "scp": list(record.scopes), "uid": record.user_id, "isc": record.idem_scope or record.id,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid}), exp - now
 
@@ -71,6 +71,7 @@ def token_verify(token: str) -> KeyRecord:
     record = KeyRecord(
         id=int(claims["sub"]), org_id=int(claims["org"]), prefix=claims.get("pfx", ""), mode=claims.get("mode", "live"),
         scopes=tuple(claims.get("scp") or ()), valid_until=float(claims["exp"]), revoked=False, user_id=claims.get("uid"),
+        idem_scope=int(claims.get("isc") or claims["sub"]),
     )
     if len(_verified) > 50_000:
         _verified.clear()

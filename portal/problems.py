@@ -67,6 +67,8 @@ for _slug, _status, _title, _description in (
     ("method-not-allowed", 405, "Method not allowed", "The path exists but not with this HTTP method."),
     ("not-acceptable", 406, "Not acceptable", "The `Accept` header asks for a representation we cannot produce."),
     ("conflict", 409, "Conflict", "The request conflicts with the current state (e.g. a duplicate)."),
+    ("payload-too-large", 413, "Payload too large",
+     "The request body is larger than the server accepts (`max_bytes`)."),
     ("unsupported-media-type", 415, "Unsupported media type", "Send JSON with `Content-Type: application/json`."),
     ("rate-limited", 429, "Rate limit exceeded",
      "Too many requests in the current second or minute. Wait `Retry-After` seconds."),

@@ -11,6 +11,9 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from django.utils.csp import CSP
 
 from portal import wiring
@@ -65,9 +68,22 @@ DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", f"test_{DA
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every Redis command is bounded in time: a stopped Redis is noticed within the connect timeout,
+# a hung one (paused, network gone) within the read timeout, and the request is answered 503
+# instead of waiting (portal/middleware.py).
+# Blocking reads (the usage consumer's XREADGROUP BLOCK, 1 s) must stay below the read timeout.
+REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CACHES = {"default": {
     "BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tg"),
-    "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    "OPTIONS": {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
+        # on a timeout: a hung Redis costs at most REDIS_SOCKET_TIMEOUT per command.
+        "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+    },
 }}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -210,10 +226,19 @@ SECURE_CSP = {
 }
 
 # --- Keys, JWTs and the gateway hot path (docs/keys-and-limits.md) -------------------------
-# How long a process trusts its in-memory copy of a key record. Revocation and rotation do
-# not wait for it: the admission script checks a per-key "dead" marker on every request.
+# How long a process trusts its in-memory copy of a key record, and how long the shared copy
+# lives in Redis. Revocation and rotation do not wait for them: the admission script checks a
+# per-key "dead" marker on every request. Their sum bounds how long a revoked key could still be
+# served if that marker never reached Redis (and the propagation sweep could not run either).
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
-KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 3600)
+KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 300)
+# Failed authentications (unknown key, malformed credential, invalid token) allowed per client
+# address and window before the address is answered 429 for the rest of the window; 0 = no limit.
+GATEWAY_AUTH_FAILURES_MAX = env_int("GATEWAY_AUTH_FAILURES_MAX", 30)
+GATEWAY_AUTH_FAILURES_WINDOW = env_int("GATEWAY_AUTH_FAILURES_WINDOW", 60)
+# Reverse proxies in front of the app that append the client address to X-Forwarded-For
+# (0: the client address is the socket's peer, REMOTE_ADDR).
+GATEWAY_TRUSTED_PROXIES = env_int("GATEWAY_TRUSTED_PROXIES", 0)
 JWT_TTL_SECONDS = env_int("JWT_TTL_SECONDS", 900)
 JWT_ISSUER = env_str("JWT_ISSUER", SITE_URL)
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", f"{SITE_URL}/v1")
@@ -295,6 +320,9 @@ STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 # --- Celery and the whole periodic workload ------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+# A publish to a hung broker must fail, not wait forever (kombu's default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": REDIS_SOCKET_TIMEOUT,
+                                   "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES, CELERY_TASK_ACKS_LATE, CELERY_WORKER_PREFETCH_MULTIPLIER = True, True, 1
 CELERY_TASK_SERIALIZER, CELERY_ACCEPT_CONTENT, CELERY_TIMEZONE = "json", ["json"], "UTC"

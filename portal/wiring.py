@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: /api/ and /v1/ answer every failure in problem+json (Redis trouble: 503).
+    "portal.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -110,7 +112,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_SCHEMA_CLASS": "public.autoschema.TollgateAutoSchema",
     "EXCEPTION_HANDLER": "portal.problems.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -138,6 +140,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "usage-quota-drift-prune": {"task": "usage.tasks.usage_quota_drift_prune", "schedule": 24 * 3600.0},
     "keys-touch-last-used": {"task": "keys.tasks.api_keys_touch_last_used_task", "schedule": 60.0},
     "keys-notify-expiring": {"task": "keys.tasks.api_keys_notify_expiring_task", "schedule": 3600.0},
+    # Revocations, rotations and new keys that did not reach Redis (it was down): publish them.
+    "keys-propagate-pending": {"task": "keys.tasks.api_keys_propagate_pending_task", "schedule": 5.0},
+    # Re-add every key's digest to the set that lets made-up keys be refused without SQL.
+    "keys-known-refresh": {"task": "keys.tasks.api_keys_known_refresh_task", "schedule": 3600.0},
     # Customer webhooks: enqueue the attempts that are due (retries after their backoff, and
     # attempts whose message was lost).
     "webhooks-deliveries-sweep": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 10.0},

@@ -7,7 +7,12 @@ touches a single Redis Cluster slot):
     {org:N}:rl           hash   current second/minute window ids and counts
     {org:N}:quota        hash   <period start epoch> -> requests admitted in that period
     {org:N}:dead:<key>   string epoch seconds after which API key <key> is refused
-    {org:N}:idem:<hash>  string Idempotency-Key state (pending / stored response)
+    {org:N}:idem:<scope>:<hash>
+                         string Idempotency-Key state (pending / stored response); <scope> is the
+                                API key's idempotency scope (the first key of its rotation
+                                lineage), so keys never share stored responses — not test and
+                                live keys, not two services' keys — while a retry with the key
+                                that replaced a rotated one is still deduplicated
 
 The script (``lua/admit.lua``) is loaded once per process and called by SHA; ``NOSCRIPT``
 (Redis restarted or flushed its script cache) reloads it transparently.
@@ -26,7 +31,7 @@ from redis.exceptions import NoScriptError
 
 from keys.cache import dead_key, on_key_killed
 from portal.redis import org_tag, redis_client
-from usage.entitlements import entitlements_key, entitlements_publish
+from usage.entitlements import entitlements_key, entitlements_publish, quota_key
 
 SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
@@ -44,12 +49,9 @@ def window_key(org_id: int) -> str:
     return f"{org_tag(org_id)}:rl"
 
 
-def quota_key(org_id: int) -> str:
-    return f"{org_tag(org_id)}:quota"
-
-
-def idempotency_key(org_id: int, key: str) -> str:
-    return f"{org_tag(org_id)}:idem:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+def idempotency_key(org_id: int, scope: int, key: str) -> str:
+    """Where the state of the client's Idempotency-Key ``key`` lives for API-key scope ``scope``."""
+    return f"{org_tag(org_id)}:idem:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 @dataclass(slots=True)
@@ -180,7 +182,8 @@ def leases_requeue(due: list) -> None:
         _refunds.extend(due)
 
 
-def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, fingerprint: str = "") -> Decision:
+def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, idem_scope: int | None = None,
+          fingerprint: str = "") -> Decision:
     """Decide and count one request: one Redis round trip (two on a cold organization), or
     none while this process holds a lease for the key.
 
@@ -189,8 +192,9 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, f
     revoked key is refused within that time) and never outlive their rate window. Near a
     limit every request goes to the atomic script, so limits stay exact.
 
-    ``idem`` is the client's Idempotency-Key (scoped to the organization) and ``fingerprint``
-    a digest of the request it was first used with.
+    ``idem`` is the client's Idempotency-Key, scoped to ``idem_scope`` (the key record's
+    ``idem_scope``; default: the key itself), and ``fingerprint`` a digest of the request it
+    was first used with.
     """
     lease_max = settings.LIMITER_LEASE_MAX if (cost == 1 and not idem) else 0
     ended = None
@@ -202,7 +206,7 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, f
     client = redis_client()
     keys = [entitlements_key(org_id), window_key(org_id), quota_key(org_id), dead_key(org_id, key_id)]
     if idem:
-        keys.append(idempotency_key(org_id, idem))
+        keys.append(idempotency_key(org_id, idem_scope or key_id, idem))
     args = [cost, fingerprint, IDEM_PENDING_TTL, lease_max, settings.LIMITER_LEASE_FLOOR]
     if ended is not None:  # give its unused admissions back in this same round trip
         args += [ended.left, ended.sw, ended.mw, ended.pstart]

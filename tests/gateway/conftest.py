@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from gateway.guard import blocks_clear
 from keys.cache import local_cache_clear
 from keys.services import api_key_create
 from plans.services import plans_seed_demo
@@ -17,9 +18,11 @@ def seeded(db):
     plans_seed_demo()
     table_reset()
     local_cache_clear()
+    blocks_clear()
     yield
     settle()
     local_cache_clear()
+    blocks_clear()
 
 
 def settle():

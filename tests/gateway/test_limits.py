@@ -9,6 +9,7 @@ from usage.entitlements import entitlements_key, entitlements_publish
 from tests.factories import PlanFactory, subscribe
 from tests.gateway.conftest import TRACKING, race_admissions, settle
 from usage import limiter
+from usage.ingest.consumer import IngestConsumer
 from usage.limiter import quota_used
 
 PATH = f"/v1/deliveries/{TRACKING}"
@@ -144,4 +145,25 @@ def test_keys_carry_org_hash_tag():
     assert limiter.window_key(42).startswith("{org:42}:")
     assert limiter.quota_key(42).startswith("{org:42}:")
     assert dead_key(42, 7).startswith("{org:42}:")
-    assert limiter.idempotency_key(42, "abc").startswith("{org:42}:")
+    assert limiter.idempotency_key(42, 7, "abc").startswith("{org:42}:")
+
+
+def test_a_quota_counter_lost_with_redis_data_is_rebuilt_from_postgresql(api, org, live_key, redis_client):
+    on_plan(org, monthly_quota=10)
+    _, raw = live_key
+    assert [api.get(PATH, raw).status_code for _ in range(4)] == [200] * 4
+    settle()
+    IngestConsumer(redis_client, name="test").drain(seconds=5)  # the 4 events reach PostgreSQL
+    redis_client.flushdb()  # Redis restarts without its data: counters, entitlements, stream
+    codes = [api.get(PATH, raw).status_code for _ in range(8)]
+    assert codes == [200] * 6 + [429] * 2
+    assert quota_used(org_id=org.pk) == 10
+
+
+def test_an_ended_lease_refund_never_recreates_a_lost_quota_counter(org, live_key, redis_client):
+    on_plan(org, monthly_quota=None, overage_policy="bill")
+    key, _ = live_key
+    pstart = redis_client.hget(entitlements_key(org.pk), "pstart").decode()
+    redis_client.delete(limiter.quota_key(org.pk))
+    redis_client.eval(limiter.REFUND_SCRIPT, 2, limiter.window_key(org.pk), limiter.quota_key(org.pk), 5, 0, 0, pstart)
+    assert redis_client.hexists(limiter.quota_key(org.pk), pstart) is False

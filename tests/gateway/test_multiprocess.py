@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,17 @@ from usage.entitlements import entitlements_publish
 from tests.factories import PlanFactory, subscribe
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PORT = 8391
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Never a fixed port: another checkout's suite running at the same time would answer (granian
+# binds with SO_REUSEPORT, so both servers would share the connections).
+PORT = _free_port()
 PATH = "/v1/deliveries/trk_0123456789abcdef01234567"
 ROOT = Path(__file__).resolve().parents[2]
 

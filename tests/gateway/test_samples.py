@@ -37,15 +37,15 @@ def test_sms_charges_one_unit_per_recipient_and_records_the_event(api, org, live
     assert status.status_code == 200 and status.json()["status"] in {"queued", "sent", "delivered", "failed"}
 
 
-def test_invalid_input_is_a_400_problem_and_not_charged(api, org, live_key, redis_client):
+def test_invalid_input_is_a_400_problem_and_charges_no_units(api, org, live_key, redis_client):
     _, raw = live_key
     response = api.post("/v1/sms", raw, {"to": ["0801"], "message": ""})
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert "to" in errors and "message" in errors
     assert api.get("/v1/deliveries/not-a-tracking-id", raw).status_code == 400
-    assert quota_used(org_id=org.pk) == 0
-    assert stream_events(redis_client) == []
+    # Counted as requests (tests/gateway/test_bad_input.py), never as units.
+    assert [(event.status, event.units) for event in stream_events(redis_client)] == [(400, 0), (400, 0)]
 
 
 def test_completion_is_deterministic_and_charges_tokens(api, live_key):
@@ -95,6 +95,38 @@ def test_idempotency_is_scoped_to_the_organization(api, org, other_org, live_key
     recorder.flush_all()
     other = api.post("/v1/sms", other_raw, SMS, HTTP_IDEMPOTENCY_KEY="shared")
     assert other.status_code == 201 and "Idempotent-Replayed" not in other
+
+
+def test_idempotency_keys_of_a_test_key_never_answer_a_live_key(api, org, make_key):
+    _, test_raw = make_key(org, mode="test")
+    _, live_raw = make_key(org, mode="live")
+    api.post("/v1/sms", test_raw, SMS, HTTP_IDEMPOTENCY_KEY="order-1")
+    recorder.flush_all()
+    live = api.post("/v1/sms", live_raw, SMS, HTTP_IDEMPOTENCY_KEY="order-1")
+    assert live.status_code == 201 and "Idempotent-Replayed" not in live
+
+
+def test_idempotency_keys_are_scoped_per_api_key(api, org, make_key):
+    _, first_raw = make_key(org, mode="live")
+    _, second_raw = make_key(org, mode="live")
+    api.post("/v1/sms", first_raw, SMS, HTTP_IDEMPOTENCY_KEY="order-2")
+    recorder.flush_all()
+    other = api.post("/v1/sms", second_raw, {**SMS, "message": "another service"}, HTTP_IDEMPOTENCY_KEY="order-2")
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+
+
+def test_a_retry_with_the_rotated_key_is_still_deduplicated(api, org, make_key, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from keys.services import api_key_rotate
+
+    old, old_raw = make_key(org, mode="live")
+    first = api.post("/v1/sms", old_raw, SMS, HTTP_IDEMPOTENCY_KEY="order-3")
+    recorder.flush_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        _, new_raw = api_key_rotate(key=old, overlap=timedelta(hours=1))
+    retry = api.post("/v1/sms", new_raw, SMS, HTTP_IDEMPOTENCY_KEY="order-3")
+    assert retry["Idempotent-Replayed"] == "true" and retry.content == first.content
 
 
 def test_last_used_at_is_batched_not_written_per_request(api, live_key, django_assert_num_queries):

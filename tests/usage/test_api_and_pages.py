@@ -16,12 +16,12 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture
 def two_orgs_usage(db, redis_client, org, other_org, free_plan):
+    admit(org.pk, 8)  # what the hot path counted for the 8 requests below (before their events are stored)
+    admit(other_org.pk, 5)
     ingest(redis_client, [make_event(org.pk, request_id=f"mine{i}", key="tg_live_mine", operation="sms_send") for i in range(7)]
            + [make_event(org.pk, status=503, request_id="mine-err", key="tg_live_mine", operation="sms_send")])
     ingest(redis_client, [make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op",
                                      units=100) for i in range(5)])
-    admit(org.pk, 8)  # what the hot path counted for those 8 requests
-    admit(other_org.pk, 5)
     return org, other_org
 
 

@@ -12,9 +12,9 @@ from usage.services import usage_quota_reconcile
 
 
 def test_reconciliation_stores_and_logs_drift(db, redis_client, org, free_plan, caplog):
+    admit(org.pk, 6)  # admitted first: the period's counter exists before their events are stored
     ingest(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(5)]
            + [make_event(org.pk, mode="test", request_id="t")])  # test-key calls are admitted (and counted) too
-    admit(org.pk, 6)
     ok = usage_quota_reconcile(org_id=org.pk, redis_count=quota_used(org_id=org.pk))
     assert (ok.redis_count, ok.db_count, ok.drift) == (6, 6, 0)
     with caplog.at_level(logging.WARNING, logger="usage.services"):
@@ -41,8 +41,8 @@ def test_openapi_documents_the_usage_api(db):
 def test_reconcile_task_reads_the_hot_path_counters(db, redis_client, org, free_plan):
     from usage.tasks import usage_quota_reconcile as task
 
-    ingest(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(3)])
     admit(org.pk, 4)  # one admitted request whose event is still in flight
+    ingest(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(3)])
     assert task() >= 1
     drift = QuotaDrift.objects.get(organization=org)
     assert (drift.redis_count, drift.db_count, drift.drift) == (4, 3, 1)

@@ -21,7 +21,8 @@ KEYS[1] {org:N}:ent       hash  plan, rps, rpm, quota, policy, grace, pstart, pe
 KEYS[2] {org:N}:rl        hash  sw, sc (second window id/count), mw, mc (minute window id/count)
 KEYS[3] {org:N}:quota     hash  <pstart> -> requests used in the period starting at pstart
 KEYS[4] {org:N}:dead:<k>  string  epoch seconds after which key <k> is refused
-KEYS[5] {org:N}:idem:<h>  string  "P|<fp>" pending or "D|<fp>|<json>" done  (optional)
+KEYS[5] {org:N}:idem:<scope>:<h>  string  "P|<fp>" pending or "D|<fp>|<json>" done  (optional;
+        <scope> = the API key's idempotency scope: keys never see each other's responses)
 ARGV[1] cost (requests to count, >= 1)
 ARGV[2] request fingerprint for the idempotency key ("" when KEYS[5] is absent)
 ARGV[3] seconds a pending idempotency marker lives
@@ -43,8 +44,8 @@ if refund > 0 then
   local prior = redis.call('HMGET', KEYS[2], 'sw', 'sc', 'mw', 'mc')
   if prior[1] == ARGV[7] then redis.call('HSET', KEYS[2], 'sc', math.max((tonumber(prior[2]) or 0) - refund, 0)) end
   if prior[3] == ARGV[8] then redis.call('HSET', KEYS[2], 'mc', math.max((tonumber(prior[4]) or 0) - refund, 0)) end
-  local was = tonumber(redis.call('HGET', KEYS[3], ARGV[9]) or '0')
-  redis.call('HSET', KEYS[3], ARGV[9], math.max(was - refund, 0))
+  local was = redis.call('HGET', KEYS[3], ARGV[9])
+  if was then redis.call('HSET', KEYS[3], ARGV[9], math.max(tonumber(was) - refund, 0)) end
 end
 
 local t = redis.call('TIME')

@@ -13,8 +13,10 @@ end
 if rl[3] == ARGV[3] then
   redis.call('HSET', KEYS[1], 'mc', math.max((tonumber(rl[4]) or 0) - n, 0))
 end
-local used = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
+-- A missing period counter (Redis lost it) is left missing: entitlements_publish rebuilds it
+-- from PostgreSQL, which a counter re-created at 0 here would prevent.
+local used = redis.call('HGET', KEYS[2], ARGV[4])
 if used then
-  redis.call('HSET', KEYS[2], ARGV[4], math.max(used - n, 0))
+  redis.call('HSET', KEYS[2], ARGV[4], math.max(tonumber(used) - n, 0))
 end
 return 1
