@@ -1,63 +1,32 @@
 """Code samples generated from the OpenAPI document.
 
 ``operation_samples`` turns one operation into cURL, JavaScript (fetch), Python (httpx) and
-PHP (curl) snippets, with example values from ``public.examples``. With ``api_key=None`` the
-snippets read the key from the environment (the public schema never contains a key); the
-signed-in docs pass the developer's test key.
+PHP (curl) snippets from its example request (``public.sample_request``), with example values
+from ``public.examples``. With ``api_key=None`` the snippets read the key from the environment
+(the public schema never contains a key); the signed-in docs pass the developer's test key.
+
+Bodies are sent the way the operation declares them: JSON, a form (``x-www-form-urlencoded``,
+a repeated field for each item of a list, as Twilio's ``To`` recipients), multipart form data,
+or raw text.
 """
 
 from __future__ import annotations
 
 import json
 import pprint
-import re
 import shlex
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from public.examples import example_for, resolve
+from public.sample_request import form_fields, operation_request, text_body
 
 KEY_ENV = "TOLLGATE_API_KEY"
-GATEWAY_SCHEMES = ("ApiKeyHeader", "BearerKey", "BearerJWT")
-LANGUAGES = (("curl", "Shell", "cURL"), ("javascript", "JavaScript", "JavaScript"), ("python", "Python", "Python"), ("php", "PHP", "PHP"))
-
-
-def operation_request(*, spec: dict[str, Any], path: str, method: str, operation: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """The example request of an operation: url (path params filled), query, body, auth kind."""
-    params = [resolve(p, spec) for p in operation.get("parameters", [])]
-    url_path = path
-    query: dict[str, Any] = {}
-    for param in params:
-        value = param.get("example")
-        if value is None:
-            value = example_for(param.get("schema", {}), spec, name=param.get("name", ""))
-        if param.get("in") == "path":
-            url_path = url_path.replace("{" + param["name"] + "}", quote(str(value), safe=""))
-        elif param.get("in") == "query" and param.get("required"):
-            query[param["name"]] = value
-    body = None
-    content_type = None
-    request_body = resolve(operation.get("requestBody"), spec) if operation.get("requestBody") else None
-    if request_body:
-        content = request_body.get("content", {})
-        content_type = "application/json" if "application/json" in content else next(iter(content), None)
-        media = content.get(content_type or "", {})
-        if "example" in media:
-            body = media["example"]
-        elif media.get("examples"):
-            body = resolve(next(iter(media["examples"].values())), spec).get("value")
-        else:
-            body = example_for(media.get("schema", {}), spec)
-    security = operation.get("security") or []
-    names = [name for requirement in security for name in requirement]
-    uses_key = any(name in GATEWAY_SCHEMES for name in names)
-    # Another bearer scheme (e.g. an operator token): read it from its own environment variable.
-    schemes = spec.get("components", {}).get("securitySchemes", {})
-    other_bearer = next((n for n in names if schemes.get(n, {}).get("scheme") == "bearer"), None) if not uses_key else None
-    bearer_env = "TOLLGATE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", other_bearer).upper() if other_bearer else None
-    url = base_url.rstrip("/") + url_path + (("?" + urlencode(query, doseq=True)) if query else "")
-    return {"method": method.upper(), "url": url, "body": body, "content_type": content_type,
-            "uses_key": uses_key, "bearer_env": bearer_env}
+LANGUAGES = (
+    ("curl", "Shell", "cURL"),
+    ("javascript", "JavaScript", "JavaScript"),
+    ("python", "Python", "Python"),
+    ("php", "PHP", "PHP"),
+)
 
 
 def _bearer(req: dict[str, Any], api_key: str | None) -> tuple[str | None, str | None]:
@@ -91,9 +60,18 @@ def _curl(req: dict[str, Any], api_key: str | None) -> str:
     else:
         prefix = "# Uses your signed-in portal session cookie.\n"
         lines.append('  -b "sessionid=$TOLLGATE_SESSION"')
-    if req["body"] is not None:
+    lines += [f"  -H {shlex.quote(f'{name}: {value}')}" for name, value in req["headers"]]
+    kind = req["body_kind"]
+    if kind == "multipart":  # curl writes the Content-Type with its boundary itself
+        lines += [f"  --form-string {shlex.quote(f'{name}={value}')}" for name, value in form_fields(req["body"])]
+    elif kind:
         lines.append(f'  -H "Content-Type: {req["content_type"]}"')
+    if kind == "form":
+        lines += [f"  --data-urlencode {shlex.quote(f'{name}={value}')}" for name, value in form_fields(req["body"])]
+    elif kind == "json":
         lines.append(f"  -d {shlex.quote(json.dumps(req['body'], indent=2))}")
+    elif kind == "text":
+        lines.append(f"  --data-binary {shlex.quote(text_body(req['body']))}")
     return prefix + " \\\n".join(lines)
 
 
@@ -103,18 +81,30 @@ def _javascript(req: dict[str, Any], api_key: str | None) -> str:
     if literal or env:
         token = json.dumps(f"Bearer {literal}") if literal else f"`Bearer ${{process.env.{env}}}`"
         headers.append(f'    "Authorization": {token},')
-    if req["body"] is not None:
+    headers += [f"    {json.dumps(name)}: {json.dumps(value)}," for name, value in req["headers"]]
+    kind = req["body_kind"]
+    if kind in ("json", "form", "text"):
         headers.append(f'    "Content-Type": {json.dumps(req["content_type"])},')
     options = [f'  method: "{req["method"]}",']
     if not (literal or env):
         options.append('  credentials: "include", // a signed-in portal session')
     if headers:
         options.append("  headers: {\n" + "\n".join(headers) + "\n  },")
-    if req["body"] is not None:
+    prelude = ""
+    if kind == "json":
         body = json.dumps(req["body"], indent=2).replace("\n", "\n  ")
         options.append(f"  body: JSON.stringify({body}),")
+    elif kind == "form":
+        pairs = json.dumps([list(pair) for pair in form_fields(req["body"])], indent=2).replace("\n", "\n  ")
+        options.append(f"  body: new URLSearchParams({pairs}),")
+    elif kind == "multipart":
+        appends = [f"form.append({json.dumps(name)}, {json.dumps(value)});" for name, value in form_fields(req["body"])]
+        prelude = "const form = new FormData();\n" + "".join(line + "\n" for line in appends)
+        options.append("  body: form, // fetch writes the multipart Content-Type itself")
+    elif kind == "text":
+        options.append(f"  body: {json.dumps(text_body(req['body']))},")
     return (
-        f"const response = await fetch({json.dumps(req['url'])}, {{\n" + "\n".join(options) + "\n});\n"
+        prelude + f"const response = await fetch({json.dumps(req['url'])}, {{\n" + "\n".join(options) + "\n});\n"
         'console.log(response.status, response.headers.get("RateLimit"));\n'
         "console.log(await response.json());"
     )
@@ -124,16 +114,49 @@ def _python(req: dict[str, Any], api_key: str | None) -> str:
     literal, env = _bearer(req, api_key)
     lines = ["import os" if env else "", "import httpx", ""]
     args = [f"    {json.dumps(req['method'])},", f"    {json.dumps(req['url'])},"]
+    headers = [f"{json.dumps(name)}: {json.dumps(value)}" for name, value in req["headers"]]
     if literal or env:
         token = json.dumps(f"Bearer {literal}") if literal else f"f\"Bearer {{os.environ['{env}']}}\""
-        args.append(f'    headers={{"Authorization": {token}}},')
+        headers.insert(0, f'"Authorization": {token}')
     else:
         args.append('    cookies={"sessionid": "<your portal session>"},')
-    if req["body"] is not None:
+    if req["body_kind"] == "text":
+        headers.append(f'"Content-Type": {json.dumps(req["content_type"])}')
+    if headers:
+        args.append("    headers={" + ", ".join(headers) + "},")
+    kind = req["body_kind"]
+    if kind == "json":
         body = pprint.pformat(req["body"], indent=4, width=88, sort_dicts=False).replace("\n", "\n    ")
         args.append(f"    json={body},")
-    lines += ["response = httpx.request(", *args, ")", 'print(response.status_code, response.headers.get("RateLimit"))', "print(response.json())"]
+    elif kind == "form":  # httpx repeats a field for each item of a list
+        data: dict[str, Any] = {}
+        for name, value in form_fields(req["body"]):
+            if name not in data:
+                data[name] = value
+            elif isinstance(data[name], list):
+                data[name].append(value)
+            else:
+                data[name] = [data[name], value]
+        body = pprint.pformat(data, indent=4, width=88, sort_dicts=False).replace("\n", "\n    ")
+        args.append(f"    data={body},")
+    elif kind == "multipart":
+        files = [(name, (None, value)) for name, value in form_fields(req["body"])]
+        body = pprint.pformat(files, indent=4, width=88).replace("\n", "\n    ")
+        args.append(f"    files={body},")
+    elif kind == "text":
+        args.append(f"    content={json.dumps(text_body(req['body']))},")
+    lines += [
+        "response = httpx.request(",
+        *args,
+        ")",
+        'print(response.status_code, response.headers.get("RateLimit"))',
+        "print(response.json())",
+    ]
     return "\n".join(lines).lstrip("\n")
+
+
+def _php_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _php(req: dict[str, Any], api_key: str | None) -> str:
@@ -145,21 +168,28 @@ def _php(req: dict[str, Any], api_key: str | None) -> str:
         headers.append(f'        "Authorization: Bearer " . getenv("{env}"),')
     else:
         headers.append('        "Cookie: sessionid=<your portal session>",')
-    if req["body"] is not None:
-        headers.append(f'        "Content-Type: {req["content_type"]}",')
+    headers += [f"        {_php_string(f'{name}: {value}')}," for name, value in req["headers"]]
+    kind = req["body_kind"]
+    if kind in ("json", "form", "text"):
+        headers.append(f"        {_php_string('Content-Type: ' + req['content_type'])},")
     opts = [
         f'    CURLOPT_CUSTOMREQUEST => "{req["method"]}",',
         "    CURLOPT_RETURNTRANSFER => true,",
         "    CURLOPT_HEADER => true,",
         "    CURLOPT_HTTPHEADER => [\n" + "\n".join(headers) + "\n    ],",
     ]
-    if req["body"] is not None:
-        payload = json.dumps(req["body"]).replace("\\", "\\\\").replace("'", "\\'")
-        opts.append(f"    CURLOPT_POSTFIELDS => '{payload}',")
-    url = req["url"].replace("\\", "\\\\").replace("'", "\\'")
+    if kind == "json":
+        opts.append(f"    CURLOPT_POSTFIELDS => {_php_string(json.dumps(req['body']))},")
+    elif kind == "form":  # pre-encoded: http_build_query would write To[0]=… for a repeated field
+        opts.append(f"    CURLOPT_POSTFIELDS => {_php_string(urlencode(form_fields(req['body'])))},")
+    elif kind == "multipart":  # an array makes curl send multipart/form-data
+        fields = "".join(f"        {_php_string(n)} => {_php_string(v)},\n" for n, v in form_fields(req["body"]))
+        opts.append("    CURLOPT_POSTFIELDS => [\n" + fields + "    ],")
+    elif kind == "text":
+        opts.append(f"    CURLOPT_POSTFIELDS => {_php_string(text_body(req['body']))},")
     return (
         "<?php\n"
-        f"$ch = curl_init('{url}');\n"
+        f"$ch = curl_init({_php_string(req['url'])});\n"
         "curl_setopt_array($ch, [\n" + "\n".join(opts) + "\n]);\n"
         "$response = curl_exec($ch);\n"
         "$status = curl_getinfo($ch, CURLINFO_HTTP_CODE);\n"
