@@ -1,8 +1,10 @@
 """A Postman collection (format v2.1.0) generated from the OpenAPI document.
 
-One folder per tag, one request per operation, with example bodies. The API key is the
-collection variable ``apiKey`` (pre-filled with the docs test key for a signed-in developer),
-used by collection-level auth for the gateway operations; ``baseUrl`` is a variable too.
+One folder per tag, one request per operation, with example bodies in the operation's own
+encoding (JSON, form, multipart); an API product's operations are in one folder per product,
+its document's tags inside. The API key is the collection variable ``apiKey`` (pre-filled with
+the docs test key for a signed-in developer), used by collection-level auth for the gateway
+operations; ``baseUrl`` is a variable too.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import re
 import uuid
 from typing import Any
 
-from public import samples
 from public.examples import example_for, resolve
-from public.openapi import iter_operations
+from public.oas import iter_operations
+from public.product_docs.fragment import PRODUCT_EXTENSION
+from public.sample_request import form_fields, form_value, operation_request, text_body
 
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 
@@ -44,7 +47,7 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
             value = param.get("example")
             if value is None:
                 value = example_for(param.get("schema", {}), document, name=param.get("name", ""))
-            entry = {"key": param["name"], "value": "" if value is None else str(value)}
+            entry = {"key": param["name"], "value": "" if value is None else form_value(value)}
             if param.get("description"):
                 entry["description"] = param["description"]
             if param.get("in") == "query":
@@ -54,7 +57,7 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
                 path_vars.append(entry)
             elif param.get("in") == "header":
                 headers.append({"key": entry["key"], "value": entry["value"]})
-        example = samples.operation_request(spec=document, path=path, method=method, operation=operation, base_url="")
+        example = operation_request(spec=document, path=path, method=method, operation=operation, base_url="")
         request: dict[str, Any] = {
             "method": method.upper(),
             "header": headers,
@@ -62,28 +65,40 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
             "description": operation.get("description") or operation.get("summary") or "",
         }
         if example["body"] is not None:
-            request["header"].append({"key": "Content-Type", "value": example["content_type"] or "application/json"})
-            request["body"] = {
-                "mode": "raw",
-                "raw": json.dumps(example["body"], indent=2),
-                "options": {"raw": {"language": "json"}},
-            }
+            body = _body(example)
+            if body["mode"] != "formdata":  # Postman writes the multipart boundary itself
+                request["header"].append({"key": "Content-Type", "value": example["content_type"]})
+            request["body"] = body
         if example.get("bearer_env"):
             # Another bearer credential (the operator token; a personal access token for the
             # customer API): its own collection variable.
             variable = _camel(example["bearer_env"].removeprefix("TOLLGATE_"))
             extra_variables.setdefault(variable, example["bearer_env"])
-            request["auth"] = {"type": "bearer", "bearer": [{"key": "token", "value": "{{" + variable + "}}", "type": "string"}]}
+            request["auth"] = {
+                "type": "bearer",
+                "bearer": [{"key": "token", "value": "{{" + variable + "}}", "type": "string"}],
+            }
         elif not example["uses_key"]:
             # Only a portal session (no bearer scheme): the browser's cookie, nothing to set.
             request["auth"] = {"type": "noauth"}
-        tag = (operation.get("tags") or ["other"])[0]
-        folder = folders.setdefault(tag, {"name": tag, "item": []})
-        folder["item"].append({
-            "name": operation.get("summary") or operation.get("operationId") or f"{method.upper()} {path}",
-            "request": request,
-            "response": [],
-        })
+        product = operation.get(PRODUCT_EXTENSION)
+        if product:  # an API product: its own folder, its document's tags inside
+            outer = folders.setdefault(f"product:{product['slug']}", {"name": product["name"], "item": []})
+            tag = product["tag"] or "Operations"
+            folder = next((f for f in outer["item"] if f["name"] == tag), None)
+            if folder is None:
+                folder = {"name": tag, "item": []}
+                outer["item"].append(folder)
+        else:
+            tag = (operation.get("tags") or ["other"])[0]
+            folder = folders.setdefault(tag, {"name": tag, "item": []})
+        folder["item"].append(
+            {
+                "name": operation.get("summary") or operation.get("operationId") or f"{method.upper()} {path}",
+                "request": request,
+                "response": [],
+            }
+        )
     return {
         "info": {
             "_postman_id": str(uuid.uuid5(uuid.NAMESPACE_URL, base_url + "/docs/postman.json")),
@@ -99,12 +114,30 @@ def postman_collection(*, document: dict[str, Any], base_url: str, api_key: str 
         },
         "variable": [
             {"key": "baseUrl", "value": base_url.rstrip("/"), "type": "string"},
-            {"key": "apiKey", "value": api_key or "", "type": "string",
-             "description": "Your API key (tg_test_… for free test calls)."},
-            *({"key": name, "value": "", "type": "string", "description": f"Same as ${env} in the code samples."}
-              for name, env in extra_variables.items()),
+            {
+                "key": "apiKey",
+                "value": api_key or "",
+                "type": "string",
+                "description": "Your API key (tg_test_… for free test calls).",
+            },
+            *(
+                {"key": name, "value": "", "type": "string", "description": f"Same as ${env} in the code samples."}
+                for name, env in extra_variables.items()
+            ),
         ],
     }
+
+
+def _body(example: dict[str, Any]) -> dict[str, Any]:
+    """A Postman request body in the operation's own encoding."""
+    kind, body = example["body_kind"], example["body"]
+    if kind == "form":
+        return {"mode": "urlencoded", "urlencoded": [{"key": k, "value": v} for k, v in form_fields(body)]}
+    if kind == "multipart":
+        return {"mode": "formdata", "formdata": [{"key": k, "value": v, "type": "text"} for k, v in form_fields(body)]}
+    if kind == "json":
+        return {"mode": "raw", "raw": json.dumps(body, indent=2), "options": {"raw": {"language": "json"}}}
+    return {"mode": "raw", "raw": text_body(body), "options": {"raw": {"language": "text"}}}
 
 
 def _camel(snake: str) -> str:

@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 from plans.operations import OPERATIONS
 from portal.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from public import pricing, samples
-from public.openapi import V1_PREFIX, iter_operations
+from public.oas import V1_PREFIX, iter_operations
 
 CUSTOMER_PREFIX = "/api/"
 
@@ -92,6 +92,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {"description": "Unique id of this request; quote it to support.", "schema": {"type": "string"}},
 }
 
+
 def gateway_operation_ids() -> list[str]:
     """The gateway's operation ids (ENUM_NAME_OVERRIDES: one ``OperationIdEnum`` component)."""
     return sorted(OPERATIONS)
@@ -141,7 +142,9 @@ def _error_responses(*, gateway: bool, has_path_params: bool, has_input: bool, h
         responses["404"] = _problem_response("No such resource in your organization.", "not-found")
     if gateway:
         if has_body:
-            responses["422"] = _problem_response("The request is valid JSON but cannot be carried out.", "unprocessable")
+            responses["422"] = _problem_response(
+                "The request is valid JSON but cannot be carried out.", "unprocessable"
+            )
         responses["429"] = _problem_response(
             "A rate limit or the monthly quota is exhausted; see `Retry-After` and `RateLimit`.",
             "rate-limited",
@@ -164,7 +167,9 @@ def _meter_resolver():
     return import_string(getattr(settings, "DOCS_OPERATION_METER_RESOLVER", "public.pricing.operation_meter"))
 
 
-def postprocess_tollgate(result: dict[str, Any], generator, request=None, public: bool = False, **kwargs) -> dict[str, Any]:
+def postprocess_tollgate(
+    result: dict[str, Any], generator, request=None, public: bool = False, **kwargs
+) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOK: security, errors, headers, prices and samples."""
     components = result.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
@@ -224,7 +229,9 @@ def postprocess_tollgate(result: dict[str, Any], generator, request=None, public
             price = price_table.get(meter_code)
             if price:
                 operation["x-price"] = price
-                operation["description"] = (operation.get("description", "").rstrip() + "\n\n" + pricing.price_markdown(price)).strip()
+                operation["description"] = (
+                    operation.get("description", "").rstrip() + "\n\n" + pricing.price_markdown(price)
+                ).strip()
 
         operation["x-codeSamples"] = samples.operation_samples(
             spec=result, path=path, method=method, operation=operation, base_url=base_url, api_key=None

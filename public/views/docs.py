@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.middleware.csrf import get_token
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
@@ -16,10 +16,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
-
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.response import Response
 
+from accounts.models import Organization
 from accounts.permissions import has_capability
 from accounts.scopes import SCOPES
 from portal.money import format_price
@@ -28,21 +27,25 @@ from public import openapi, samples
 from public.examples import example_for, resolve
 from public.postman import postman_collection
 from public.pricing import pricing_plans
+from public.sample_request import operation_request
 from public.schema import API_KEY_SCHEME
 from public.trykey import DocsCredential, docs_credential
 
 
 class SchemaApi(SpectacularAPIView):
-    """``/api/schema/``: drf-spectacular's view (YAML, or JSON with ``?format=json``), served from
-    the briefly cached document the docs pages use instead of regenerating it per request."""
+    """``/api/schema/``: drf-spectacular's view (YAML, or JSON with ``?format=json``), serving
+    the merged document the viewer may see (Tollgate's API and the visible API products), as
+    cached and rendered by ``public.openapi`` instead of regenerating it per request."""
 
     def _get_schema_response(self, request):
         if self.api_version or request.version or self._get_version_parameter(request):
             return super()._get_schema_response(request)
-        return Response(
-            data=openapi.openapi_document(),
-            headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'},
-        )
+        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        body = openapi.openapi_rendered(org=_org(request), renderer=renderer, media_type=media_type)
+        content_type = f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, None)}"'
+        return response
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -57,6 +60,12 @@ def _credential(request: HttpRequest) -> DocsCredential | None:
     if not has_capability(membership, "manage_keys"):
         return None
     return docs_credential(user=user, org=request.org)
+
+
+def _org(request: HttpRequest) -> Organization | None:
+    """The signed-in member's active organization (its private API products are documented
+    for it), or None for a visitor."""
+    return getattr(getattr(request, "_request", request), "org", None)
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -98,12 +107,16 @@ _REDOC_CSP = {**settings.SECURE_CSP, "worker-src": ["'self'", "blob:"]}
 @csp_override(_REDOC_CSP)
 @require_GET
 def docs_redoc(request: HttpRequest) -> HttpResponse:
-    return render(request, "public/docs_redoc.html", {"docs_section": "redoc", "schema_url": reverse("public:schema") + "?format=json"})
+    return render(
+        request,
+        "public/docs_redoc.html",
+        {"docs_section": "redoc", "schema_url": reverse("public:schema") + "?format=json"},
+    )
 
 
 @require_GET
 def docs_operations(request: HttpRequest) -> HttpResponse:
-    operations = openapi.operations(openapi.openapi_document())
+    operations = openapi.operations(openapi.openapi_document(org=_org(request)))
     groups: dict[str, list] = {}
     for op in operations:
         groups.setdefault(op["tag"], []).append(op)
@@ -113,7 +126,7 @@ def docs_operations(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def docs_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
-    document = openapi.openapi_document()
+    document = openapi.openapi_document(org=_org(request))
     op = next((o for o in openapi.operations(document) if o["id"] == operation_id), None)
     if op is None:
         raise Http404("No such operation")
@@ -141,29 +154,33 @@ def docs_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
                 example = resolve(next(iter(media["examples"].values())), document).get("value")
             else:
                 example = example_for(media.get("schema", {}), document)
-        responses.append({
-            "code": code,
-            "description": response.get("description", ""),
-            "media_type": media_type,
-            "example": example,
-            "headers": list(response.get("headers", {})),
-        })
-    request_example = samples.operation_request(
+        responses.append(
+            {
+                "code": code,
+                "description": response.get("description", ""),
+                "media_type": media_type,
+                "example": example,
+                "headers": list(response.get("headers", {})),
+            }
+        )
+    request_example = operation_request(
         spec=document, path=op["path"], method=op["method"].lower(), operation=operation, base_url=""
     )
-    context.update({
-        "op": op,
-        "description_html": inline_markdown(op["description"]),
-        "parameters": parameters,
-        "responses": responses,
-        "request_body": request_example["body"],
-        "uses_key": request_example["uses_key"],
-        "code_samples": [
-            {"lang": s["lang"], "label": s["label"], "source": s["source"], "id": f"sample-{s['lang']}"}
-            for s in code_samples
-        ],
-        "price_rows": _price_rows(op["price"]),
-    })
+    context.update(
+        {
+            "op": op,
+            "description_html": inline_markdown(op["description"]),
+            "parameters": parameters,
+            "responses": responses,
+            "request_body": request_example["body"],
+            "uses_key": request_example["uses_key"],
+            "code_samples": [
+                {"lang": s["lang"], "label": s["label"], "source": s["source"], "id": f"sample-{s['lang']}"}
+                for s in code_samples
+            ],
+            "price_rows": _price_rows(op["price"]),
+        }
+    )
     return render(request, "public/docs_operation.html", context)
 
 
@@ -177,25 +194,27 @@ def inline_markdown(text: str) -> str:
 
 
 def _price_rows(price: dict | None) -> list[dict]:
-    if not price:
+    if not price or price.get("free"):
         return []
     rows = []
     for plan in price["plans"].values():
         for currency, cp in plan["currencies"].items():
-            rows.append({
-                "plan": plan["name"],
-                "currency": currency,
-                "included": cp["included_units"],
-                "unit_price": format_price(cp["unit_price"], currency),
-            })
+            rows.append(
+                {
+                    "plan": plan["name"],
+                    "currency": currency,
+                    "included": cp["included_units"],
+                    "unit_price": format_price(cp["unit_price"], currency),
+                }
+            )
     return rows
 
 
 # --- Guides --------------------------------------------------------------------------------------
 
 
-def _first_metered_operation() -> dict | None:
-    ops = openapi.operations(openapi.openapi_document())
+def _first_metered_operation(document: dict) -> dict | None:
+    ops = openapi.operations(document)
     gateway = [o for o in ops if o["gateway"] and "auth" not in o["path"]]
     return next((o for o in gateway if o["method"] == "GET"), None) or next(iter(gateway), None)
 
@@ -204,25 +223,38 @@ def _first_metered_operation() -> dict | None:
 @require_GET
 def docs_getting_started(request: HttpRequest) -> HttpResponse:
     context = _docs_context(request, docs_section="getting-started")
-    document = openapi.openapi_document()
-    first = _first_metered_operation()
+    document = openapi.openapi_document(org=_org(request))
+    first = _first_metered_operation(document)
     credential = context["credential"]
     if first:
         curl = samples.operation_samples(
-            spec=document, path=first["path"], method=first["method"].lower(), operation=first["operation"],
-            base_url=_base_url(request), api_key=credential.key if credential else None,
+            spec=document,
+            path=first["path"],
+            method=first["method"].lower(),
+            operation=first["operation"],
+            base_url=_base_url(request),
+            api_key=credential.key if credential else None,
         )
         context["first_call"] = {"op": first, "samples": curl}
-    context["free_plan"] = next((p for p in pricing_plans(currency=settings.DEFAULT_CURRENCY) if p.code == "free"), None)
+    context["free_plan"] = next(
+        (p for p in pricing_plans(currency=settings.DEFAULT_CURRENCY) if p.code == "free"), None
+    )
     return render(request, "public/docs_getting_started.html", context)
 
 
 @never_cache
 @require_GET
 def docs_authentication(request: HttpRequest) -> HttpResponse:
-    return render(request, "public/docs_authentication.html", _docs_context(request, docs_section="authentication",
-                                                                        jwt_ttl=settings.JWT_TTL_SECONDS,
-                                                                        token_scopes=list(SCOPES)))
+    return render(
+        request,
+        "public/docs_authentication.html",
+        _docs_context(
+            request,
+            docs_section="authentication",
+            jwt_ttl=settings.JWT_TTL_SECONDS,
+            token_scopes=list(SCOPES),
+        ),
+    )
 
 
 def problem_types() -> list[ProblemType]:
@@ -240,7 +272,9 @@ def docs_problems(request: HttpRequest) -> HttpResponse:
 def docs_postman(request: HttpRequest) -> JsonResponse:
     credential = _credential(request)
     collection = postman_collection(
-        document=openapi.openapi_document(), base_url=_base_url(request), api_key=credential.key if credential else None
+        document=openapi.openapi_document(org=_org(request)),
+        base_url=_base_url(request),
+        api_key=credential.key if credential else None,
     )
     response = JsonResponse(collection, json_dumps_params={"indent": 2})
     if request.GET.get("download"):

@@ -10,7 +10,10 @@ from django.conf import settings
 from keys.services import api_key_create
 from plans.models import Plan
 from plans.services import plans_seed_demo
+from products.document_import import document_apply
+from products.services import product_create
 from tests.factories import subscribe
+from tests.products.documents import as_json, small_document
 from usage.entitlements import entitlements_publish
 
 
@@ -35,3 +38,12 @@ def contract_credentials(*, client, user, org) -> ContractCredentials:
     entitlements_publish(org_id=org.pk)
     _key, secret = api_key_create(org=org, name="Contract tests", mode="test", user=user)
     return ContractCredentials(headers={"Authorization": f"Bearer {secret}"}, cookies=cookies, min_operations=4)
+
+
+def product_documented() -> None:
+    """A public API product with an imported document: the schema the contract test reads is
+    the merged one, as in a real deployment."""
+    product = product_create(
+        name="Messaging", slug="messaging", base_path="/v1/messaging", upstream_url="http://127.0.0.1:9"
+    )
+    document_apply(product=product, text=as_json(small_document()), user=None)
