@@ -1,5 +1,6 @@
 """The pricing page: every public plan in the chosen currency, with the button that fits the
-visitor (sign up, upgrade through billing's checkout, contact sales, or "your current plan")."""
+visitor (sign up, upgrade through billing's checkout, contact sales, or "your current plan"),
+and what each priced operation of the visible API products costs on each plan."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from accounts.permissions import has_capability
 from plans.models import Plan
 from plans.selectors import plan_for_org
 from public.pricing import PlanCard, meter_rows, pricing_currencies, pricing_plans
+from public.product_docs.pricing_page import product_price_sections
 
 
 @require_GET
@@ -31,14 +33,20 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             current_plan_code = None
     for card in plans:
         card.cta = _plan_cta(request, card, currency, current_plan_code)
-    return render(request, "public/pricing.html", {
-        "plans": plans,
-        "currency": currency,
-        "currencies": currencies,
-        "meter_rows": meter_rows(currency=currency, plans=plans),
-        "sales_email": settings.SALES_EMAIL,
-        "current_plan_code": current_plan_code,
-    })
+    return render(
+        request,
+        "public/pricing.html",
+        {
+            "plans": plans,
+            "currency": currency,
+            "currencies": currencies,
+            "meter_rows": meter_rows(currency=currency, plans=plans),
+            "sales_email": settings.SALES_EMAIL,
+            "current_plan_code": current_plan_code,
+            # The API products this visitor may see (private ones only for their organization).
+            "product_sections": product_price_sections(org=getattr(request, "org", None), currency=currency),
+        },
+    )
 
 
 def _plan_cta(request: HttpRequest, card: PlanCard, currency: str, current: str | None) -> dict:
@@ -58,5 +66,9 @@ def _plan_cta(request: HttpRequest, card: PlanCard, currency: str, current: str 
         return {"label": f"Start with {card.name}", "url": f"{signup}?{urlencode({'next': back})}"}
     if not has_capability(getattr(request, "membership", None), "manage_billing"):
         return {"label": "Ask an owner to upgrade", "url": reverse("dashboard"), "disabled": True}
-    return {"label": f"Upgrade to {card.name}", "form_action": reverse("billing:checkout"), "plan": card.code,
-            "currency": currency}
+    return {
+        "label": f"Upgrade to {card.name}",
+        "form_action": reverse("billing:checkout"),
+        "plan": card.code,
+        "currency": currency,
+    }

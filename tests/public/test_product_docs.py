@@ -168,10 +168,11 @@ def test_private_product_is_documented_only_for_its_organization(client, private
             "schema": "/v1/secret/messages" in schema["paths"],
             "operations": "secret.messages_send" in client.get("/docs/operations/").content.decode(),
             "operation": client.get("/docs/operations/secret.messages_send/").status_code == 200,
+            "pricing": "Secret Messaging" in client.get("/pricing/").content.decode(),
             "postman": "/v1/secret/messages" in postman,
         }
 
-    nowhere = dict.fromkeys(("schema", "operations", "operation", "postman"), False)
+    nowhere = dict.fromkeys(("schema", "operations", "operation", "pricing", "postman"), False)
     assert seen(client) == nowhere  # a visitor
     client.force_login(user)  # a member of another organization
     session = client.session
@@ -226,6 +227,19 @@ def test_postman_collection_groups_operations_by_product(client, imported_produc
     tollfree = next(r for r in twilio if r["request"]["url"]["raw"].endswith("/Tollfree/Verifications"))
     assert tollfree["request"]["body"]["mode"] == "urlencoded"
     assert any(field["key"] == "BusinessName" for field in tollfree["request"]["body"]["urlencoded"])
+
+
+def test_pricing_page_lists_the_priced_operations_of_each_visible_product(client, imported_products):
+    html = client.get("/pricing/").content.decode()
+    section = html.split('id="api-prices"')[1].split("</section>")[0]
+    assert "Paystack Betting" in section and "Initiate Bulk Transfer" in section
+    assert "/v1/paystack/transfer/bulk" in section and "Transfers" in section
+    assert "1 transfer per item of <code>transfers</code> in the request" in section
+    assert "₦25 per transfer" in section and "first 100 included" in section and "₦30 per transfer" in section
+    assert "are free" in section  # the other operations
+    assert "Twilio Messaging" in section and "All 58 operations are free." in section
+    usd = client.get("/pricing/?currency=USD").content.decode().split('id="api-prices"')[1]
+    assert "$0.02 per transfer" in usd
 
 
 def test_the_merged_document_is_built_once_per_catalogue_version(
