@@ -117,10 +117,19 @@ def docs_redoc(request: HttpRequest) -> HttpResponse:
 @require_GET
 def docs_operations(request: HttpRequest) -> HttpResponse:
     operations = openapi.operations(openapi.openapi_document(org=_org(request)))
-    groups: dict[str, list] = {}
+    # One section per API product (its document's tags inside), then Tollgate's own API by tag (the platform API).
+    sections: dict[str, dict] = {}
     for op in operations:
-        groups.setdefault(op["tag"], []).append(op)
-    return render(request, "public/docs_operations.html", {"groups": groups, "docs_section": "operations"})
+        product = op["product"]
+        key = f"product:{product['slug']}" if product else ""
+        section = sections.setdefault(key, {"product": product, "groups": {}})
+        tag = (product["tag"] or "Operations") if product else op["tag"]
+        section["groups"].setdefault(tag, []).append(op)
+    return render(
+        request,
+        "public/docs_operations.html",
+        {"sections": list(sections.values()), "docs_section": "operations"},
+    )
 
 
 @never_cache
@@ -173,6 +182,8 @@ def docs_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
             "parameters": parameters,
             "responses": responses,
             "request_body": request_example["body"],
+            "request_content_type": request_example["content_type"],
+            "request_body_kind": request_example["body_kind"],
             "uses_key": request_example["uses_key"],
             "code_samples": [
                 {"lang": s["lang"], "label": s["label"], "source": s["source"], "id": f"sample-{s['lang']}"}

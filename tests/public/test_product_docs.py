@@ -212,8 +212,20 @@ def test_operation_page_of_a_product_operation_shows_its_price_and_samples(clien
     assert "1 transfer per item of <code>transfers</code> in the request" in html
     assert "₦25" in html and "Pro" in html
     assert "http://testserver/v1/paystack/transfer/bulk" in html
+    assert "application/json</p><pre><code>{\n  &quot;source&quot;" in html, "examples are shown as JSON"
     free = client.get("/docs/operations/paystack.transaction_initialize/").content.decode()
     assert "Free — calls to this operation are not billed" in free
+
+
+def test_operations_index_has_a_section_per_product_then_the_platform_api(client, imported_products):
+    html = client.get("/docs/operations/").content.decode()
+    positions = [html.index(anchor) for anchor in ('id="product-paystack"', 'id="product-twilio"', 'id="platform-api"')]
+    assert positions == sorted(positions)
+    paystack = html[positions[0] : positions[1]]
+    assert (
+        '<h3 class="op-group-title">Transfer</h3>' in paystack
+        and "/docs/operations/paystack.transfer_bulk/" in paystack
+    )
 
 
 def test_postman_collection_groups_operations_by_product(client, imported_products):
