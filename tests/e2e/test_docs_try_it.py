@@ -22,10 +22,15 @@ def _sign_in(page, live_server, user, org):
     session = client.session
     session["active_org_id"] = org.pk
     session.save()
-    page.context.add_cookies([{
-        "name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key,
-        "url": live_server.url,
-    }])
+    page.context.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": session.session_key,
+                "url": live_server.url,
+            }
+        ]
+    )
 
 
 # Redoc always renders its vendor's logo from a CDN; the CSP blocks it (no request leaves the
@@ -37,19 +42,24 @@ def _collect_errors(page) -> list[str]:
     errors: list[str] = []
 
     def on_console(msg):
-        if msg.type == "error" and "Content Security Policy" in msg.text:
-            if not any(url in msg.text for url in _EXPECTED_CSP_BLOCKS):
-                errors.append(msg.text)
+        csp = msg.type == "error" and "Content Security Policy" in msg.text
+        if csp and not any(url in msg.text for url in _EXPECTED_CSP_BLOCKS):
+            errors.append(msg.text)
 
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", on_console)
     return errors
 
 
-def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(page, live_server, user, org, artifacts_dir):
+def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(
+    page, live_server, settings, user, org, artifacts_dir
+):
+    settings.SITE_URL = live_server.url  # the gateway the document's servers point at
     plans_seed_demo()
     document = openapi_document()
-    op = next(o for item in document["paths"].values() for o in item.values() if o.get("operationId") == "delivery_status_get")
+    op = next(
+        o for item in document["paths"].values() for o in item.values() if o.get("operationId") == "delivery_status_get"
+    )
     tag = op["tags"][0]
     errors = _collect_errors(page)
     _sign_in(page, live_server, user, org)
@@ -79,19 +89,25 @@ def test_try_it_calls_the_api_with_the_signed_in_developers_test_key(page, live_
     page.screenshot(path=str(artifacts_dir / "docs-try-it.png"), full_page=False)
     assert not errors, errors
 
-
     key = ApiKey.objects.get(organization=org, name="Docs test key")
     assert key.mode == "test" and key.status == "active"
 
 
 @pytest.mark.urls("tests.public.urls")
-@pytest.mark.parametrize("url,ready,shot", [
-    ("/docs/", "body[data-docs-ready='true'] .opblock", "docs-swagger.png"),
-    ("/docs/redoc/", "body[data-docs-ready='true'] [data-section-id]", "docs-redoc.png"),
-    ("/docs/operations/sample_sms_send/", "[data-sample-tab='python'][aria-selected='true'], [data-sample-tab='curl'][aria-selected='true']", "docs-operation.png"),
-    ("/pricing/", "#plan-pro", "pricing.png"),
-    ("/status/", ".uptime-bars", "status.png"),
-])
+@pytest.mark.parametrize(
+    "url,ready,shot",
+    [
+        ("/docs/", "body[data-docs-ready='true'] .opblock", "docs-swagger.png"),
+        ("/docs/redoc/", "body[data-docs-ready='true'] [data-section-id]", "docs-redoc.png"),
+        (
+            "/docs/operations/sample_sms_send/",
+            "[data-sample-tab='python'][aria-selected='true'], [data-sample-tab='curl'][aria-selected='true']",
+            "docs-operation.png",
+        ),
+        ("/pricing/", "#plan-pro", "pricing.png"),
+        ("/status/", ".uptime-bars", "status.png"),
+    ],
+)
 def test_public_docs_pages_render_under_strict_csp(page, live_server, artifacts_dir, url, ready, shot):
     plans_seed_demo()
     errors = _collect_errors(page)
