@@ -8,13 +8,16 @@ from accounts.scopes import SCOPES, scopes_grantable
 
 class OrganizationCreateForm(forms.Form):
     name = forms.CharField(
-        label="Organization name", max_length=120,
+        label="Organization name",
+        max_length=120,
         widget=forms.TextInput(attrs={"placeholder": "Acme Payments", "autocomplete": "organization"}),
     )
 
 
 class InvitationCreateForm(forms.Form):
-    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"placeholder": "teammate@company.com"}))
+    email = forms.EmailField(
+        label="Email address", widget=forms.EmailInput(attrs={"placeholder": "teammate@company.com"})
+    )
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
 
 

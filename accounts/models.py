@@ -116,7 +116,9 @@ class Invitation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), "organization", condition=models.Q(accepted_at__isnull=True),
+                Lower("email"),
+                "organization",
+                condition=models.Q(accepted_at__isnull=True),
                 name="invitation_one_open_per_email",
             )
         ]
@@ -155,8 +157,9 @@ class PersonalAccessToken(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
-                                   name="pat_expires_after_creation"),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="pat_expires_after_creation"
+            ),
         ]
 
     def __str__(self) -> str:

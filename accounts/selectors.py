@@ -85,7 +85,9 @@ def billing_contacts(*, org: Organization) -> list[str]:
     billing e-mail when it has one, else its owners, admins and billing members."""
     if org.billing_email:
         return [org.billing_email]
-    emails = Membership.objects.filter(organization=org, role__in=BILLING_CONTACT_ROLES).values_list("user__email", flat=True)
+    emails = Membership.objects.filter(organization=org, role__in=BILLING_CONTACT_ROLES).values_list(
+        "user__email", flat=True
+    )
     return sorted({email for email in emails if email})
 
 

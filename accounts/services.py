@@ -179,9 +179,11 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise MembershipRuleViolation(f"{email} is already a member of {organization.name}.")
     expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
-    invitation = Invitation.objects.filter(
-        organization=organization, email__iexact=email, accepted_at__isnull=True
-    ).select_for_update().first()
+    invitation = (
+        Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at__isnull=True)
+        .select_for_update()
+        .first()
+    )
     if invitation is not None:
         invitation.role = role
         invitation.invited_by = invited_by
@@ -227,7 +229,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         raise InvitationWrongRecipient(
             f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
         )
-    membership, created = Membership.objects.get_or_create(
+    membership, _created = Membership.objects.get_or_create(
         organization=invitation.organization, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
@@ -269,8 +271,13 @@ def personal_access_token_create(
         raise InvalidTokenRequest(next(iter(errors.values()))[0], errors=errors)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(24)  # 192 random bits
     token = PersonalAccessToken.objects.create(
-        membership=membership, name=name[:80], prefix=raw[:TOKEN_VISIBLE_LENGTH], digest=secret_digest(raw),
-        scopes=granted, created_at=now, expires_at=expires_at,
+        membership=membership,
+        name=name[:80],
+        prefix=raw[:TOKEN_VISIBLE_LENGTH],
+        digest=secret_digest(raw),
+        scopes=granted,
+        created_at=now,
+        expires_at=expires_at,
     )
     return token, raw
 

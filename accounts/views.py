@@ -39,7 +39,9 @@ ROLE_HELP = [
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 
@@ -54,7 +56,9 @@ def organization_list(request: HttpRequest) -> HttpResponse:
             form.add_error("name", exc.detail)
         else:
             request.session[SESSION_KEY] = org.pk
-            messages.success(request, f"Created {org.name}. It is now your active organization — invite your team below.")
+            messages.success(
+                request, f"Created {org.name}. It is now your active organization — invite your team below."
+            )
             return redirect("accounts:members")
     return render(
         request,
@@ -104,7 +108,9 @@ def _members_context(request: HttpRequest, *, invite_form: InvitationCreateForm 
     }
 
 
-def _members_response(request: HttpRequest, *, invite_form: InvitationCreateForm | None = None, status: int = 200) -> HttpResponse:
+def _members_response(
+    request: HttpRequest, *, invite_form: InvitationCreateForm | None = None, status: int = 200
+) -> HttpResponse:
     """htmx swaps just the panel; a plain form post redirects back to the page (PRG).
 
     htmx does not swap 4xx answers, so the panel (with its error message) goes back as 200
@@ -114,7 +120,9 @@ def _members_response(request: HttpRequest, *, invite_form: InvitationCreateForm
         response["X-Tollgate-Status"] = str(status)
         return response
     if invite_form is not None and invite_form.errors:
-        return render(request, "accounts/members.html", _members_context(request, invite_form=invite_form), status=status)
+        return render(
+            request, "accounts/members.html", _members_context(request, invite_form=invite_form), status=status
+        )
     return redirect("accounts:members")
 
 
@@ -160,7 +168,9 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             invitation = services.invitation_create(
-                organization=request.org, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                organization=request.org,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
                 invited_by=request.user,
             )
         except Problem as exc:
@@ -202,7 +212,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, exc.detail)
             return render(request, "accounts/invitation_accept.html", context, status=exc.status)
         request.session[SESSION_KEY] = membership.organization_id
-        messages.success(request, f"Welcome to {membership.organization.name}! You joined as {membership.get_role_display().lower()}.")
+        messages.success(
+            request,
+            f"Welcome to {membership.organization.name}! You joined as {membership.get_role_display().lower()}.",
+        )
         return redirect("dashboard")
     return render(request, "accounts/invitation_accept.html", context)
 

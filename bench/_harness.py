@@ -46,27 +46,68 @@ def bench_org(*, slug: str, rate_per_second=None, rate_per_minute=None, monthly_
     from usage.entitlements import entitlements_publish
 
     org, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": slug})
-    plan, _ = Plan.objects.update_or_create(code=slug, defaults={
-        "name": slug, "is_public": False, "organization": org, "rate_per_second": rate_per_second,
-        "rate_per_minute": rate_per_minute, "monthly_quota": monthly_quota, "overage_policy": overage_policy})
+    plan, _ = Plan.objects.update_or_create(
+        code=slug,
+        defaults={
+            "name": slug,
+            "is_public": False,
+            "organization": org,
+            "rate_per_second": rate_per_second,
+            "rate_per_minute": rate_per_minute,
+            "monthly_quota": monthly_quota,
+            "overage_policy": overage_policy,
+        },
+    )
     Subscription.objects.filter(organization=org).exclude(status="canceled").update(status="canceled")
     now = timezone.now()
-    Subscription.objects.create(organization=org, plan=plan, current_period_start=now - timedelta(days=1),
-                                current_period_end=now + timedelta(days=29))
+    Subscription.objects.create(
+        organization=org,
+        plan=plan,
+        current_period_start=now - timedelta(days=1),
+        current_period_end=now + timedelta(days=29),
+    )
     entitlements_publish(org_id=org.pk)
     _, raw = api_key_create(org=org, name=f"bench {now:%H:%M:%S}", mode="live")
     return org, raw
 
 
-def start_server(*, port: int, workers: int, kind: str = "granian", app: str = "portal.asgi:application",
-                 extra_env: dict | None = None) -> subprocess.Popen:
+def start_server(
+    *,
+    port: int,
+    workers: int,
+    kind: str = "granian",
+    app: str = "portal.asgi:application",
+    extra_env: dict | None = None,
+) -> subprocess.Popen:
     env = {**os.environ, **(extra_env or {})}
     if kind == "granian":  # what devtools/run.py (make run) starts
-        cmd = [str(BIN / "granian"), "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--log-level", "warning", app]
+        cmd = [
+            str(BIN / "granian"),
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            app,
+        ]
     elif kind == "gunicorn-uvicorn":
-        cmd = [str(BIN / "gunicorn"), "-k", "uvicorn.workers.UvicornWorker", "-w", str(workers), "-b",
-               f"127.0.0.1:{port}", "--log-level", "warning", app.replace(":", ":", 1)]
+        cmd = [
+            str(BIN / "gunicorn"),
+            "-k",
+            "uvicorn.workers.UvicornWorker",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app.replace(":", ":", 1),
+        ]
     else:
         raise ValueError(kind)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
@@ -108,6 +149,12 @@ def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, headers: 
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    return {"rps": rps, "p50_ms": pct(50), "p99_ms": pct(99), "requests": total,
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
-            "raw": out}
+    return {
+        "rps": rps,
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "requests": total,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+        "raw": out,
+    }

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import bench_org, django_setup, prepare_database, start_server, stop_server, wrk  # noqa: E402
+from _harness import bench_org, django_setup, prepare_database, start_server, stop_server, wrk
 
 PORT = int(os.environ.get("BENCH_PORT", "8301"))
 LIMIT = 100
@@ -29,8 +29,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--limit", type=int, default=LIMIT,
-                        help="requests per minute; above LIMITER_LEASE_FLOOR (1000) admission leases take part")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=LIMIT,
+        help="requests per minute; above LIMITER_LEASE_FLOOR (1000) admission leases take part",
+    )
     args = parser.parse_args()
     prepare_database()
     django_setup()
@@ -46,19 +50,28 @@ def main() -> int:
             now = redis_client().time()[0]
             if now % 60 > 45:  # keep the whole run inside one fixed minute window
                 time.sleep(61 - now % 60)
-            result = wrk(f"http://127.0.0.1:{PORT}/v1/deliveries/trk_0123456789abcdef01234567",
-                         seconds=5, connections=args.connections, threads=2, headers={"X-API-Key": raw})
+            result = wrk(
+                f"http://127.0.0.1:{PORT}/v1/deliveries/trk_0123456789abcdef01234567",
+                seconds=5,
+                connections=args.connections,
+                threads=2,
+                headers={"X-API-Key": raw},
+            )
             admitted = result["requests"] - result["non_2xx"]
             time.sleep(1.0)  # leases end and refunds land (LIMITER_LEASE_SECONDS + a recorder flush)
             counted = quota_used(org_id=org.pk)
             ok = admitted == args.limit and counted == args.limit
             failures += not ok
-            print(f"round {round_no}: {args.connections} clients, {args.workers} server processes, "
-                  f"{result['requests']} requests in 5 s -> admitted {admitted} (Redis counter {counted}), "
-                  f"refused {result['non_2xx']}  [{'EXACT' if ok else 'WRONG'}]  socket errors: {result['socket_errors'] or 'none'}")
+            print(
+                f"round {round_no}: {args.connections} clients, {args.workers} server processes, "
+                f"{result['requests']} requests in 5 s -> admitted {admitted} (Redis counter {counted}), "
+                f"refused {result['non_2xx']}  [{'EXACT' if ok else 'WRONG'}]  socket errors: {result['socket_errors'] or 'none'}"
+            )
     finally:
         stop_server(proc)
-    print(f"PASS: exactly {args.limit} admitted every round" if not failures else f"FAIL: {failures} round(s) not exact")
+    print(
+        f"PASS: exactly {args.limit} admitted every round" if not failures else f"FAIL: {failures} round(s) not exact"
+    )
     return 1 if failures else 0
 
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import bench_org, django_setup, prepare_database, start_server, stop_server, wrk  # noqa: E402
+from _harness import bench_org, django_setup, prepare_database, start_server, stop_server, wrk
 
 TRACKING = "trk_0123456789abcdef01234567"
 PORT = int(os.environ.get("BENCH_PORT", "8300"))
@@ -80,8 +80,12 @@ def monitor_phase(raw_key: str, *, requests: int) -> dict:
     background = {"XADD", "HSET", "SET"}  # the recorder thread's pipeline, written after responses
     setup = {"ECHO", "SELECT", "HELLO", "CLIENT", "PING"}  # connection set-up and our own stop marker
     before = sum(n for c, n in counts.items() if c not in background and c not in setup)
-    return {"requests": requests, "commands": counts, "before_response_per_request": before / requests,
-            "background_per_request": sum(counts.get(c, 0) for c in background) / requests}
+    return {
+        "requests": requests,
+        "commands": counts,
+        "before_response_per_request": before / requests,
+        "background_per_request": sum(counts.get(c, 0) for c in background) / requests,
+    }
 
 
 def unknown_keys_phase(*, keys: int = 500) -> dict:
@@ -95,19 +99,26 @@ def unknown_keys_phase(*, keys: int = 500) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
 
     def call(raw: str, address: str) -> int:
-        conn.request("GET", f"/v1/deliveries/{TRACKING}",
-                     headers={"Authorization": f"Bearer {raw}", "X-Forwarded-For": address})
+        conn.request(
+            "GET", f"/v1/deliveries/{TRACKING}", headers={"Authorization": f"Bearer {raw}", "X-Forwarded-For": address}
+        )
         response = conn.getresponse()
         response.read()
         return response.status
 
     client.set("bench:sql_queries", 0)
-    distinct = [call("tg_live_" + secrets.token_urlsafe(24), f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
-                for n in range(keys)]
+    distinct = [
+        call("tg_live_" + secrets.token_urlsafe(24), f"10.{n // 65536}.{n // 256 % 256}.{n % 256}") for n in range(keys)
+    ]
     sql_distinct = int(client.get("bench:sql_queries") or 0)
     flood = [call("tg_live_" + secrets.token_urlsafe(24), "192.0.2.99") for _ in range(keys)]
-    return {"keys": keys, "sql_distinct": sql_distinct, "distinct_401": distinct.count(401),
-            "flood_401": flood.count(401), "flood_429": flood.count(429)}
+    return {
+        "keys": keys,
+        "sql_distinct": sql_distinct,
+        "distinct_401": distinct.count(401),
+        "flood_401": flood.count(401),
+        "flood_429": flood.count(429),
+    }
 
 
 def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: int) -> dict:
@@ -116,9 +127,17 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
     url_a = f"http://127.0.0.1:{PORT}/v1/_baseline/deliveries/{TRACKING}"
     url_b = f"http://127.0.0.1:{PORT}/v1/deliveries/{TRACKING}"
     auth = {"Authorization": f"Bearer {raw_key}"}
-    proc = start_server(port=PORT, workers=2, kind=kind, app="count_sql:application",
-                        extra_env={"GATEWAY_BASELINE_ENABLED": "1", "PYTHONPATH": str(Path(__file__).parent),
-                                   "GATEWAY_TRUSTED_PROXIES": "1"})  # unknown_keys_phase sets X-Forwarded-For
+    proc = start_server(
+        port=PORT,
+        workers=2,
+        kind=kind,
+        app="count_sql:application",
+        extra_env={
+            "GATEWAY_BASELINE_ENABLED": "1",
+            "PYTHONPATH": str(Path(__file__).parent),
+            "GATEWAY_TRUSTED_PROXIES": "1",
+        },
+    )  # unknown_keys_phase sets X-Forwarded-For
     try:
         wrk(url_a, seconds=2, connections=8)  # warm both workers (imports, caches, key record)
         wrk(url_b, seconds=2, connections=8, headers=auth)
@@ -134,41 +153,70 @@ def measure(kind: str, raw_key: str, *, seconds: int, connections: int, rounds: 
             sql += int(client.get("bench:sql_queries") or 0)
             for name, calls in after.items():
                 redis_calls[name] = redis_calls.get(name, 0) + calls - before.get(name, 0)
-        drf = wrk(f"http://127.0.0.1:{PORT}/v1/_baseline/drf/deliveries/{TRACKING}", seconds=seconds,
-                  connections=connections) if kind == "granian" else None
+        drf = (
+            wrk(
+                f"http://127.0.0.1:{PORT}/v1/_baseline/drf/deliveries/{TRACKING}",
+                seconds=seconds,
+                connections=connections,
+            )
+            if kind == "granian"
+            else None
+        )
         monitor = monitor_phase(raw_key, requests=500) if kind == "granian" else None
         unknown = unknown_keys_phase() if kind == "granian" else None
     finally:
         stop_server(proc)
     a, b = max(a_runs, key=lambda r: r["rps"]), max(b_runs, key=lambda r: r["rps"])
     served_b = sum(r["requests"] - r["non_2xx"] for r in b_runs)
-    return {"server": kind, "a": a, "b": b, "ratio": b["rps"] / a["rps"], "b_non_2xx": sum(r["non_2xx"] for r in b_runs),
-            "sql_per_request": sql / max(served_b, 1), "evalsha_per_request": redis_calls.get("evalsha", 0) / max(served_b, 1),
-            "redis_commands_server_wide": {k: v for k, v in redis_calls.items() if v > 0}, "monitor": monitor,
-            "drf_baseline": drf, "unknown_keys": unknown,
-            "a_all": [r["rps"] for r in a_runs], "b_all": [r["rps"] for r in b_runs]}
+    return {
+        "server": kind,
+        "a": a,
+        "b": b,
+        "ratio": b["rps"] / a["rps"],
+        "b_non_2xx": sum(r["non_2xx"] for r in b_runs),
+        "sql_per_request": sql / max(served_b, 1),
+        "evalsha_per_request": redis_calls.get("evalsha", 0) / max(served_b, 1),
+        "redis_commands_server_wide": {k: v for k, v in redis_calls.items() if v > 0},
+        "monitor": monitor,
+        "drf_baseline": drf,
+        "unknown_keys": unknown,
+        "a_all": [r["rps"] for r in a_runs],
+        "b_all": [r["rps"] for r in b_runs],
+    }
 
 
 def report(result: dict) -> None:
     a, b = result["a"], result["b"]
     print(f"\n== {result['server']} (2 workers) ==")
-    print(f"(a) baseline, no auth/metering : {a['rps']:>9.0f} req/s   p50 {a['p50_ms']:.2f} ms   p99 {a['p99_ms']:.2f} ms   runs {result['a_all']}")
-    print(f"(b) metered + rate-limited     : {b['rps']:>9.0f} req/s   p50 {b['p50_ms']:.2f} ms   p99 {b['p99_ms']:.2f} ms   runs {result['b_all']}")
+    print(
+        f"(a) baseline, no auth/metering : {a['rps']:>9.0f} req/s   p50 {a['p50_ms']:.2f} ms   p99 {a['p99_ms']:.2f} ms   runs {result['a_all']}"
+    )
+    print(
+        f"(b) metered + rate-limited     : {b['rps']:>9.0f} req/s   p50 {b['p50_ms']:.2f} ms   p99 {b['p99_ms']:.2f} ms   runs {result['b_all']}"
+    )
     if result.get("drf_baseline"):
         d = result["drf_baseline"]
-        print(f"(c) baseline through DRF APIView: {d['rps']:>8.0f} req/s   p50 {d['p50_ms']:.2f} ms   p99 {d['p99_ms']:.2f} ms   (c/a {d['rps'] / a['rps']:.3f})")
+        print(
+            f"(c) baseline through DRF APIView: {d['rps']:>8.0f} req/s   p50 {d['p50_ms']:.2f} ms   p99 {d['p99_ms']:.2f} ms   (c/a {d['rps'] / a['rps']:.3f})"
+        )
     print(f"ratio b/a                      : {result['ratio']:.3f}   (target >= 0.85)")
     print(f"non-2xx in (b)                 : {result['b_non_2xx']}")
     print(f"SQL queries per request (b)    : {result['sql_per_request']:.4f}   (target 0 for a warm key)")
     print(f"EVALSHA per request (b)        : {result['evalsha_per_request']:.3f}   (INFO commandstats, server-wide)")
     if result["monitor"]:
         m = result["monitor"]
-        print(f"Redis commands before response : {m['before_response_per_request']:.3f} per request   (MONITOR, {m['requests']} sequential requests; target <= 1)")
-        print(f"Redis commands after response  : {m['background_per_request']:.3f} per request   (recorder batches: {m['commands']})")
+        print(
+            f"Redis commands before response : {m['before_response_per_request']:.3f} per request   (MONITOR, {m['requests']} sequential requests; target <= 1)"
+        )
+        print(
+            f"Redis commands after response  : {m['background_per_request']:.3f} per request   (recorder batches: {m['commands']})"
+        )
     if result.get("unknown_keys"):
         u = result["unknown_keys"]
-        print(f"Made-up keys, distinct         : {u['keys']} keys from {u['keys']} addresses -> {u['distinct_401']} x 401, "
-              f"{u['sql_distinct']} SQL queries in all   (target << {u['keys']})")
+        print(
+            f"Made-up keys, distinct         : {u['keys']} keys from {u['keys']} addresses -> {u['distinct_401']} x 401, "
+            f"{u['sql_distinct']} SQL queries in all   (target << {u['keys']})"
+        )
         print(f"Made-up keys, one address      : {u['flood_401']} x 401 then {u['flood_429']} x 429 (auth-failures)")
 
 
@@ -186,14 +234,19 @@ def main() -> int:
     results = [measure("granian", raw_key, seconds=args.seconds, connections=args.connections, rounds=args.rounds)]
     report(results[0])
     if args.compare_servers:
-        results.append(measure("gunicorn-uvicorn", raw_key, seconds=args.seconds, connections=args.connections, rounds=1))
+        results.append(
+            measure("gunicorn-uvicorn", raw_key, seconds=args.seconds, connections=args.connections, rounds=1)
+        )
         report(results[1])
         fastest = max(results, key=lambda r: r["b"]["rps"])
         print(f"\nFaster for the metered path: {fastest['server']}")
     if args.json:
-        Path(args.json).write_text(json.dumps([{k: v for k, v in r.items()} for r in results], indent=2, default=str))
-    ok = results[0]["ratio"] >= 0.85 and results[0]["sql_per_request"] == 0 and (
-        results[0]["monitor"]["before_response_per_request"] <= 1.0)
+        Path(args.json).write_text(json.dumps([dict(r.items()) for r in results], indent=2, default=str))
+    ok = (
+        results[0]["ratio"] >= 0.85
+        and results[0]["sql_per_request"] == 0
+        and (results[0]["monitor"]["before_response_per_request"] <= 1.0)
+    )
     print("\nPASS" if ok else "\nBELOW TARGET")
     return 0
 

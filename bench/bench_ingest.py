@@ -29,24 +29,37 @@ def main() -> int:
     setup("_bench_ingest")
 
     from django.db import connection
-    from portal.redis import redis_client
 
+    from portal.redis import redis_client
     from usage import partitions
+    from usage.events import STREAM_KEY, UsageEvent, pack
     from usage.ingest import stream
     from usage.ingest.consumer import IngestConsumer
     from usage.ingest.rows import COLUMNS
-    from usage.events import STREAM_KEY, UsageEvent, pack
 
     redis = redis_client()
     base = datetime.now(UTC).replace(microsecond=0)
     partitions.partitions_ensure_ahead(now=base - timedelta(days=40), months_ahead=3)
 
     def events():
-        return [UsageEvent(org_id=1 + i % 50, api_key_prefix=f"tg_live_{i % 200:04d}", operation_id=("sms_send", "status_check", "ai_complete")[i % 3],
-                           method="POST", status=(200, 200, 201, 404, 500)[i % 5], units=1 + i % 4, meter=("sms.sent", "delivery.check", "ai.tokens")[i % 3],
-                           latency_ms=1.0 + (i * 37) % 900, plan="pro", request_id=f"req-{i}", user_id=None, api_key_id=i % 200,
-                           occurred_at=(base - timedelta(seconds=i % 86_400)).isoformat())
-                for i in range(args.events)]
+        return [
+            UsageEvent(
+                org_id=1 + i % 50,
+                api_key_prefix=f"tg_live_{i % 200:04d}",
+                operation_id=("sms_send", "status_check", "ai_complete")[i % 3],
+                method="POST",
+                status=(200, 200, 201, 404, 500)[i % 5],
+                units=1 + i % 4,
+                meter=("sms.sent", "delivery.check", "ai.tokens")[i % 3],
+                latency_ms=1.0 + (i * 37) % 900,
+                plan="pro",
+                request_id=f"req-{i}",
+                user_id=None,
+                api_key_id=i % 200,
+                occurred_at=(base - timedelta(seconds=i % 86_400)).isoformat(),
+            )
+            for i in range(args.events)
+        ]
 
     def truncate():
         with connection.cursor() as cursor:
@@ -58,13 +71,36 @@ def main() -> int:
         # Baseline: raw COPY of the same rows (pre-formatted text, one transaction).
         buf = io.StringIO()
         for e in batch:
-            buf.write("\t".join(str(v) if v is not None else r"\N" for v in (
-                e.id, e.occurred_at, e.org_id, e.user_id, e.api_key_id, e.api_key_prefix, e.mode, e.operation_id,
-                e.method, e.status, e.units, e.meter, e.latency_ms, e.plan, e.request_id)) + "\n")
+            buf.write(
+                "\t".join(
+                    str(v) if v is not None else r"\N"
+                    for v in (
+                        e.id,
+                        e.occurred_at,
+                        e.org_id,
+                        e.user_id,
+                        e.api_key_id,
+                        e.api_key_prefix,
+                        e.mode,
+                        e.operation_id,
+                        e.method,
+                        e.status,
+                        e.units,
+                        e.meter,
+                        e.latency_ms,
+                        e.plan,
+                        e.request_id,
+                    )
+                )
+                + "\n"
+            )
         data = buf.getvalue()
         truncate()
         t0 = time.perf_counter()
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY usage_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY usage_event ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
             copy.write(data)
         connection.commit() if not connection.get_autocommit() else None
         copy_s = time.perf_counter() - t0
@@ -74,7 +110,7 @@ def main() -> int:
         redis.delete(STREAM_KEY, stream.DIRTY_KEY)
         pipe = redis.pipeline(transaction=False)
         for i in range(0, len(batch), args.per_entry):
-            pipe.xadd(STREAM_KEY, {"b": pack(batch[i:i + args.per_entry])})
+            pipe.xadd(STREAM_KEY, {"b": pack(batch[i : i + args.per_entry])})
         pipe.execute()
         consumer = IngestConsumer(redis, name=f"bench-{round_no}")
         t0 = time.perf_counter()
@@ -86,16 +122,20 @@ def main() -> int:
         assert result.inserted == stored == len(batch), (result, stored)
         assert redis.xpending(STREAM_KEY, stream.GROUP)["pending"] == 0
         results.append((len(batch) / copy_s, len(batch) / pipeline_s))
-        print(f"round {round_no + 1}: raw COPY {len(batch) / copy_s:,.0f} ev/s ({copy_s:.2f} s) · "
-              f"pipeline {len(batch) / pipeline_s:,.0f} ev/s ({pipeline_s:.2f} s) · ratio {copy_s / pipeline_s:.2f}")
+        print(
+            f"round {round_no + 1}: raw COPY {len(batch) / copy_s:,.0f} ev/s ({copy_s:.2f} s) · "
+            f"pipeline {len(batch) / pipeline_s:,.0f} ev/s ({pipeline_s:.2f} s) · ratio {copy_s / pipeline_s:.2f}"
+        )
         stream.stream_trim(redis)
     truncate()
     copy_rate = sorted(r[0] for r in results)[len(results) // 2]
     pipe_rate = sorted(r[1] for r in results)[len(results) // 2]
     ratio = pipe_rate / copy_rate
     ok = ratio >= 0.5 and pipe_rate >= 50_000
-    print(f"median: raw COPY {copy_rate:,.0f} ev/s, pipeline {pipe_rate:,.0f} ev/s, ratio {ratio:.2f} "
-          f"(targets >= 0.50 and >= 50,000 ev/s) {'PASS' if ok else 'FAIL'}")
+    print(
+        f"median: raw COPY {copy_rate:,.0f} ev/s, pipeline {pipe_rate:,.0f} ev/s, ratio {ratio:.2f} "
+        f"(targets >= 0.50 and >= 50,000 ev/s) {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -76,7 +76,10 @@ def main() -> int:
         chunk = 1_000_000
         for lo in range(0, args.events, chunk):
             with connection.cursor() as cursor:
-                cursor.execute(GENERATE, {"start": start, "step": step, "org": org.pk, "lo": lo, "hi": min(lo + chunk, args.events) - 1})
+                cursor.execute(
+                    GENERATE,
+                    {"start": start, "step": step, "org": org.pk, "lo": lo, "hi": min(lo + chunk, args.events) - 1},
+                )
             print(f"  {min(lo + chunk, args.events):,} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE usage_event")
@@ -106,8 +109,12 @@ def main() -> int:
         "/api/usage/?window=7d&group_by=operation",
         "/api/usage/?window=30d&group_by=status_class",
         "/api/usage/?window=period&group_by=key",
-        f"/api/usage/?from={(end - timedelta(days=8)).isoformat()}&to={end.isoformat()}&granularity=hour&group_by=key".replace("+", "%2B"),
-        f"/api/usage/?from={(end - timedelta(days=30)).isoformat()}&to={end.isoformat()}&granularity=day&group_by=key".replace("+", "%2B"),
+        f"/api/usage/?from={(end - timedelta(days=8)).isoformat()}&to={end.isoformat()}&granularity=hour&group_by=key".replace(
+            "+", "%2B"
+        ),
+        f"/api/usage/?from={(end - timedelta(days=30)).isoformat()}&to={end.isoformat()}&granularity=day&group_by=key".replace(
+            "+", "%2B"
+        ),
         "/api/usage/?window=7d&key=tg_live_k03&group_by=operation",
         "/api/usage/?window=30d&operation=sms_send&group_by=status_class",
         "/api/usage/quota/",
@@ -122,8 +129,10 @@ def main() -> int:
         client.get("/healthz")
         baseline.append((time.perf_counter() - t0) * 1000)
     baseline.sort()
-    print(f"{'/healthz (baseline: request overhead only)':<70} p50 {statistics.median(baseline):6.1f} ms   "
-          f"p95 {baseline[max(0, int(len(baseline) * 0.95) - 1)]:6.1f} ms")
+    print(
+        f"{'/healthz (baseline: request overhead only)':<70} p50 {statistics.median(baseline):6.1f} ms   "
+        f"p95 {baseline[max(0, int(len(baseline) * 0.95) - 1)]:6.1f} ms"
+    )
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code, response.content[:300])

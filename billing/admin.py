@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
 from billing.models import (
@@ -36,12 +38,36 @@ class CompensationAdmin(admin.ModelAdmin):
     """Refunds and cancellations we owe; ``failed`` ones need a person (settle at the provider,
     then mark them done)."""
 
-    list_display = ("created_at", "organization", "provider", "kind", "reference", "amount_minor", "currency",
-                    "status", "attempts", "result")
+    list_display = (
+        "created_at",
+        "organization",
+        "provider",
+        "kind",
+        "reference",
+        "amount_minor",
+        "currency",
+        "status",
+        "attempts",
+        "result",
+    )
     list_filter = ("status", "provider", "kind")
     search_fields = ("reference", "organization__name", "reason")
-    readonly_fields = ("organization", "provider", "kind", "reference", "amount_minor", "currency", "reason", "data",
-                       "attempts", "next_attempt_at", "last_error", "result", "created_at", "done_at")
+    readonly_fields = (
+        "organization",
+        "provider",
+        "kind",
+        "reference",
+        "amount_minor",
+        "currency",
+        "reason",
+        "data",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "result",
+        "created_at",
+        "done_at",
+    )
 
 
 @admin.register(Checkout)
@@ -53,8 +79,17 @@ class CheckoutAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "organization", "provider", "reference", "amount_minor", "currency", "status",
-                    "refunded_minor", "dispute_status")
+    list_display = (
+        "created_at",
+        "organization",
+        "provider",
+        "reference",
+        "amount_minor",
+        "currency",
+        "status",
+        "refunded_minor",
+        "dispute_status",
+    )
     list_filter = ("provider", "status")
 
 

@@ -35,18 +35,29 @@ class SubscriptionApi(APIView):
         current_period_end = serializers.DateTimeField(allow_null=True)
         cancel_at_period_end = serializers.BooleanField()
 
-    @extend_schema(operation_id="billing_subscription_retrieve", tags=BILLING, responses=OutputSerializer,
-                   summary="The organization's plan and subscription")
+    @extend_schema(
+        operation_id="billing_subscription_retrieve",
+        tags=BILLING,
+        responses=OutputSerializer,
+        summary="The organization's plan and subscription",
+    )
     def get(self, request):
         org = active_organization(request)
         sub, plan = subscription_live(org_id=org.pk), plan_for_org(org_id=org.pk)
-        return Response(self.OutputSerializer({
-            "plan": plan.code, "plan_name": plan.name, "status": sub.status if sub else "free",
-            "currency": sub.currency if sub else org.currency, "provider": sub.provider if sub else "",
-            "current_period_start": sub.current_period_start if sub else None,
-            "current_period_end": sub.current_period_end if sub else None,
-            "cancel_at_period_end": bool(sub and sub.cancel_at_period_end),
-        }).data)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "plan": plan.code,
+                    "plan_name": plan.name,
+                    "status": sub.status if sub else "free",
+                    "currency": sub.currency if sub else org.currency,
+                    "provider": sub.provider if sub else "",
+                    "current_period_start": sub.current_period_start if sub else None,
+                    "current_period_end": sub.current_period_end if sub else None,
+                    "cancel_at_period_end": bool(sub and sub.cancel_at_period_end),
+                }
+            ).data
+        )
 
 
 # --- invoices -------------------------------------------------------------------------------
@@ -68,8 +79,9 @@ class InvoiceLineSerializer(serializers.Serializer):
     meter_code = serializers.CharField(allow_blank=True)
     quantity = serializers.IntegerField()
     included_units = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6,
-                                          help_text="Major units, exact (may be below one minor unit).")
+    unit_price = serializers.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Major units, exact (may be below one minor unit)."
+    )
     amount_minor = serializers.IntegerField(help_text="This line rounded once (half to even) to minor units.")
 
 
@@ -80,10 +92,16 @@ class InvoiceListApi(APIView):
     class OutputSerializer(InvoiceSerializer):
         pass
 
-    @extend_schema(operation_id="billing_invoices_list", tags=BILLING, responses=OutputSerializer(many=True),
-                   summary="Invoices, newest first")
+    @extend_schema(
+        operation_id="billing_invoices_list",
+        tags=BILLING,
+        responses=OutputSerializer(many=True),
+        summary="Invoices, newest first",
+    )
     def get(self, request):
-        return Response(self.OutputSerializer(selectors.invoices_for_org(org_id=active_organization(request).pk), many=True).data)
+        return Response(
+            self.OutputSerializer(selectors.invoices_for_org(org_id=active_organization(request).pk), many=True).data
+        )
 
 
 class InvoiceDetailApi(APIView):
@@ -93,7 +111,13 @@ class InvoiceDetailApi(APIView):
     class OutputSerializer(InvoiceSerializer):
         lines = InvoiceLineSerializer(many=True, source="lines.all")
 
-    @extend_schema(operation_id="billing_invoices_retrieve", tags=BILLING, responses=OutputSerializer,
-                   summary="One invoice with its lines")
+    @extend_schema(
+        operation_id="billing_invoices_retrieve",
+        tags=BILLING,
+        responses=OutputSerializer,
+        summary="One invoice with its lines",
+    )
     def get(self, request, number: str):
-        return Response(self.OutputSerializer(selectors.invoice_get(org_id=active_organization(request).pk, number=number)).data)
+        return Response(
+            self.OutputSerializer(selectors.invoice_get(org_id=active_organization(request).pk, number=number)).data
+        )

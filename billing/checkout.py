@@ -57,8 +57,9 @@ def price_for(*, plan: Plan, currency: str) -> Price:
     return price
 
 
-def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
-                   provider: PaymentProvider | None = None) -> Checkout:
+def checkout_start(
+    *, org: Organization, plan: Plan, user, currency: str = "", provider: PaymentProvider | None = None
+) -> Checkout:
     """Create a hosted checkout for ``plan`` in ``currency`` (default: the organization's billing
     currency); the currency picks the provider. An organization has one open checkout at a
     time: this one supersedes the previous (expired at the provider where it can be), and a
@@ -71,21 +72,33 @@ def checkout_start(*, org: Organization, plan: Plan, user, currency: str = "",
     token = f"tg_{org.pk}_{secrets.token_hex(8)}"
     success = f"{settings.SITE_URL}{reverse('billing:checkout_return', args=[provider.name])}"
     session = provider.create_checkout(
-        org=org, plan=plan, price=price, customer_email=org.billing_email or user.email,
+        org=org,
+        plan=plan,
+        price=price,
+        customer_email=org.billing_email or user.email,
         customer_id=profile.stripe_customer_id if provider.name == "stripe" else "",
         success_url=success + ("?session_id={CHECKOUT_SESSION_ID}" if provider.name == "stripe" else ""),
-        cancel_url=f"{settings.SITE_URL}{reverse('billing:overview')}?checkout=canceled", reference=token,
+        cancel_url=f"{settings.SITE_URL}{reverse('billing:overview')}?checkout=canceled",
+        reference=token,
     )
     try:
         with transaction.atomic():
             return Checkout.objects.create(
-                organization=org, plan=plan, price=price, provider=provider.name, reference=session.reference,
-                url=session.url, amount_minor=price.amount_minor, currency=price.currency, created_by=user,
+                organization=org,
+                plan=plan,
+                price=price,
+                provider=provider.name,
+                reference=session.reference,
+                url=session.url,
+                amount_minor=price.amount_minor,
+                currency=price.currency,
+                created_by=user,
             )
     except IntegrityError as exc:  # another start for this organization won the race
         _expire_quietly(provider, session.reference)
-        raise Conflict("Another checkout for your organization was started at the same moment; "
-                       "use that one or try again.") from exc
+        raise Conflict(
+            "Another checkout for your organization was started at the same moment; use that one or try again."
+        ) from exc
 
 
 def _checkout_supersede(previous: Checkout) -> None:
@@ -121,8 +134,11 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
 
     Idempotent (webhook, redirect and retries all call it). Verifies paid status, amount and
     currency against what we asked for; raises PaymentNotConfirmed / PaymentMismatch otherwise."""
-    checkout = Checkout.objects.select_for_update().select_related("organization", "plan", "price").get(
-        provider=provider.name, reference=reference)
+    checkout = (
+        Checkout.objects.select_for_update()
+        .select_related("organization", "plan", "price")
+        .get(provider=provider.name, reference=reference)
+    )
     if checkout.status in (CheckoutStatus.COMPLETED, CheckoutStatus.REFUNDED) and checkout.subscription_id:
         return checkout.subscription
     payment = provider.fetch_payment(reference=reference)
@@ -131,13 +147,25 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     if payment.amount_minor != checkout.amount_minor or payment.currency != checkout.currency.upper():
         checkout.status = CheckoutStatus.FAILED
         checkout.save(update_fields=["status"])
-        log.warning("checkout %s amount mismatch: paid %s %s, expected %s %s", reference, payment.amount_minor,
-                    payment.currency, checkout.amount_minor, checkout.currency)
+        log.warning(
+            "checkout %s amount mismatch: paid %s %s, expected %s %s",
+            reference,
+            payment.amount_minor,
+            payment.currency,
+            checkout.amount_minor,
+            checkout.currency,
+        )
         raise PaymentMismatch(
-            f"Paid {payment.amount_minor} {payment.currency}, expected {checkout.amount_minor} {checkout.currency}.")
+            f"Paid {payment.amount_minor} {payment.currency}, expected {checkout.amount_minor} {checkout.currency}."
+        )
     org = Organization.objects.select_for_update().get(pk=checkout.organization_id)  # one confirmation at a time
-    live_paid = (Subscription.objects.select_for_update().select_related("plan")
-                 .filter(organization=org, status__in=LIVE_STATUSES).exclude(provider="").first())
+    live_paid = (
+        Subscription.objects.select_for_update()
+        .select_related("plan")
+        .filter(organization=org, status__in=LIVE_STATUSES)
+        .exclude(provider="")
+        .first()
+    )
     if live_paid is not None:
         return _checkout_refund(checkout, provider, payment, live_paid)
     profile = profile_for(org)
@@ -159,18 +187,31 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
         old.status, old.canceled_at = SubscriptionStatus.CANCELED, now
         old.save(update_fields=["status", "canceled_at", "updated_at"])
     subscription = Subscription.objects.create(
-        organization=org, plan=checkout.plan, price=checkout.price, status=SubscriptionStatus.ACTIVE,
-        currency=checkout.currency, provider=provider.name, provider_customer_id=payment.customer_id,
+        organization=org,
+        plan=checkout.plan,
+        price=checkout.price,
+        status=SubscriptionStatus.ACTIVE,
+        currency=checkout.currency,
+        provider=provider.name,
+        provider_customer_id=payment.customer_id,
         provider_subscription_id=info.id if info else "",
         current_period_start=(info and info.current_period_start) or now,
         current_period_end=(info and info.current_period_end) or now + timedelta(days=30),
     )
     checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.COMPLETED, subscription, now
     checkout.save(update_fields=["status", "subscription", "completed_at"])
-    Payment.objects.get_or_create(provider=provider.name, reference=reference, defaults={
-        "organization": org, "amount_minor": payment.amount_minor, "currency": payment.currency})
-    invoice_for_payment(subscription=subscription, provider=provider.name, payment_reference=reference,
-                        start=subscription.current_period_start, end=subscription.current_period_end)
+    Payment.objects.get_or_create(
+        provider=provider.name,
+        reference=reference,
+        defaults={"organization": org, "amount_minor": payment.amount_minor, "currency": payment.currency},
+    )
+    invoice_for_payment(
+        subscription=subscription,
+        provider=provider.name,
+        payment_reference=reference,
+        start=subscription.current_period_start,
+        end=subscription.current_period_end,
+    )
     subscription_changed(org.pk, subscription, "checkout.completed")
     for other in Checkout.objects.filter(organization=org, status=CheckoutStatus.OPEN).exclude(pk=checkout.pk):
         other.status = CheckoutStatus.EXPIRED  # a plan is live now: paying it would only be refunded
@@ -179,8 +220,9 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     return subscription
 
 
-def _checkout_refund(checkout: Checkout, provider: PaymentProvider, payment: PaymentInfo,
-                     live: Subscription) -> Subscription:
+def _checkout_refund(
+    checkout: Checkout, provider: PaymentProvider, payment: PaymentInfo, live: Subscription
+) -> Subscription:
     """A payment for a checkout while the organization already has a live paid plan (a second
     tab, a superseded Paystack page): the live plan stays, the money goes back in full and the
     provider subscription the payment created is canceled — journaled, so it happens even if
@@ -188,26 +230,47 @@ def _checkout_refund(checkout: Checkout, provider: PaymentProvider, payment: Pay
     org_id, now = checkout.organization_id, timezone.now()
     checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.REFUNDED, live, now
     checkout.save(update_fields=["status", "subscription", "completed_at"])
-    Payment.objects.get_or_create(provider=provider.name, reference=checkout.reference, defaults={
-        "organization_id": org_id, "amount_minor": checkout.amount_minor, "currency": checkout.currency})
+    Payment.objects.get_or_create(
+        provider=provider.name,
+        reference=checkout.reference,
+        defaults={"organization_id": org_id, "amount_minor": checkout.amount_minor, "currency": checkout.currency},
+    )
     reason = f"checkout {checkout.reference} paid while {live.plan.name} was live"
-    compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.REFUND,
-                        reference=checkout.reference, amount_minor=checkout.amount_minor, currency=checkout.currency,
-                        reason=reason)
+    compensation_record(
+        org_id=org_id,
+        provider=provider.name,
+        kind=CompensationKind.REFUND,
+        reference=checkout.reference,
+        amount_minor=checkout.amount_minor,
+        currency=checkout.currency,
+        reason=reason,
+    )
     if payment.subscription_id:
-        compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
-                            reference=payment.subscription_id, reason=reason)
+        compensation_record(
+            org_id=org_id,
+            provider=provider.name,
+            kind=CompensationKind.SUBSCRIPTION_CANCEL,
+            reference=payment.subscription_id,
+            reason=reason,
+        )
     elif provider.name == "paystack" and payment.customer_id and checkout.price.paystack_plan_code:
         # Paystack creates the subscription after the charge: find it among the customer's.
         code = checkout.price.paystack_plan_code
-        compensation_record(org_id=org_id, provider=provider.name, kind=CompensationKind.SUBSCRIPTION_CANCEL,
-                            reference=f"strays:{payment.customer_id}:{code}:{checkout.reference}", reason=reason,
-                            data={"customer_id": payment.customer_id, "price_ref": code})
+        compensation_record(
+            org_id=org_id,
+            provider=provider.name,
+            kind=CompensationKind.SUBSCRIPTION_CANCEL,
+            reference=f"strays:{payment.customer_id}:{code}:{checkout.reference}",
+            reason=reason,
+            data={"customer_id": payment.customer_id, "price_ref": code},
+        )
     log.warning("%s: refunding %s %s", reason, checkout.amount_minor, checkout.currency)
     return live
 
 
-def _subscription_for_payment(provider: PaymentProvider, payment: PaymentInfo, checkout: Checkout) -> SubscriptionInfo | None:
+def _subscription_for_payment(
+    provider: PaymentProvider, payment: PaymentInfo, checkout: Checkout
+) -> SubscriptionInfo | None:
     if payment.subscription_id:
         return provider.fetch_subscription(subscription_id=payment.subscription_id)
     if provider.name == "paystack" and payment.customer_id and checkout.price.paystack_plan_code:
@@ -215,4 +278,3 @@ def _subscription_for_payment(provider: PaymentProvider, payment: PaymentInfo, c
         # which case subscription.create attaches it later (subscription_sync).
         return provider.find_subscription(customer_id=payment.customer_id, price_ref=checkout.price.paystack_plan_code)
     return None
-

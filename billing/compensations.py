@@ -37,12 +37,30 @@ class NotYet(Exception):
     """Nothing can be decided yet (e.g. our own subscription's id is still unknown)."""
 
 
-def compensation_record(*, org_id: int, provider: str, kind: str, reference: str, reason: str,
-                        amount_minor: int | None = None, currency: str = "", data: dict | None = None) -> Compensation:
+def compensation_record(
+    *,
+    org_id: int,
+    provider: str,
+    kind: str,
+    reference: str,
+    reason: str,
+    amount_minor: int | None = None,
+    currency: str = "",
+    data: dict | None = None,
+) -> Compensation:
     """Journal a debt (idempotent per provider, kind and reference) and try it after commit."""
-    compensation, _ = Compensation.objects.get_or_create(provider=provider, kind=kind, reference=reference, defaults={
-        "organization_id": org_id, "reason": reason[:200], "amount_minor": amount_minor,
-        "currency": currency.upper(), "data": data or {}})
+    compensation, _ = Compensation.objects.get_or_create(
+        provider=provider,
+        kind=kind,
+        reference=reference,
+        defaults={
+            "organization_id": org_id,
+            "reason": reason[:200],
+            "amount_minor": amount_minor,
+            "currency": currency.upper(),
+            "data": data or {},
+        },
+    )
     transaction.on_commit(lambda: compensation_run(compensation_id=compensation.pk))
     return compensation
 
@@ -51,8 +69,11 @@ def compensation_run(*, compensation_id: int, now: datetime | None = None) -> st
     """Settle one pending debt if it can be now; never raises (it runs after commits)."""
     now = now or timezone.now()
     with transaction.atomic():
-        compensation = (Compensation.objects.select_for_update(skip_locked=True)
-                        .filter(pk=compensation_id, status=CompensationStatus.PENDING).first())
+        compensation = (
+            Compensation.objects.select_for_update(skip_locked=True)
+            .filter(pk=compensation_id, status=CompensationStatus.PENDING)
+            .first()
+        )
         if compensation is None:
             return "settled or being settled"
         compensation.attempts += 1
@@ -78,8 +99,11 @@ def compensation_run(*, compensation_id: int, now: datetime | None = None) -> st
 def compensations_run_due(*, now: datetime | None = None) -> int:
     """Beat task body: every pending debt whose next attempt is due."""
     now = now or timezone.now()
-    due = list(Compensation.objects.filter(status=CompensationStatus.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at").values_list("pk", flat=True)[:200])
+    due = list(
+        Compensation.objects.filter(status=CompensationStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:200]
+    )
     outcomes = [compensation_run(compensation_id=pk, now=now) for pk in due]
     return len([outcome for outcome in outcomes if outcome not in ("later", "settled or being settled")])
 
@@ -116,9 +140,14 @@ def _refund(compensation: Compensation, provider: PaymentProvider) -> str:
         result = f"refunded {owed - already} {compensation.currency} ({refund_id})"
     else:
         result = f"already refunded ({already} {compensation.currency})"
-    payment_record(org_id=compensation.organization_id, provider=compensation.provider,
-                   reference=compensation.reference, amount_minor=owed, currency=compensation.currency,
-                   refunded_minor=owed)
+    payment_record(
+        org_id=compensation.organization_id,
+        provider=compensation.provider,
+        reference=compensation.reference,
+        amount_minor=owed,
+        currency=compensation.currency,
+        refunded_minor=owed,
+    )
     return result
 
 
@@ -129,14 +158,21 @@ def _cancel(compensation: Compensation, provider: PaymentProvider, now: datetime
             return "already canceled"
         provider.cancel_subscription(subscription_id=info.id, email_token=info.email_token, at_period_end=False)
         return f"canceled {info.id}"
-    ours = set(Subscription.objects.filter(organization_id=compensation.organization_id, provider=compensation.provider,
-                                           status__in=LIVE_STATUSES).values_list("provider_subscription_id", flat=True))
+    ours = set(
+        Subscription.objects.filter(
+            organization_id=compensation.organization_id, provider=compensation.provider, status__in=LIVE_STATUSES
+        ).values_list("provider_subscription_id", flat=True)
+    )
     if "" in ours:
         raise NotYet("our live subscription's provider id is not known yet")
     start, end = compensation.created_at - STRAY_WINDOW, compensation.created_at + STRAY_WINDOW
-    strays = [info for info in provider.live_subscriptions(customer_id=compensation.data["customer_id"],
-                                                           price_ref=compensation.data["price_ref"])
-              if info.id not in ours and info.current_period_start and start <= info.current_period_start <= end]
+    strays = [
+        info
+        for info in provider.live_subscriptions(
+            customer_id=compensation.data["customer_id"], price_ref=compensation.data["price_ref"]
+        )
+        if info.id not in ours and info.current_period_start and start <= info.current_period_start <= end
+    ]
     if not strays and now < end:
         raise NotYet("the provider has not created it yet")
     for info in strays:

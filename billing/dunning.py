@@ -24,8 +24,13 @@ log = logging.getLogger("billing")
 def dunning_email_send(*, org_id: int, kind: str) -> None:
     """E-mail the billing contacts (``kind``: payment_failed, downgraded, payment_recovered)."""
     org = Organization.objects.get(pk=org_id)
-    context = {"org": org, "kind": kind, "grace_days": settings.BILLING_GRACE_DAYS, "site_name": settings.SITE_NAME,
-               "link": f"{settings.SITE_URL}{reverse('billing:overview')}"}
+    context = {
+        "org": org,
+        "kind": kind,
+        "grace_days": settings.BILLING_GRACE_DAYS,
+        "site_name": settings.SITE_NAME,
+        "link": f"{settings.SITE_URL}{reverse('billing:overview')}",
+    }
     try:
         email_send(template="billing_dunning", to=billing_contacts(org=org), context=context)
     except OSError:  # a mail outage must not undo a billing state change
@@ -38,8 +43,11 @@ def dunning_expire(*, now=None) -> int:
     provider subscription stays, so a later successful payment restores the plan)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.BILLING_GRACE_DAYS)
-    expired = list(Subscription.objects.select_for_update().select_related("plan")
-                   .filter(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=cutoff))
+    expired = list(
+        Subscription.objects.select_for_update()
+        .select_related("plan")
+        .filter(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=cutoff)
+    )
     for sub in expired:
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, now
         sub.save(update_fields=["status", "canceled_at", "updated_at"])

@@ -73,18 +73,22 @@ def invoice_number_next(*, year: int) -> str:
     return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{counter.last:06d}"
 
 
-def _plan_line(*, subscription: Subscription, start: datetime, end: datetime,
-               price: Price | None = None) -> InvoiceLine | None:
+def _plan_line(
+    *, subscription: Subscription, start: datetime, end: datetime, price: Price | None = None
+) -> InvoiceLine | None:
     """The plan fee for one period (integer minor units already: nothing to round), at
     ``price`` when the payment was for another price than the subscription's current one."""
     price = price or subscription.price
     if not (price and price.amount_minor):
         return None
     currency = subscription.currency.upper()
-    return InvoiceLine(kind=InvoiceLineKind.PLAN, description=f"{price.plan.name} plan, "
-                       f"{start:%d %b} – {end:%d %b %Y}", quantity=1,
-                       unit_price=Decimal(price.amount_minor).scaleb(-minor_exponent(currency)),
-                       amount_minor=price.amount_minor)
+    return InvoiceLine(
+        kind=InvoiceLineKind.PLAN,
+        description=f"{price.plan.name} plan, {start:%d %b} – {end:%d %b %Y}",
+        quantity=1,
+        unit_price=Decimal(price.amount_minor).scaleb(-minor_exponent(currency)),
+        amount_minor=price.amount_minor,
+    )
 
 
 def plan_fee_invoiced(*, subscription: Subscription, start: datetime, end: datetime) -> bool:
@@ -92,17 +96,35 @@ def plan_fee_invoiced(*, subscription: Subscription, start: datetime, end: datet
     when it covers the period's midpoint: a provider may shift the period by seconds after the
     payment (Paystack creates the subscription after the first charge)."""
     middle = start + (end - start) / 2
-    return Invoice.objects.filter(subscription=subscription, period_start__lte=middle, period_end__gt=middle,
-                                  lines__kind=InvoiceLineKind.PLAN).exclude(provider_reference="").exists()
+    return (
+        Invoice.objects.filter(
+            subscription=subscription, period_start__lte=middle, period_end__gt=middle, lines__kind=InvoiceLineKind.PLAN
+        )
+        .exclude(provider_reference="")
+        .exists()
+    )
 
 
-def _invoice_create(*, subscription: Subscription, start: datetime, end: datetime, lines: list[InvoiceLine],
-                    payment_reference: str = "", provider: str | None = None) -> Invoice:
+def _invoice_create(
+    *,
+    subscription: Subscription,
+    start: datetime,
+    end: datetime,
+    lines: list[InvoiceLine],
+    payment_reference: str = "",
+    provider: str | None = None,
+) -> Invoice:
     invoice = Invoice.objects.create(
-        organization_id=subscription.organization_id, subscription=subscription, number=invoice_number_next(year=start.year),
-        plan_name=subscription.plan.name, currency=subscription.currency.upper(), period_start=start, period_end=end,
+        organization_id=subscription.organization_id,
+        subscription=subscription,
+        number=invoice_number_next(year=start.year),
+        plan_name=subscription.plan.name,
+        currency=subscription.currency.upper(),
+        period_start=start,
+        period_end=end,
         total_minor=sum(line.amount_minor for line in lines),
-        provider=subscription.provider if provider is None else provider, provider_reference=payment_reference,
+        provider=subscription.provider if provider is None else provider,
+        provider_reference=payment_reference,
     )
     for position, line in enumerate(lines):
         line.invoice, line.position = invoice, position
@@ -112,9 +134,17 @@ def _invoice_create(*, subscription: Subscription, start: datetime, end: datetim
 
 
 @transaction.atomic
-def invoice_for_payment(*, subscription: Subscription, provider: str, payment_reference: str,
-                        start: datetime, end: datetime, proration_minor: int | None = None,
-                        description: str = "", price: Price | None = None) -> Invoice | None:
+def invoice_for_payment(
+    *,
+    subscription: Subscription,
+    provider: str,
+    payment_reference: str,
+    start: datetime,
+    end: datetime,
+    proration_minor: int | None = None,
+    description: str = "",
+    price: Price | None = None,
+) -> Invoice | None:
     """Invoice a payment the moment it is confirmed: the plan fee for the period it pays for
     (checkout, renewal; at ``price`` when the payment was for another price than the current
     one, e.g. a renewal heard of after a plan change) or, with ``proration_minor``, the
@@ -136,36 +166,58 @@ def invoice_for_payment(*, subscription: Subscription, provider: str, payment_re
     else:
         if proration_minor <= 0:
             return None
-        lines = [InvoiceLine(kind=InvoiceLineKind.PRORATION, description=description, quantity=1,
-                             unit_price=Decimal(proration_minor).scaleb(-minor_exponent(subscription.currency)),
-                             amount_minor=proration_minor)]
+        lines = [
+            InvoiceLine(
+                kind=InvoiceLineKind.PRORATION,
+                description=description,
+                quantity=1,
+                unit_price=Decimal(proration_minor).scaleb(-minor_exponent(subscription.currency)),
+                amount_minor=proration_minor,
+            )
+        ]
     try:
         with transaction.atomic():  # the number taken rolls back with a losing duplicate: still gapless
-            invoice = _invoice_create(subscription=subscription, start=start, end=end, lines=lines,
-                                      payment_reference=payment_reference, provider=provider)
+            invoice = _invoice_create(
+                subscription=subscription,
+                start=start,
+                end=end,
+                lines=lines,
+                payment_reference=payment_reference,
+                provider=provider,
+            )
     except IntegrityError:
         return Invoice.objects.get(provider=provider, provider_reference=payment_reference)
     return invoice_mark_paid(invoice=invoice)
 
 
 @transaction.atomic
-def invoice_build(*, subscription: Subscription, start: datetime, end: datetime,
-                  units_by_meter: dict[str, int] | None = None) -> Invoice:
+def invoice_build(
+    *, subscription: Subscription, start: datetime, end: datetime, units_by_meter: dict[str, int] | None = None
+) -> Invoice:
     """Create the period-close invoice for one subscription period (idempotent per org and
     period start): metered usage and overage, plus the plan fee only when it was not already
     invoiced in advance (manual/enterprise subscriptions, or a payment we never saw)."""
-    existing = Invoice.objects.filter(organization_id=subscription.organization_id, period_start=start,
-                                      provider_reference="").first()
+    existing = Invoice.objects.filter(
+        organization_id=subscription.organization_id, period_start=start, provider_reference=""
+    ).first()
     if existing:
         return existing
     currency = subscription.currency.upper()
-    units = billable_units(org_id=subscription.organization_id, start=start, end=end) if units_by_meter is None else units_by_meter
+    units = (
+        billable_units(org_id=subscription.organization_id, start=start, end=end)
+        if units_by_meter is None
+        else units_by_meter
+    )
     lines: list[InvoiceLine] = []
     if not plan_fee_invoiced(subscription=subscription, start=start, end=end):
         plan_line = _plan_line(subscription=subscription, start=start, end=end)
         if plan_line is not None:
             lines.append(plan_line)
-    meter_prices = MeterPrice.objects.select_related("meter").filter(plan=subscription.plan, currency=currency).order_by("meter__code")
+    meter_prices = (
+        MeterPrice.objects.select_related("meter")
+        .filter(plan=subscription.plan, currency=currency)
+        .order_by("meter__code")
+    )
     for meter_price in meter_prices:
         used = int(units.get(meter_price.meter.code, 0))
         for segment in meter_segments(units=used, meter_price=meter_price):
@@ -175,17 +227,29 @@ def invoice_build(*, subscription: Subscription, start: datetime, end: datetime,
                 description += f" ({meter_price.included_units:,} included)"
             if segment.label:
                 description += f", {segment.label}"
-            lines.append(InvoiceLine(kind=kind, description=description, meter_code=meter_price.meter.code,
-                                     quantity=segment.quantity, included_units=meter_price.included_units,
-                                     unit_price=segment.unit_price,
-                                     amount_minor=to_minor(segment.unit_price * segment.quantity, currency)))
+            lines.append(
+                InvoiceLine(
+                    kind=kind,
+                    description=description,
+                    meter_code=meter_price.meter.code,
+                    quantity=segment.quantity,
+                    included_units=meter_price.included_units,
+                    unit_price=segment.unit_price,
+                    amount_minor=to_minor(segment.unit_price * segment.quantity, currency),
+                )
+            )
     return _invoice_create(subscription=subscription, start=start, end=end, lines=lines)
 
 
 def invoice_payload(invoice: Invoice) -> dict:
-    return {"number": invoice.number, "currency": invoice.currency, "total_minor": invoice.total_minor,
-            "period_start": invoice.period_start.isoformat(), "period_end": invoice.period_end.isoformat(),
-            "status": invoice.status}
+    return {
+        "number": invoice.number,
+        "currency": invoice.currency,
+        "total_minor": invoice.total_minor,
+        "period_start": invoice.period_start.isoformat(),
+        "period_end": invoice.period_end.isoformat(),
+        "status": invoice.status,
+    }
 
 
 @transaction.atomic
@@ -200,8 +264,9 @@ def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
 
 def invoices_settle(*, subscription: Subscription, before: datetime) -> int:
     """Mark the subscription's open invoices for periods ended before ``before`` as paid."""
-    open_invoices = Invoice.objects.filter(subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before,
-                                           provider_reference="")
+    open_invoices = Invoice.objects.filter(
+        subscription=subscription, status=InvoiceStatus.OPEN, period_end__lte=before, provider_reference=""
+    )
     return len([invoice_mark_paid(invoice=invoice) for invoice in open_invoices])
 
 
@@ -223,9 +288,13 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
                 totals[line.meter_code] = totals.get(line.meter_code, 0) + line.quantity
         for code, quantity in totals.items():
             if code in events and sub and sub.provider_customer_id:
-                provider.report_usage(customer_id=sub.provider_customer_id, event_name=events[code], value=quantity,
-                                      identifier=f"tg-{invoice.organization_id}-{code}-{invoice.period_start:%Y%m%d}",
-                                      timestamp=invoice.period_end - timedelta(seconds=1))
+                provider.report_usage(
+                    customer_id=sub.provider_customer_id,
+                    event_name=events[code],
+                    value=quantity,
+                    identifier=f"tg-{invoice.organization_id}-{code}-{invoice.period_start:%Y%m%d}",
+                    timestamp=invoice.period_end - timedelta(seconds=1),
+                )
         return invoice_mark_paid(invoice=invoice) if usage_minor == 0 else invoice
     profile = profile_for(invoice.organization)
     if usage_minor == 0:
@@ -233,13 +302,20 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     if not profile.paystack_authorization_code:
         return invoice
     try:
-        provider.charge_usage(customer_email=billing_contact_email(org=invoice.organization),
-                              authorization_code=profile.paystack_authorization_code, amount_minor=usage_minor,
-                              currency=invoice.currency, reference=f"tg-{invoice.number}")
+        provider.charge_usage(
+            customer_email=billing_contact_email(org=invoice.organization),
+            authorization_code=profile.paystack_authorization_code,
+            amount_minor=usage_minor,
+            currency=invoice.currency,
+            reference=f"tg-{invoice.number}",
+        )
     except ProviderError as exc:
         log.warning("usage charge for %s failed: %s", invoice.number, exc)
-        customer_event_emit(org_id=invoice.organization_id, type="payment.failed",
-                            data={"invoice": invoice.number, "reason": exc.detail})
+        customer_event_emit(
+            org_id=invoice.organization_id,
+            type="payment.failed",
+            data={"invoice": invoice.number, "reason": exc.detail},
+        )
         return invoice
     return invoice_mark_paid(invoice=invoice)
 
@@ -249,18 +325,23 @@ def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
     now = now or timezone.now()
     closed = []
     for sub in Subscription.objects.select_related("plan", "price", "organization").filter(
-            status__in=LIVE_STATUSES, current_period_end__lte=now):
+        status__in=LIVE_STATUSES, current_period_end__lte=now
+    ):
         start, end = sub.current_period_start, sub.current_period_end
         # The provider advances its subscriptions' periods by webhook; until it does, later runs
         # find this period closed already. A collected (paid/void) close is not collected again;
         # one still OPEN (collection failed or was declined) is retried — collection is
         # idempotent (reference tg-<number>, deterministic Stripe meter-event identifiers).
-        already_closed = Invoice.objects.filter(organization_id=sub.organization_id, period_start=start,
-                                                provider_reference="").exclude(status=InvoiceStatus.OPEN).exists()
+        already_closed = (
+            Invoice.objects.filter(organization_id=sub.organization_id, period_start=start, provider_reference="")
+            .exclude(status=InvoiceStatus.OPEN)
+            .exists()
+        )
         invoice = invoice_build(subscription=sub, start=start, end=end)
         if not sub.provider:  # manual/PAYG subscriptions: we own the period
             Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
-                current_period_start=end, current_period_end=end + (end - start))
+                current_period_start=end, current_period_end=end + (end - start)
+            )
         if already_closed:
             continue
         try:

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from portal.crypto import EncryptedTextField
 from plans.models import Plan, Price, Subscription
+from portal.crypto import EncryptedTextField
 
 
 class Provider(models.TextChoices):
@@ -52,8 +52,9 @@ class Checkout(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "reference"], name="checkout_unique_reference"),
             # Starting a checkout supersedes the open one: two open checkouts would mean two charges.
-            models.UniqueConstraint(fields=["organization"], condition=Q(status="open"),
-                                    name="checkout_one_open_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(status="open"), name="checkout_one_open_per_org"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,7 +81,7 @@ class ProviderEvent(models.Model):
     Rows older than ``PROVIDER_EVENTS_RETENTION_DAYS`` are pruned."""
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
-    event_id = models.CharField(max_length=160, null=True, blank=True)
+    event_id = models.CharField(max_length=160, null=True, blank=True)  # noqa: DJ001 - NULL, not '', so the partial unique index ignores events without an id
     event_type = models.CharField(max_length=80, blank=True)
     object_ref = models.CharField(max_length=120, blank=True)
     headers = models.JSONField(default=dict)
@@ -127,8 +128,11 @@ class ProviderWebhookRejection(models.Model):
 
     class Meta:
         ordering = ["-window_start", "-count"]
-        constraints = [models.UniqueConstraint(fields=["provider", "client_address", "window_start"],
-                                               name="providerwebhookrejection_unique_window")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "client_address", "window_start"], name="providerwebhookrejection_unique_window"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.client_address} {self.window_start:%Y-%m-%d %H:00} ×{self.count}"
@@ -214,10 +218,14 @@ class BillingProfile(models.Model):
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="billing_profile")
     stripe_customer_id = models.CharField(max_length=100, blank=True)
     paystack_customer_code = models.CharField(max_length=100, blank=True)
-    paystack_authorization_code = EncryptedTextField(blank=True, default="", purpose="billing-profile-paystack-authorization")
+    paystack_authorization_code = EncryptedTextField(
+        blank=True, default="", purpose="billing-profile-paystack-authorization"
+    )
     paystack_email_token = models.CharField(max_length=100, blank=True)
     # The plan the org was on before a dunning downgrade, restored when payment recovers.
-    downgraded_from = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    downgraded_from = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
 
 class InvoiceStatus(models.TextChoices):
@@ -253,10 +261,16 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-period_start", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "period_start"], condition=Q(provider_reference=""),
-                                    name="invoice_one_close_per_org_period"),
-            models.UniqueConstraint(fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
-                                    name="invoice_one_per_payment"),
+            models.UniqueConstraint(
+                fields=["organization", "period_start"],
+                condition=Q(provider_reference=""),
+                name="invoice_one_close_per_org_period",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="invoice_one_per_payment",
+            ),
             models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_non_negative"),
         ]
 

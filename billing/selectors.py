@@ -32,8 +32,14 @@ def billing_overview(*, org) -> dict:
     choices = []
     for candidate in plans_public():
         price = next((p for p in candidate.prices.all() if p.currency == org.currency and p.interval == "month"), None)
-        choices.append({"plan": candidate, "price": price, "current": candidate.pk == plan.pk,
-                        "purchasable": bool(price and price.amount_minor > 0)})
+        choices.append(
+            {
+                "plan": candidate,
+                "price": price,
+                "current": candidate.pk == plan.pk,
+                "purchasable": bool(price and price.amount_minor > 0),
+            }
+        )
     return {"subscription": subscription, "plan": plan, "choices": choices}
 
 
@@ -70,10 +76,15 @@ def revenue_overview() -> dict:
     for plan_id, tier in tiers.items():
         plan = plans[plan_id]
         currencies = tier["mrr"] or {}
-        rows.append({
-            "plan": plan, "customers": tier["customers"],
-            "revenue": [{"currency": c, "amount_minor": a,
-                         "percent": round(100 * a / mrr[c], 1) if mrr.get(c) else 0.0} for c, a in sorted(currencies.items())],
-        })
+        rows.append(
+            {
+                "plan": plan,
+                "customers": tier["customers"],
+                "revenue": [
+                    {"currency": c, "amount_minor": a, "percent": round(100 * a / mrr[c], 1) if mrr.get(c) else 0.0}
+                    for c, a in sorted(currencies.items())
+                ],
+            }
+        )
     rows.sort(key=lambda r: (r["plan"].sort_order, r["plan"].pk))
     return {"tiers": rows, "mrr": dict(sorted(mrr.items())), "customers": sum(r["customers"] for r in rows)}

@@ -46,18 +46,26 @@ def _local_subscription(provider_name: str, info: SubscriptionInfo) -> Subscript
     found = qs.filter(provider=provider_name, provider_subscription_id=info.id).order_by("-created_at").first()
     if found is None and info.customer_id:
         # Paystack: the live subscription whose code we did not know yet.
-        found = qs.filter(provider=provider_name, provider_customer_id=info.customer_id, provider_subscription_id="",
-                          status__in=LIVE_STATUSES).first()
+        found = qs.filter(
+            provider=provider_name,
+            provider_customer_id=info.customer_id,
+            provider_subscription_id="",
+            status__in=LIVE_STATUSES,
+        ).first()
         if found is not None:
             found.provider_subscription_id = info.id
             found.save(update_fields=["provider_subscription_id", "updated_at"])
             if info.email_token:
-                BillingProfile.objects.filter(organization=found.organization).update(paystack_email_token=info.email_token)
+                BillingProfile.objects.filter(organization=found.organization).update(
+                    paystack_email_token=info.email_token
+                )
     return found
 
 
 @transaction.atomic
-def subscription_sync(*, provider: PaymentProvider, subscription_id: str, payment_failed: bool = False) -> Subscription | None:
+def subscription_sync(
+    *, provider: PaymentProvider, subscription_id: str, payment_failed: bool = False
+) -> Subscription | None:
     """Bring our subscription in line with the provider's current view of it.
 
     Allowed transitions: active→past_due (payment failed), past_due→active (recovered),
@@ -71,8 +79,12 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
     org_id, now = local.organization_id, timezone.now()
     changed, reason = [], ""
     if local.status in LIVE_STATUSES:
-        if info.current_period_end and info.current_period_start and info.current_period_end != local.current_period_end \
-                and info.current_period_end > info.current_period_start:
+        if (
+            info.current_period_end
+            and info.current_period_start
+            and info.current_period_end != local.current_period_end
+            and info.current_period_end > info.current_period_start
+        ):
             local.current_period_start, local.current_period_end = info.current_period_start, info.current_period_end
             changed += ["current_period_start", "current_period_end"]
         if local.cancel_at_period_end != info.cancel_at_period_end:
@@ -103,11 +115,20 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
             local.save(update_fields=[*set(changed), "updated_at"])
     elif info.status == "active" and not payment_failed:
         profile = profile_for(local.organization)
-        if profile.downgraded_from_id == local.pk and not Subscription.objects.filter(
-                organization_id=org_id, status__in=LIVE_STATUSES).exists():
+        if (
+            profile.downgraded_from_id == local.pk
+            and not Subscription.objects.filter(organization_id=org_id, status__in=LIVE_STATUSES).exists()
+        ):
             local.status, local.past_due_since, local.canceled_at = SubscriptionStatus.ACTIVE, None, None
-            if info.current_period_end and info.current_period_start and info.current_period_end > info.current_period_start:
-                local.current_period_start, local.current_period_end = info.current_period_start, info.current_period_end
+            if (
+                info.current_period_end
+                and info.current_period_start
+                and info.current_period_end > info.current_period_start
+            ):
+                local.current_period_start, local.current_period_end = (
+                    info.current_period_start,
+                    info.current_period_end,
+                )
             local.save()
             profile.downgraded_from = None
             profile.save(update_fields=["downgraded_from"])
@@ -115,8 +136,11 @@ def subscription_sync(*, provider: PaymentProvider, subscription_id: str, paymen
     if reason:
         subscription_changed(org_id, local, reason)
         if reason == "past_due":
-            customer_event_emit(org_id=org_id, type="payment.failed", data={"subscription_id": local.pk,
-                                "plan": local.plan.code, "grace_days": settings.BILLING_GRACE_DAYS})
+            customer_event_emit(
+                org_id=org_id,
+                type="payment.failed",
+                data={"subscription_id": local.pk, "plan": local.plan.code, "grace_days": settings.BILLING_GRACE_DAYS},
+            )
             transaction.on_commit(lambda: dunning_email_send(org_id=org_id, kind="payment_failed"))
         elif reason == "payment_recovered":
             transaction.on_commit(lambda: dunning_email_send(org_id=org_id, kind="payment_recovered"))
@@ -128,8 +152,11 @@ def subscriptions_end_canceled(*, now=None) -> int:
     """Subscriptions set to cancel at period end whose period is over become canceled (the
     provider's own event normally does this first; this is the safety net)."""
     now = now or timezone.now()
-    ended = list(Subscription.objects.select_for_update().filter(
-        status__in=LIVE_STATUSES, cancel_at_period_end=True, current_period_end__lte=now))
+    ended = list(
+        Subscription.objects.select_for_update().filter(
+            status__in=LIVE_STATUSES, cancel_at_period_end=True, current_period_end__lte=now
+        )
+    )
     for sub in ended:
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, now
         sub.save(update_fields=["status", "canceled_at", "updated_at"])
@@ -144,8 +171,11 @@ def subscription_cancel(*, org: Organization) -> Subscription:
     if sub is None or not sub.provider:
         raise Conflict("There is no paid subscription to cancel.")
     provider = provider_get(sub.provider)
-    provider.cancel_subscription(subscription_id=sub.provider_subscription_id,
-                                 email_token=profile_for(org).paystack_email_token, at_period_end=True)
+    provider.cancel_subscription(
+        subscription_id=sub.provider_subscription_id,
+        email_token=profile_for(org).paystack_email_token,
+        at_period_end=True,
+    )
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=sub.pk)
         if not sub.cancel_at_period_end:
@@ -160,8 +190,9 @@ def subscription_resume(*, org: Organization) -> Subscription:
     sub = Subscription.objects.filter(organization=org, status__in=LIVE_STATUSES, cancel_at_period_end=True).first()
     if sub is None or not sub.provider:
         raise Conflict("There is no canceled plan to resume.")
-    provider_get(sub.provider).resume_subscription(subscription_id=sub.provider_subscription_id,
-                                                   email_token=profile_for(org).paystack_email_token)
+    provider_get(sub.provider).resume_subscription(
+        subscription_id=sub.provider_subscription_id, email_token=profile_for(org).paystack_email_token
+    )
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=sub.pk)
         if sub.cancel_at_period_end and sub.status in LIVE_STATUSES:
@@ -182,7 +213,9 @@ def proration_minor(*, old_minor: int, new_minor: int, period_start, period_end,
 def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
     """Upgrade (prorated difference charged now) or downgrade (no refund, takes effect now) a
     live paid subscription, at the provider first and then here."""
-    sub = Subscription.objects.select_related("plan", "price").filter(organization=org, status__in=LIVE_STATUSES).first()
+    sub = (
+        Subscription.objects.select_related("plan", "price").filter(organization=org, status__in=LIVE_STATUSES).first()
+    )
     if sub is None or not sub.provider or not sub.price:
         raise Conflict("Buy a plan first; plan changes apply to a paid subscription.")
     if sub.plan_id == plan.pk:
@@ -191,30 +224,46 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
     upgrade = new_price.amount_minor > sub.price.amount_minor
     provider = provider_get(sub.provider)
     now = timezone.now()
-    proration = proration_minor(old_minor=sub.price.amount_minor, new_minor=new_price.amount_minor,
-                                period_start=sub.current_period_start, period_end=sub.current_period_end, now=now)
+    proration = proration_minor(
+        old_minor=sub.price.amount_minor,
+        new_minor=new_price.amount_minor,
+        period_start=sub.current_period_start,
+        period_end=sub.current_period_end,
+        now=now,
+    )
     charge_reference = ""
     if sub.provider == "paystack" and upgrade and proration > 0:
-        charge_reference, proration = _upgrade_charge(org=org, sub=sub, provider=provider, price=new_price,
-                                                      amount=proration, now=now)
+        charge_reference, proration = _upgrade_charge(
+            org=org, sub=sub, provider=provider, price=new_price, amount=proration, now=now
+        )
     try:
-        info = provider.change_subscription_price(subscription_id=sub.provider_subscription_id, price=new_price,
-                                                  prorate=upgrade)
+        info = provider.change_subscription_price(
+            subscription_id=sub.provider_subscription_id, price=new_price, prorate=upgrade
+        )
     except Problem as exc:
         if not charge_reference:
             raise
         # The plan did not change: the prorated charge is owed back (journaled, so a refund
         # that fails now is retried); a subscription that may have been created is canceled.
         log.warning("plan change of %s failed after charging %s: %s", sub, charge_reference, exc.detail)
-        compensation_record(org_id=org.pk, provider=sub.provider, kind=CompensationKind.REFUND,
-                            reference=charge_reference, amount_minor=proration, currency=sub.currency,
-                            reason=f"upgrade to {plan.name} could not be applied: {exc.detail}")
+        compensation_record(
+            org_id=org.pk,
+            provider=sub.provider,
+            kind=CompensationKind.REFUND,
+            reference=charge_reference,
+            amount_minor=proration,
+            currency=sub.currency,
+            reason=f"upgrade to {plan.name} could not be applied: {exc.detail}",
+        )
         if isinstance(exc, ProviderOutcomeUnknown) and new_price.paystack_plan_code and sub.provider_customer_id:
-            compensation_record(org_id=org.pk, provider=sub.provider, kind=CompensationKind.SUBSCRIPTION_CANCEL,
-                                reference=f"strays:{sub.provider_customer_id}:{new_price.paystack_plan_code}:"
-                                          f"{charge_reference}",
-                                reason=f"upgrade to {plan.name} failed with an unknown outcome",
-                                data={"customer_id": sub.provider_customer_id, "price_ref": new_price.paystack_plan_code})
+            compensation_record(
+                org_id=org.pk,
+                provider=sub.provider,
+                kind=CompensationKind.SUBSCRIPTION_CANCEL,
+                reference=f"strays:{sub.provider_customer_id}:{new_price.paystack_plan_code}:{charge_reference}",
+                reason=f"upgrade to {plan.name} failed with an unknown outcome",
+                data={"customer_id": sub.provider_customer_id, "price_ref": new_price.paystack_plan_code},
+            )
         raise PlanChangeFailed(f"Your plan is unchanged ({exc.detail}); the prorated charge is refunded.") from exc
     if sub.provider == "stripe" and upgrade and info.latest_invoice_id:
         # Invoice what Stripe actually charged for the proration (it prorates to its own second).
@@ -231,20 +280,33 @@ def subscription_change_plan(*, org: Organization, plan: Plan) -> Subscription:
         if info.email_token:
             BillingProfile.objects.filter(organization=org).update(paystack_email_token=info.email_token)
         if info.superseded_id:  # the replaced subscription still renews at the provider
-            compensation_record(org_id=org.pk, provider=sub.provider, kind=CompensationKind.SUBSCRIPTION_CANCEL,
-                                reference=info.superseded_id, reason=f"replaced by the change to {plan.name}")
+            compensation_record(
+                org_id=org.pk,
+                provider=sub.provider,
+                kind=CompensationKind.SUBSCRIPTION_CANCEL,
+                reference=info.superseded_id,
+                reason=f"replaced by the change to {plan.name}",
+            )
         if upgrade and proration > 0:
             end = sub.current_period_end
             invoice_for_payment(
-                subscription=sub, provider=sub.provider, start=now, end=end, proration_minor=proration,
-                payment_reference=charge_reference or info.latest_invoice_id or f"{info.id}-upgrade-{now:%Y%m%d%H%M%S%f}",
-                description=f"Upgrade {old_plan.name} → {plan.name}, prorated {now:%d %b} – {end:%d %b %Y}")
+                subscription=sub,
+                provider=sub.provider,
+                start=now,
+                end=end,
+                proration_minor=proration,
+                payment_reference=charge_reference
+                or info.latest_invoice_id
+                or f"{info.id}-upgrade-{now:%Y%m%d%H%M%S%f}",
+                description=f"Upgrade {old_plan.name} → {plan.name}, prorated {now:%d %b} – {end:%d %b %Y}",
+            )
         subscription_changed(org.pk, sub, "upgraded" if upgrade else "downgraded")
     return sub
 
 
-def _upgrade_charge(*, org: Organization, sub: Subscription, provider: PaymentProvider, price: Price, amount: int,
-                    now) -> tuple[str, int]:
+def _upgrade_charge(
+    *, org: Organization, sub: Subscription, provider: PaymentProvider, price: Price, amount: int, now
+) -> tuple[str, int]:
     """Charge a Paystack upgrade's proration to the saved card: (reference, amount charged)."""
     profile = profile_for(org)
     if not profile.paystack_authorization_code:
@@ -253,17 +315,33 @@ def _upgrade_charge(*, org: Organization, sub: Subscription, provider: PaymentPr
     # Paystack refuses the duplicate; the provider then verifies and reports the first charge.
     reference = f"tg_{org.pk}_upgrade_{sub.pk}_{price.pk}_{now:%Y%m%d%H%M}"
     try:
-        charged = provider.charge_usage(customer_email=billing_contact_email(org=org),
-                                        authorization_code=profile.paystack_authorization_code,
-                                        amount_minor=amount, currency=sub.currency, reference=reference)
+        charged = provider.charge_usage(
+            customer_email=billing_contact_email(org=org),
+            authorization_code=profile.paystack_authorization_code,
+            amount_minor=amount,
+            currency=sub.currency,
+            reference=reference,
+        )
     except ProviderOutcomeUnknown as exc:
-        compensation_record(org_id=org.pk, provider=sub.provider, kind=CompensationKind.REFUND, reference=reference,
-                            amount_minor=amount, currency=sub.currency, data={"only_if_paid": True},
-                            reason="upgrade charge whose outcome was unknown; the plan was not changed")
-        raise PlanChangeFailed("Paystack did not confirm the upgrade charge; your plan is unchanged and, if your "
-                               "card was charged, the charge is refunded automatically.") from exc
-    Payment.objects.get_or_create(provider=sub.provider, reference=charged.reference, defaults={
-        "organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency})
+        compensation_record(
+            org_id=org.pk,
+            provider=sub.provider,
+            kind=CompensationKind.REFUND,
+            reference=reference,
+            amount_minor=amount,
+            currency=sub.currency,
+            data={"only_if_paid": True},
+            reason="upgrade charge whose outcome was unknown; the plan was not changed",
+        )
+        raise PlanChangeFailed(
+            "Paystack did not confirm the upgrade charge; your plan is unchanged and, if your "
+            "card was charged, the charge is refunded automatically."
+        ) from exc
+    Payment.objects.get_or_create(
+        provider=sub.provider,
+        reference=charged.reference,
+        defaults={"organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency},
+    )
     return charged.reference, amount if charged.amount_minor is None else charged.amount_minor
 
 
@@ -272,4 +350,5 @@ def portal_url(*, org: Organization, return_url: str) -> str:
     if sub is None:
         raise Conflict("There is no paid subscription to manage.")
     return provider_get(sub.provider).create_portal_session(
-        customer_id=sub.provider_customer_id, subscription_id=sub.provider_subscription_id, return_url=return_url)
+        customer_id=sub.provider_customer_id, subscription_id=sub.provider_subscription_id, return_url=return_url
+    )

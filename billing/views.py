@@ -29,9 +29,12 @@ from portal.problems import Problem, problem_body, problem_http_response
 @role_required("manage_billing")
 def overview(request: HttpRequest) -> HttpResponse:
     context = selectors.billing_overview(org=request.org)
-    context.update(org=request.org, grace_days=settings.BILLING_GRACE_DAYS,
-                   payments=selectors.payments_for_org(org_id=request.org.pk),
-                   invoices=selectors.invoices_for_org(org_id=request.org.pk)[:5])
+    context.update(
+        org=request.org,
+        grace_days=settings.BILLING_GRACE_DAYS,
+        payments=selectors.payments_for_org(org_id=request.org.pk),
+        invoices=selectors.invoices_for_org(org_id=request.org.pk)[:5],
+    )
     return render(request, "billing/overview.html", context)
 
 
@@ -61,8 +64,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def checkout_return(request: HttpRequest, provider_name: str) -> HttpResponse:
     """Where the provider sends the customer back. Confirms at once (the webhook may come later)."""
     reference = request.GET.get("session_id") or request.GET.get("reference") or request.GET.get("trxref") or ""
-    checkout_row = Checkout.objects.filter(provider=provider_name, reference=reference,
-                                           organization=request.org).first()
+    checkout_row = Checkout.objects.filter(
+        provider=provider_name, reference=reference, organization=request.org
+    ).first()
     if checkout_row is None:
         raise Http404("No such checkout.")
     if checkout_row.status != CheckoutStatus.COMPLETED:
@@ -77,10 +81,13 @@ def checkout_return(request: HttpRequest, provider_name: str) -> HttpResponse:
         checkout_row.refresh_from_db()
     if checkout_row.status == CheckoutStatus.REFUNDED:
         amount = format_minor(checkout_row.amount_minor, checkout_row.currency)
-        messages.warning(request, f"Your organization already has a paid plan, so this payment of {amount} is "
-                                  "refunded in full.")
+        messages.warning(
+            request, f"Your organization already has a paid plan, so this payment of {amount} is refunded in full."
+        )
         return redirect("billing:overview")
-    messages.success(request, f"Payment confirmed — welcome to {checkout_row.plan.name}! Your keys use the new limits now.")
+    messages.success(
+        request, f"Payment confirmed — welcome to {checkout_row.plan.name}! Your keys use the new limits now."
+    )
     return redirect("dashboard")
 
 
@@ -89,7 +96,9 @@ def checkout_return(request: HttpRequest, provider_name: str) -> HttpResponse:
 def cancel(request: HttpRequest) -> HttpResponse:
     try:
         sub = subscription_cancel(org=request.org)
-        messages.success(request, f"Your plan stays active until {sub.current_period_end:%d %b %Y}, then moves to Free.")
+        messages.success(
+            request, f"Your plan stays active until {sub.current_period_end:%d %b %Y}, then moves to Free."
+        )
     except Problem as exc:
         messages.error(request, exc.detail)
     return redirect("billing:overview")
@@ -141,8 +150,11 @@ def card_plan(request: HttpRequest) -> HttpResponse:
 @role_required("view")
 def card_invoices(request: HttpRequest) -> HttpResponse:
     invoices = selectors.invoices_for_org(org_id=request.org.pk)[:3]
-    return render(request, "billing/card_invoices.html", {
-        "invoices": invoices, "can_bill": has_capability(request.membership, "manage_billing")})
+    return render(
+        request,
+        "billing/card_invoices.html",
+        {"invoices": invoices, "can_bill": has_capability(request.membership, "manage_billing")},
+    )
 
 
 # --- provider webhooks in -------------------------------------------------------------------
@@ -162,10 +174,12 @@ def provider_webhook(request: HttpRequest, provider_name: str) -> HttpResponse:
     # one byte past the limit: a provider event is a few KB, never megabytes.
     body = b"" if declared > limit else request.read(limit + 1)
     if declared > limit or len(body) > limit:
-        return problem_http_response(problem_body(
-            WebhookBodyTooLarge.slug, f"Webhook bodies are limited to {limit} bytes.", max_bytes=limit))
-    outcome = webhook_receive(provider=provider, body=body, headers=dict(request.headers),
-                              client_address=request.META.get("REMOTE_ADDR", ""))
+        return problem_http_response(
+            problem_body(WebhookBodyTooLarge.slug, f"Webhook bodies are limited to {limit} bytes.", max_bytes=limit)
+        )
+    outcome = webhook_receive(
+        provider=provider, body=body, headers=dict(request.headers), client_address=request.META.get("REMOTE_ADDR", "")
+    )
     if outcome.http_status == 400:
         return problem_http_response(problem_body(SignatureInvalid.slug, outcome.detail))
     return HttpResponse(outcome.status, status=outcome.http_status, content_type="text/plain")

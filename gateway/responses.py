@@ -84,16 +84,25 @@ def refusal_response(decision: limiter.Decision, request_id: str) -> HttpRespons
         body = problem_body("invalid-credentials", "This API key has been revoked or rotated out.", reason="revoked")
         return problem_response(body, request_id, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if decision.code == limiter.IDEM_IN_PROGRESS:
-        return problem_response(IdempotencyProblem("A request with this Idempotency-Key is still being processed; retry shortly.").as_dict(),
-                        request_id, {"Retry-After": "1"})
+        return problem_response(
+            IdempotencyProblem(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+            ).as_dict(),
+            request_id,
+            {"Retry-After": "1"},
+        )
     if decision.code == limiter.IDEM_MISMATCH:
-        return problem_response(IdempotencyMismatch("This Idempotency-Key was used with a different request body or path.").as_dict(),
-                        request_id, {})
+        return problem_response(
+            IdempotencyMismatch("This Idempotency-Key was used with a different request body or path.").as_dict(),
+            request_id,
+            {},
+        )
     if decision.code not in _REFUSALS:
         # Entitlements still missing after republishing (e.g. the app's clock and Redis'
         # disagree at a period boundary): a transient condition, not the client's fault.
-        body = problem_body("temporarily-unavailable", "Your plan's limits are being refreshed; retry in a second.",
-                            retry_after=1)
+        body = problem_body(
+            "temporarily-unavailable", "Your plan's limits are being refreshed; retry in a second.", retry_after=1
+        )
         return problem_response(body, request_id, {"Retry-After": "1"})
     slug, which, unit = _REFUSALS[decision.code]
     limit = {"second": decision.rps, "minute": decision.rpm, "month": decision.quota}[which]
@@ -102,8 +111,12 @@ def refusal_response(decision: limiter.Decision, request_id: str) -> HttpRespons
     body = problem_body(
         slug,
         f"Your {decision.plan} plan allows {limit:,} {unit}. Retry after {retry_after} s or upgrade your plan.",
-        limit=which, limit_value=limit, plan=decision.plan, retry_after=retry_after,
-        reset_at=reset_at.isoformat().replace("+00:00", "Z"), upgrade_url=f"{settings.SITE_URL}/pricing/",
+        limit=which,
+        limit_value=limit,
+        plan=decision.plan,
+        retry_after=retry_after,
+        reset_at=reset_at.isoformat().replace("+00:00", "Z"),
+        upgrade_url=f"{settings.SITE_URL}/pricing/",
     )
     return problem_response(body, request_id, {"Retry-After": str(retry_after), **rate_limit_headers(decision)})
 

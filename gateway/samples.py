@@ -12,8 +12,34 @@ from gateway.hotpath import Served
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TRACKING_ID = re.compile(r"^trk_[0-9a-f]{24}$")
 DELIVERY_STATES = ("queued", "sent", "delivered", "delivered", "delivered", "failed")
-WORDS = ("alpha bridge cedar delta ember fjord garnet harbor island juniper kestrel lumen meadow nectar "
-         "orbit prairie quartz river summit tundra umber valley willow xenon yarrow zephyr").split()
+WORDS = [
+    "alpha",
+    "bridge",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "garnet",
+    "harbor",
+    "island",
+    "juniper",
+    "kestrel",
+    "lumen",
+    "meadow",
+    "nectar",
+    "orbit",
+    "prairie",
+    "quartz",
+    "river",
+    "summit",
+    "tundra",
+    "umber",
+    "valley",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+]
 
 
 def tracking_id_for(message_id: str, number: str) -> str:
@@ -22,10 +48,16 @@ def tracking_id_for(message_id: str, number: str) -> str:
 
 # --- POST /v1/sms -----------------------------------------------------------------------------
 class SmsSendInput(serializers.Serializer):
-    to = serializers.ListField(child=serializers.CharField(max_length=16), min_length=1, max_length=100,
-                               help_text="Recipients in E.164 format, e.g. +2348012345678 (1–100).")
+    to = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        min_length=1,
+        max_length=100,
+        help_text="Recipients in E.164 format, e.g. +2348012345678 (1–100).",
+    )
     message = serializers.CharField(max_length=1600, help_text="Text of the message (up to 1,600 characters).")
-    sender_id = serializers.RegexField(r"^[A-Za-z0-9 ]{1,11}$", required=False, help_text="Alphanumeric sender, up to 11 characters.")
+    sender_id = serializers.RegexField(
+        r"^[A-Za-z0-9 ]{1,11}$", required=False, help_text="Alphanumeric sender, up to 11 characters."
+    )
 
     def validate_to(self, value: list[str]) -> list[str]:
         bad = [number for number in value if not E164.match(number)]
@@ -54,13 +86,24 @@ def sms_send(request, *, data, key, **kwargs) -> Served:
     message_id = f"sms_{digest[:24]}"
     segments = max(1, -(-len(data["message"]) // 160))
     recipients = [{"to": number, "tracking_id": tracking_id_for(message_id, number)} for number in data["to"]]
-    return Served({"id": message_id, "status": "queued", "segments": segments, "recipients": recipients,
-                   "units": len(recipients)}, status=201, units=len(recipients))
+    return Served(
+        {
+            "id": message_id,
+            "status": "queued",
+            "segments": segments,
+            "recipients": recipients,
+            "units": len(recipients),
+        },
+        status=201,
+        units=len(recipients),
+    )
 
 
 # --- GET /v1/deliveries/{tracking_id} ------------------------------------------------------------
 class DeliveryStatusInput(serializers.Serializer):
-    tracking_id = serializers.RegexField(TRACKING_ID.pattern, error_messages={"invalid": "Expected trk_ followed by 24 hex digits."})
+    tracking_id = serializers.RegexField(
+        TRACKING_ID.pattern, error_messages={"invalid": "Expected trk_ followed by 24 hex digits."}
+    )
 
 
 class DeliveryStatusOutput(serializers.Serializer):
@@ -74,15 +117,22 @@ def delivery_status_get(request, *, data, key, **kwargs) -> Served:
     tracking_id = data["tracking_id"]
     n = int(tracking_id[4:12], 16)
     status = DELIVERY_STATES[n % len(DELIVERY_STATES)]
-    return Served({"tracking_id": tracking_id, "status": status, "attempts": 1 + n % 3,
-                   "error": "Handset unreachable" if status == "failed" else None})
+    return Served(
+        {
+            "tracking_id": tracking_id,
+            "status": status,
+            "attempts": 1 + n % 3,
+            "error": "Handset unreachable" if status == "failed" else None,
+        }
+    )
 
 
 # --- POST /v1/ai/completions ---------------------------------------------------------------------
 class CompletionInput(serializers.Serializer):
     prompt = serializers.CharField(max_length=8000, help_text="The prompt to complete.")
-    max_tokens = serializers.IntegerField(min_value=1, max_value=2048, default=64,
-                                          help_text="Upper bound on generated tokens (1–2,048).")
+    max_tokens = serializers.IntegerField(
+        min_value=1, max_value=2048, default=64, help_text="Upper bound on generated tokens (1–2,048)."
+    )
 
 
 class CompletionUsageOutput(serializers.Serializer):
@@ -106,6 +156,12 @@ def ai_completion_create(request, *, data, key, **kwargs) -> Served:
     words = [WORDS[(seed[i % 32] + i * 7) % len(WORDS)] for i in range(count)]
     text = " ".join(words).capitalize() + "."
     total = prompt_tokens + count
-    return Served({"id": "cmpl_" + seed.hex()[:24], "text": text,
-                   "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": count, "total_tokens": total},
-                   "units": total}, units=total)
+    return Served(
+        {
+            "id": "cmpl_" + seed.hex()[:24],
+            "text": text,
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": count, "total_tokens": total},
+            "units": total,
+        },
+        units=total,
+    )

@@ -40,8 +40,12 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "tg_live_… / tg_test_… API key, or a JWT from /v1/auth/token",
-             "description": "`Authorization: Bearer <API key or token>`"},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "tg_live_… / tg_test_… API key, or a JWT from /v1/auth/token",
+                "description": "`Authorization: Bearer <API key or token>`",
+            },
             {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "`X-API-Key: <API key>`"},
         ]
 
@@ -75,18 +79,30 @@ class RateLimitProblemOutput(ProblemOutput):
 
 
 RATE_HEADERS = [
-    OpenApiParameter("X-Request-Id", str, OpenApiParameter.HEADER, required=False,
-                     description="Your request id (echoed back); one is generated when absent."),
+    OpenApiParameter(
+        "X-Request-Id",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="Your request id (echoed back); one is generated when absent.",
+    ),
 ]
 IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Retrying with the same key within 24 h returns the first response and is not charged again.")
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key within 24 h returns the first response and is not charged again.",
+)
 METERED_ERRORS = {
     400: OpenApiResponse(ProblemOutput, description="Invalid input (problem+json, `errors` per field). Not charged."),
     401: OpenApiResponse(ProblemOutput, description="Missing, unknown, expired or revoked key/token."),
     403: OpenApiResponse(ProblemOutput, description="The key's scopes do not include this operation."),
-    429: OpenApiResponse(RateLimitProblemOutput, description="Rate limit or monthly quota reached. Headers: "
-                         "Retry-After, RateLimit-Policy, RateLimit. Not charged."),
+    429: OpenApiResponse(
+        RateLimitProblemOutput,
+        description="Rate limit or monthly quota reached. Headers: "
+        "Retry-After, RateLimit-Policy, RateLimit. Not charged.",
+    ),
 }
 
 
@@ -96,41 +112,72 @@ class _Doc(APIView):
 
 
 class SmsSendApi(_Doc):
-    @extend_schema(operation_id="sms_send", summary="Send an SMS", tags=["Messaging"],
-                   description="Queues the message for each recipient. **Units: 1 per recipient** (meter `sms.sent`).",
-                   parameters=[IDEMPOTENCY, *RATE_HEADERS], request=samples.SmsSendInput,
-                   responses={201: samples.SmsSendOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput},
-                   examples=[OpenApiExample("Two recipients", request_only=True,
-                                            value={"to": ["+2348012345678", "+2348098765432"], "message": "Your code is 123456"})])
+    @extend_schema(
+        operation_id="sms_send",
+        summary="Send an SMS",
+        tags=["Messaging"],
+        description="Queues the message for each recipient. **Units: 1 per recipient** (meter `sms.sent`).",
+        parameters=[IDEMPOTENCY, *RATE_HEADERS],
+        request=samples.SmsSendInput,
+        responses={201: samples.SmsSendOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput},
+        examples=[
+            OpenApiExample(
+                "Two recipients",
+                request_only=True,
+                value={"to": ["+2348012345678", "+2348098765432"], "message": "Your code is 123456"},
+            )
+        ],
+    )
     def post(self, request):  # pragma: no cover
         raise NotImplementedError
 
 
 class DeliveryStatusApi(_Doc):
-    @extend_schema(operation_id="delivery_status_get", summary="Check a delivery's status", tags=["Messaging"],
-                   description="**Units: 1 per call** (meter `delivery.status_check`).",
-                   parameters=[OpenApiParameter("tracking_id", str, OpenApiParameter.PATH,
-                                                description="From the `recipients` of a sent SMS.",
-                                                pattern=samples.TRACKING_ID.pattern), *RATE_HEADERS],
-                   responses={200: samples.DeliveryStatusOutput, **METERED_ERRORS})
+    @extend_schema(
+        operation_id="delivery_status_get",
+        summary="Check a delivery's status",
+        tags=["Messaging"],
+        description="**Units: 1 per call** (meter `delivery.status_check`).",
+        parameters=[
+            OpenApiParameter(
+                "tracking_id",
+                str,
+                OpenApiParameter.PATH,
+                description="From the `recipients` of a sent SMS.",
+                pattern=samples.TRACKING_ID.pattern,
+            ),
+            *RATE_HEADERS,
+        ],
+        responses={200: samples.DeliveryStatusOutput, **METERED_ERRORS},
+    )
     def get(self, request, tracking_id):  # pragma: no cover
         raise NotImplementedError
 
 
 class CompletionApi(_Doc):
-    @extend_schema(operation_id="ai_completion_create", summary="Generate a text completion", tags=["AI"],
-                   description="Deterministic sample text. **Units: total tokens** (meter `ai.tokens`).",
-                   parameters=[IDEMPOTENCY, *RATE_HEADERS], request=samples.CompletionInput,
-                   responses={200: samples.CompletionOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput})
+    @extend_schema(
+        operation_id="ai_completion_create",
+        summary="Generate a text completion",
+        tags=["AI"],
+        description="Deterministic sample text. **Units: total tokens** (meter `ai.tokens`).",
+        parameters=[IDEMPOTENCY, *RATE_HEADERS],
+        request=samples.CompletionInput,
+        responses={200: samples.CompletionOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput},
+    )
     def post(self, request):  # pragma: no cover
         raise NotImplementedError
 
 
 class AuthTokenApi(_Doc):
-    @extend_schema(operation_id="auth_token_create", summary="Exchange an API key for a short-lived token", tags=["Auth"],
-                   description="Send the key as the credential; use the returned JWT as `Authorization: Bearer …` "
-                               "until it expires. Tokens stop working when their key is revoked.",
-                   request=None, responses={200: TokenOutput, 401: ProblemOutput})
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Exchange an API key for a short-lived token",
+        tags=["Auth"],
+        description="Send the key as the credential; use the returned JWT as `Authorization: Bearer …` "
+        "until it expires. Tokens stop working when their key is revoked.",
+        request=None,
+        responses={200: TokenOutput, 401: ProblemOutput},
+    )
     def post(self, request):  # pragma: no cover
         raise NotImplementedError
 
@@ -139,8 +186,13 @@ class KeysVerifyApi(APIView):
     authentication_classes = [OperatorTokenAuthentication]
     permission_classes = [CredentialRequired]
 
-    @extend_schema(operation_id="keys_verify", summary="Verify and charge a customer's key (operator backends)",
-                   tags=["Operator"], request=VerifyInput, responses={200: VerifyOutput, 400: ProblemOutput, 401: ProblemOutput})
+    @extend_schema(
+        operation_id="keys_verify",
+        summary="Verify and charge a customer's key (operator backends)",
+        tags=["Operator"],
+        request=VerifyInput,
+        responses={200: VerifyOutput, 400: ProblemOutput, 401: ProblemOutput},
+    )
     def post(self, request):  # pragma: no cover
         raise NotImplementedError
 

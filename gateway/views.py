@@ -23,7 +23,12 @@ from gateway.hotpath import JSON, authenticate, credential_of, json_body, metere
 from gateway.identity import identity_headers, reserved_header
 from gateway.proxy_url import upstream_url
 from gateway.responses import (
-    InvalidCredentials, MethodNotAllowed, ScopeForbidden, problem_response, rate_limit_headers, refusal_response,
+    InvalidCredentials,
+    MethodNotAllowed,
+    ScopeForbidden,
+    problem_response,
+    rate_limit_headers,
+    refusal_response,
 )
 from keys.cache import KeyRecord, dead_key, looks_like_key
 from keys.models import KeyMode
@@ -37,12 +42,16 @@ from usage.recorder import recorder
 
 sms_send = metered("sms_send", method="POST", input_serializer=samples.SmsSendInput, body=True)(samples.sms_send)
 delivery_status_get = metered("delivery_status_get", method="GET", input_serializer=samples.DeliveryStatusInput)(
-    samples.delivery_status_get)
-ai_completion_create = metered("ai_completion_create", method="POST", input_serializer=samples.CompletionInput, body=True)(
-    samples.ai_completion_create)
+    samples.delivery_status_get
+)
+ai_completion_create = metered(
+    "ai_completion_create", method="POST", input_serializer=samples.CompletionInput, body=True
+)(samples.ai_completion_create)
 
 # Baseline twins for bench/bench_gateway.py (mounted only with GATEWAY_BASELINE_ENABLED).
-baseline_delivery_status_get = unmetered(method="GET", input_serializer=samples.DeliveryStatusInput)(samples.delivery_status_get)
+baseline_delivery_status_get = unmetered(method="GET", input_serializer=samples.DeliveryStatusInput)(
+    samples.delivery_status_get
+)
 baseline_sms_send = unmetered(method="POST", input_serializer=samples.SmsSendInput, body=True)(samples.sms_send)
 
 
@@ -72,8 +81,9 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
     token, expires_in = token_issue(record=record)
-    response = HttpResponse(json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),
-                            content_type=JSON)
+    response = HttpResponse(
+        json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}), content_type=JSON
+    )
     response["X-Request-Id"] = request_id
     response["Cache-Control"] = "no-store"
     return response
@@ -83,8 +93,12 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
 class VerifyInput(serializers.Serializer):
     key = serializers.CharField(max_length=2048, help_text="The customer's API key or token, as they sent it to you.")
     operation_id = serializers.ChoiceField(choices=OPERATION_CHOICES, help_text="The operation the customer calls.")
-    units = serializers.IntegerField(min_value=0, max_value=1_000_000_000, required=False,
-                                     help_text="Units to charge (for operations whose units the endpoint reports).")
+    units = serializers.IntegerField(
+        min_value=0,
+        max_value=1_000_000_000,
+        required=False,
+        help_text="Units to charge (for operations whose units the endpoint reports).",
+    )
     charge = serializers.BooleanField(default=True, help_text="Count the call against limits and bill it.")
 
 
@@ -93,11 +107,17 @@ class VerifyOutput(serializers.Serializer):
     code = serializers.ChoiceField(choices=["ok", "invalid_key", "forbidden_scope", "rate_limited", "quota_exceeded"])
     org_id = serializers.IntegerField(allow_null=True)
     key_id = serializers.IntegerField(allow_null=True)
-    mode = serializers.ChoiceField(choices=KeyMode.choices, allow_null=True,
-                                   help_text="`test` for a tg_test_ key (or a token minted from one): never serve it "
-                                             "from production. Null when the key is unknown.")
-    scopes = serializers.ListField(child=serializers.CharField(), allow_null=True,
-                                   help_text="Operation ids the key may call (empty = all). Null when the key is unknown.")
+    mode = serializers.ChoiceField(
+        choices=KeyMode.choices,
+        allow_null=True,
+        help_text="`test` for a tg_test_ key (or a token minted from one): never serve it "
+        "from production. Null when the key is unknown.",
+    )
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Operation ids the key may call (empty = all). Null when the key is unknown.",
+    )
     plan = serializers.CharField(allow_blank=True)
     units = serializers.IntegerField()
     retry_after = serializers.IntegerField(allow_null=True)
@@ -111,19 +131,33 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
     token = settings.GATEWAY_VERIFY_TOKEN
     given = request.META.get("HTTP_AUTHORIZATION", "")[7:].strip()
     if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        return problem_response(InvalidCredentials("Send the operator verify token (GATEWAY_VERIFY_TOKEN) as a Bearer token.").as_dict(),
-                        request_id, {"WWW-Authenticate": 'Bearer realm="verify"'})
+        return problem_response(
+            InvalidCredentials("Send the operator verify token (GATEWAY_VERIFY_TOKEN) as a Bearer token.").as_dict(),
+            request_id,
+            {"WWW-Authenticate": 'Bearer realm="verify"'},
+        )
     try:
         data = validate(VerifyInput, json_body(request))
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
 
     def answer(valid, code, record=None, plan="", units=0, retry_after=None, headers=None):
-        response = HttpResponse(json.dumps({
-            "valid": valid, "code": code, "org_id": record.org_id if record else None,
-            "key_id": record.id if record else None, "mode": record.mode if record else None,
-            "scopes": list(record.scopes) if record else None, "plan": plan, "units": units, "retry_after": retry_after,
-        }), content_type=JSON)
+        response = HttpResponse(
+            json.dumps(
+                {
+                    "valid": valid,
+                    "code": code,
+                    "org_id": record.org_id if record else None,
+                    "key_id": record.id if record else None,
+                    "mode": record.mode if record else None,
+                    "scopes": list(record.scopes) if record else None,
+                    "plan": plan,
+                    "units": units,
+                    "retry_after": retry_after,
+                }
+            ),
+            content_type=JSON,
+        )
         response["X-Request-Id"] = request_id
         for name, value in (headers or {}).items():
             response[name] = value
@@ -146,20 +180,47 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
         return answer(False, "invalid_key", record)
     if decision.code != limiter.ADMITTED:
         code = "quota_exceeded" if decision.code == limiter.LIMIT_QUOTA else "rate_limited"
-        return answer(False, code, record, decision.plan, retry_after=max(decision.retry_after, 1),
-                      headers=rate_limit_headers(decision))
+        return answer(
+            False,
+            code,
+            record,
+            decision.plan,
+            retry_after=max(decision.retry_after, 1),
+            headers=rate_limit_headers(decision),
+        )
     meter, units_mode, per_call = meter_for(operation_id)
     units = data.get("units", per_call) if units_mode == "reported" else per_call
-    recorder.record(usage_event_build(
-        key=record, operation_id=operation_id, method="VERIFY", status=200, units=units, meter=meter,
-        plan=decision.plan, request_id=request_id, started=started,
-    ))
+    recorder.record(
+        usage_event_build(
+            key=record,
+            operation_id=operation_id,
+            method="VERIFY",
+            status=200,
+            units=units,
+            meter=meter,
+            plan=decision.plan,
+            request_id=request_id,
+            started=started,
+        )
+    )
     return answer(True, "ok", record, decision.plan, units, headers=rate_limit_headers(decision))
 
 
 # --- /v1/proxy/<path> ----------------------------------------------------------------------------------
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                        "transfer-encoding", "upgrade", "host", "content-length"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 STRIPPED_REQUEST = HOP_BY_HOP | {"authorization", "x-api-key", "cookie"}
 # One pooled client per event loop (an httpx.AsyncClient must not cross loops).
 _http: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -187,7 +248,9 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     started = time.perf_counter()
     request_id = request_id_of(request)
     if not settings.GATEWAY_UPSTREAM_URL:
-        return problem_response(problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {})
+        return problem_response(
+            problem_body("not-found", "No upstream is configured (GATEWAY_UPSTREAM_URL)."), request_id, {}
+        )
     try:
         key, url, decision, (meter, _, per_call) = await sync_to_async(_admit_for_proxy)(request, path)
     except Problem as problem:
@@ -198,10 +261,19 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     # any Tollgate-*/X-Tollgate-* header they sent stay here; the upstream learns who called, and
     # whether the key is live or test, from the signed Tollgate-Identity instead.
     listed = {token.strip().lower() for token in request.headers.get("Connection", "").split(",") if token.strip()}
-    headers = {name: value for name, value in request.headers.items()
-               if name.lower() not in STRIPPED_REQUEST and name.lower() not in listed and not reserved_header(name)}
-    headers.update({"X-Request-Id": request_id, "X-Tollgate-Org": str(key.org_id), "X-Tollgate-Plan": decision.plan,
-                    "X-Tollgate-Key-Prefix": key.prefix})
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in STRIPPED_REQUEST and name.lower() not in listed and not reserved_header(name)
+    }
+    headers.update(
+        {
+            "X-Request-Id": request_id,
+            "X-Tollgate-Org": str(key.org_id),
+            "X-Tollgate-Plan": decision.plan,
+            "X-Tollgate-Key-Prefix": key.prefix,
+        }
+    )
     headers.update(identity_headers(key=key, plan=decision.plan, operation="upstream_proxy", request_id=request_id))
     client = _upstream_client()
     try:
@@ -212,10 +284,19 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     except httpx.HTTPError as exc:
         body = problem_body("bad-gateway", f"The upstream API did not answer: {type(exc).__name__}.")
         # Admitted, so it counts: recorded (0 units) so upstream failures show in error rates.
-        recorder.record(usage_event_build(
-            key=key, operation_id="upstream_proxy", method=request.method, status=502, units=0, meter=meter,
-            plan=decision.plan, request_id=request_id, started=started,
-        ))
+        recorder.record(
+            usage_event_build(
+                key=key,
+                operation_id="upstream_proxy",
+                method=request.method,
+                status=502,
+                units=0,
+                meter=meter,
+                plan=decision.plan,
+                request_id=request_id,
+                started=started,
+            )
+        )
         return problem_response(body, request_id, rate_limit_headers(decision))
 
     async def relay():
@@ -234,11 +315,19 @@ async def upstream_proxy(request: HttpRequest, path: str) -> HttpResponse:
     for name, value in rate_limit_headers(decision).items():
         response[name] = value
     response["X-Usage-Units"] = str(per_call if upstream.status_code < 400 else 0)
-    recorder.record(usage_event_build(
-        key=key, operation_id="upstream_proxy", method=request.method, status=upstream.status_code,
-        units=per_call if upstream.status_code < 400 else 0, meter=meter, plan=decision.plan, request_id=request_id,
-        started=started,
-    ))
+    recorder.record(
+        usage_event_build(
+            key=key,
+            operation_id="upstream_proxy",
+            method=request.method,
+            status=upstream.status_code,
+            units=per_call if upstream.status_code < 400 else 0,
+            meter=meter,
+            plan=decision.plan,
+            request_id=request_id,
+            started=started,
+        )
+    )
     return response
 
 

@@ -15,8 +15,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     # Only the name is editable here: organization, mode, scopes and expiry are baked into the
     # cached key record the hot path serves from, so changing them must go through the
     # services (revoke and let the customer create a new key), never a silent row edit.
-    readonly_fields = ["organization", "mode", "scopes", "expires_at", "prefix", "digest", "created_at",
-                       "last_used_at", "rotated_from", "revoked_at", "overlap_until", "created_by"]
+    readonly_fields = [
+        "organization",
+        "mode",
+        "scopes",
+        "expires_at",
+        "prefix",
+        "digest",
+        "created_at",
+        "last_used_at",
+        "rotated_from",
+        "revoked_at",
+        "overlap_until",
+        "created_by",
+    ]
     fields = ["name", *readonly_fields]
     actions = ["revoke"]
 

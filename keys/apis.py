@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import OrgCapability, active_organization
-from plans.operations import OPERATION_CHOICES
 from keys.models import ApiKey, KeyMode
 from keys.selectors import api_key_get, api_keys_for_org
 from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate
+from plans.operations import OPERATION_CHOICES
 
 
 class KeyOutput(serializers.ModelSerializer):
@@ -25,8 +25,20 @@ class KeyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "mode", "prefix", "scopes", "status", "created_at", "expires_at", "revoked_at",
-                  "overlap_until", "last_used_at", "rotated_from"]
+        fields = [
+            "id",
+            "name",
+            "mode",
+            "prefix",
+            "scopes",
+            "status",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "overlap_until",
+            "last_used_at",
+            "rotated_from",
+        ]
 
 
 class KeyWithSecretOutput(KeyOutput):
@@ -62,15 +74,20 @@ class KeyCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
         mode = serializers.ChoiceField(choices=KeyMode.choices, default=KeyMode.TEST)
-        scopes = serializers.ListField(child=serializers.ChoiceField(choices=OPERATION_CHOICES), required=False,
-                                       default=list, help_text="Allowed operation ids; empty = all operations.")
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=OPERATION_CHOICES),
+            required=False,
+            default=list,
+            help_text="Allowed operation ids; empty = all operations.",
+        )
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
         class Meta:
             ref_name = "KeyCreateInput"
 
-    @extend_schema(operation_id="keys_create", tags=["Keys"], request=InputSerializer,
-                   responses={201: KeyWithSecretOutput})
+    @extend_schema(
+        operation_id="keys_create", tags=["Keys"], request=InputSerializer, responses={201: KeyWithSecretOutput}
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -96,19 +113,24 @@ class KeyRotateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         overlap_seconds = serializers.IntegerField(
-            min_value=0, max_value=int(MAX_OVERLAP.total_seconds()), default=86_400,
-            help_text="How long the old key keeps working (0 = stop it now).")
+            min_value=0,
+            max_value=int(MAX_OVERLAP.total_seconds()),
+            default=86_400,
+            help_text="How long the old key keeps working (0 = stop it now).",
+        )
 
         class Meta:
             ref_name = "KeyRotateInput"
 
-    @extend_schema(operation_id="keys_rotate", tags=["Keys"], request=InputSerializer,
-                   responses={201: KeyWithSecretOutput})
+    @extend_schema(
+        operation_id="keys_rotate", tags=["Keys"], request=InputSerializer, responses={201: KeyWithSecretOutput}
+    )
     def post(self, request, key_id: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         old = api_key_get(org=active_organization(request), key_id=key_id)
-        new, raw = api_key_rotate(key=old, overlap=timedelta(seconds=serializer.validated_data["overlap_seconds"]),
-                                  user=request.user)
+        new, raw = api_key_rotate(
+            key=old, overlap=timedelta(seconds=serializer.validated_data["overlap_seconds"]), user=request.user
+        )
         new.key = raw
         return Response(KeyWithSecretOutput(new).data, status=status.HTTP_201_CREATED)

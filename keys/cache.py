@@ -101,9 +101,15 @@ def lineage_root(key: ApiKey) -> int:
 def record_from_model(key: ApiKey) -> KeyRecord:
     valid_until = key.valid_until
     return KeyRecord(
-        id=key.pk, org_id=key.organization_id, prefix=key.prefix, mode=key.mode,
-        scopes=tuple(key.scopes or ()), valid_until=valid_until.timestamp() if valid_until else None,
-        revoked=key.revoked_at is not None, user_id=key.created_by_id, idem_scope=lineage_root(key),
+        id=key.pk,
+        org_id=key.organization_id,
+        prefix=key.prefix,
+        mode=key.mode,
+        scopes=tuple(key.scopes or ()),
+        valid_until=valid_until.timestamp() if valid_until else None,
+        revoked=key.revoked_at is not None,
+        user_id=key.created_by_id,
+        idem_scope=lineage_root(key),
     )
 
 
@@ -189,7 +195,9 @@ def known_digests_seed() -> bool:
         return False
     try:
         members = []
-        prefixes = ApiKey.objects.annotate(known=Substr("digest", 1, KNOWN_PREFIX_CHARS)).values_list("known", flat=True)
+        prefixes = ApiKey.objects.annotate(known=Substr("digest", 1, KNOWN_PREFIX_CHARS)).values_list(
+            "known", flat=True
+        )
         for member in prefixes.iterator(chunk_size=5000):
             members.append(member)
             if len(members) >= 5000:

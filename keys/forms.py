@@ -3,20 +3,28 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from plans.operations import OPERATIONS
 from keys.models import KeyMode
+from plans.operations import OPERATIONS
 
-OVERLAP_CHOICES = [(0, "Stop the old key now"), (3600, "1 hour"), (86_400, "24 hours"), (604_800, "7 days"),
-                   (2_592_000, "30 days")]
+OVERLAP_CHOICES = [
+    (0, "Stop the old key now"),
+    (3600, "1 hour"),
+    (86_400, "24 hours"),
+    (604_800, "7 days"),
+    (2_592_000, "30 days"),
+]
 
 
 class KeyCreateForm(forms.Form):
     name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. Production server"}))
     mode = forms.ChoiceField(choices=KeyMode.choices, initial=KeyMode.TEST, widget=forms.RadioSelect)
-    expires_at = forms.DateTimeField(required=False, label="Expires (optional)",
-                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    expires_at = forms.DateTimeField(
+        required=False, label="Expires (optional)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     scopes = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Allowed operations (none ticked = all)",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Allowed operations (none ticked = all)",
         choices=[(op.operation_id, f"{op.operation_id} — {op.summary}") for op in OPERATIONS.values()],
     )
 
@@ -28,5 +36,6 @@ class KeyCreateForm(forms.Form):
 
 
 class KeyRotateForm(forms.Form):
-    overlap_seconds = forms.TypedChoiceField(choices=OVERLAP_CHOICES, coerce=int, initial=86_400,
-                                             label="Old key keeps working for")
+    overlap_seconds = forms.TypedChoiceField(
+        choices=OVERLAP_CHOICES, coerce=int, initial=86_400, label="Old key keeps working for"
+    )

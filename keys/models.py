@@ -24,13 +24,15 @@ class ApiKey(models.Model):
     # HMAC-SHA256(API_KEY_PEPPER, full key), hex. A database leak reveals no usable key.
     digest = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list, blank=True, help_text="Allowed operation ids; empty = all.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    rotated_from = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="rotated_to")
+    rotated_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to"
+    )
     # Set on the *old* key when it is rotated: it keeps working until then.
     overlap_until = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -37,8 +37,16 @@ def _known_operations() -> set[str]:
 
 
 @transaction.atomic
-def api_key_create(*, org, name: str, mode: str = KeyMode.TEST, user=None, scopes: list[str] | None = None,
-                   expires_at: datetime | None = None, rotated_from: ApiKey | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    org,
+    name: str,
+    mode: str = KeyMode.TEST,
+    user=None,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret — the only time the secret exists."""
     name = (name or "").strip()
     if not name:
@@ -48,14 +56,23 @@ def api_key_create(*, org, name: str, mode: str = KeyMode.TEST, user=None, scope
     scopes = sorted(set(scopes or []))
     unknown = set(scopes) - _known_operations()
     if unknown:
-        raise InvalidKeyRequest(f"Unknown operations: {', '.join(sorted(unknown))}.",
-                                errors={"scopes": [f"Unknown operation {op!r}." for op in sorted(unknown)]})
+        raise InvalidKeyRequest(
+            f"Unknown operations: {', '.join(sorted(unknown))}.",
+            errors={"scopes": [f"Unknown operation {op!r}." for op in sorted(unknown)]},
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidKeyRequest("The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]})
     raw = _generate(mode)
     key = ApiKey.objects.create(
-        organization=org, name=name[:80], mode=mode, prefix=raw[: len("tg_live_") + 8], digest=key_digest(raw),
-        scopes=scopes, created_by=user, expires_at=expires_at, rotated_from=rotated_from,
+        organization=org,
+        name=name[:80],
+        mode=mode,
+        prefix=raw[: len("tg_live_") + 8],
+        digest=key_digest(raw),
+        scopes=scopes,
+        created_by=user,
+        expires_at=expires_at,
+        rotated_from=rotated_from,
     )
     # Known to the lookup before the secret is shown (an unknown digest is refused without SQL).
     # Redis down: the key is still created and the sweep adds it once Redis is back.
@@ -87,10 +104,18 @@ def api_key_rotate(*, key: ApiKey, overlap: timedelta, user=None) -> tuple[ApiKe
     if key.status not in ("active",):
         raise Conflict(f"Only an active key can be rotated; this one is {key.status}.")
     if overlap < timedelta(0) or overlap > MAX_OVERLAP:
-        raise InvalidKeyRequest("The overlap must be between 0 and 30 days.",
-                                errors={"overlap_seconds": ["Between 0 and 2592000 seconds."]})
-    new_key, raw = api_key_create(org=key.organization, name=key.name, mode=key.mode, user=user,
-                                  scopes=key.scopes, expires_at=key.expires_at, rotated_from=key)
+        raise InvalidKeyRequest(
+            "The overlap must be between 0 and 30 days.", errors={"overlap_seconds": ["Between 0 and 2592000 seconds."]}
+        )
+    new_key, raw = api_key_create(
+        org=key.organization,
+        name=key.name,
+        mode=key.mode,
+        user=user,
+        scopes=key.scopes,
+        expires_at=key.expires_at,
+        rotated_from=key,
+    )
     key.overlap_until = timezone.now() + overlap
     key.save(update_fields=["overlap_until"])
     _propagate(key)
@@ -113,8 +138,9 @@ def _publish(key: ApiKey, *, upto: int) -> bool:
         key_publish(key)
     except RedisError as exc:
         log.warning("key %s: change not published to Redis (%s); the propagation sweep will retry", key.pk, exc)
-        KeyPropagation.objects.filter(key_id=key.pk, pk__lte=upto).update(attempts=F("attempts") + 1,
-                                                                          last_error=str(exc)[:300])
+        KeyPropagation.objects.filter(key_id=key.pk, pk__lte=upto).update(
+            attempts=F("attempts") + 1, last_error=str(exc)[:300]
+        )
         return False
     KeyPropagation.objects.filter(key_id=key.pk, pk__lte=upto).delete()
     return True
@@ -177,10 +203,14 @@ def api_keys_notify_expiring(*, now: datetime | None = None, notice: timedelta =
         with transaction.atomic():
             if not ApiKey.objects.filter(pk=key.pk, expiry_notified_at__isnull=True).update(expiry_notified_at=now):
                 continue
-            customer_event_emit(org_id=key.organization_id, type="key.expiring", data={
-                "key": {"id": key.pk, "name": key.name, "prefix": key.prefix, "mode": key.mode},
-                "expires_at": key.valid_until.isoformat(),
-                "reason": "rotation" if key.overlap_until is not None else "expiry",
-            })
+            customer_event_emit(
+                org_id=key.organization_id,
+                type="key.expiring",
+                data={
+                    "key": {"id": key.pk, "name": key.name, "prefix": key.prefix, "mode": key.mode},
+                    "expires_at": key.valid_until.isoformat(),
+                    "reason": "rotation" if key.overlap_until is not None else "expiry",
+                },
+            )
             sent += 1
     return sent

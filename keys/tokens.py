@@ -30,9 +30,19 @@ def token_issue(*, record: KeyRecord, now: float | None = None) -> tuple[str, in
         exp = min(exp, int(record.valid_until))
     kid, secret = next(iter(settings.JWT_SIGNING_KEYS.items()))
     claims = {
-        "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "nbf": now, "exp": exp,
-        "jti": uuid.uuid4().hex, "sub": str(record.id), "org": record.org_id, "pfx": record.prefix,
-        "mode": record.mode, "scp": list(record.scopes), "uid": record.user_id, "isc": record.idem_scope or record.id,
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": exp,
+        "jti": uuid.uuid4().hex,
+        "sub": str(record.id),
+        "org": record.org_id,
+        "pfx": record.prefix,
+        "mode": record.mode,
+        "scp": list(record.scopes),
+        "uid": record.user_id,
+        "isc": record.idem_scope or record.id,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid}), exp - now
 
@@ -57,7 +67,11 @@ def token_verify(token: str) -> KeyRecord:
         raise TokenInvalid("unknown signing key (kid)")
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], audience=settings.JWT_AUDIENCE, issuer=settings.JWT_ISSUER,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=settings.JWT_AUDIENCE,
+            issuer=settings.JWT_ISSUER,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -69,8 +83,14 @@ def token_verify(token: str) -> KeyRecord:
     except jwt.PyJWTError as exc:
         raise TokenInvalid("invalid token") from exc
     record = KeyRecord(
-        id=int(claims["sub"]), org_id=int(claims["org"]), prefix=claims.get("pfx", ""), mode=claims.get("mode", "live"),
-        scopes=tuple(claims.get("scp") or ()), valid_until=float(claims["exp"]), revoked=False, user_id=claims.get("uid"),
+        id=int(claims["sub"]),
+        org_id=int(claims["org"]),
+        prefix=claims.get("pfx", ""),
+        mode=claims.get("mode", "live"),
+        scopes=tuple(claims.get("scp") or ()),
+        valid_until=float(claims["exp"]),
+        revoked=False,
+        user_id=claims.get("uid"),
         idem_scope=int(claims.get("isc") or claims["sub"]),
     )
     if len(_verified) > 50_000:

@@ -68,16 +68,21 @@ def key_rotate(request: HttpRequest, key_id: int) -> HttpResponse:
     error = None
     if form.is_valid():
         try:
-            created, raw = api_key_rotate(key=old, overlap=timedelta(seconds=form.cleaned_data["overlap_seconds"]),
-                                          user=request.user)
+            created, raw = api_key_rotate(
+                key=old, overlap=timedelta(seconds=form.cleaned_data["overlap_seconds"]), user=request.user
+            )
             old.refresh_from_db()
         except Problem as problem:
             error = problem.detail
     else:
         error = "Choose how long the old key keeps working."
     template = "keys/_panel.html" if request.htmx else "keys/key_list.html"
-    return render(request, template, _context(request, created=created, secret=raw, error=error, rotated=old),
-                  status=422 if error else 200)
+    return render(
+        request,
+        template,
+        _context(request, created=created, secret=raw, error=error, rotated=old),
+        status=422 if error else 200,
+    )
 
 
 @login_required
@@ -85,9 +90,14 @@ def key_rotate(request: HttpRequest, key_id: int) -> HttpResponse:
 def key_card(request: HttpRequest) -> HttpResponse:
     keys = list(api_keys_for_org(org=request.org)) if request.org else []
     active = [k for k in keys if k.status in ("active", "rotating")]
-    return render(request, "keys/_card.html", {
-        "active_count": len(active), "live_count": sum(k.mode == "live" for k in active),
-        "test_count": sum(k.mode == "test" for k in active),
-        "last_used": max((k.last_used_at for k in keys if k.last_used_at), default=None),
-        "can_manage": has_capability(request.membership, "manage_keys"),
-    })
+    return render(
+        request,
+        "keys/_card.html",
+        {
+            "active_count": len(active),
+            "live_count": sum(k.mode == "live" for k in active),
+            "test_count": sum(k.mode == "test" for k in active),
+            "last_used": max((k.last_used_at for k in keys if k.last_used_at), default=None),
+            "can_manage": has_capability(request.membership, "manage_keys"),
+        },
+    )

@@ -8,7 +8,6 @@ from plans.models import Meter, MeterPrice, OperationMeter, Plan, Price, Subscri
 from plans.pricing import InvalidTiers, tiers_validate
 
 
-
 class PriceInline(admin.TabularInline):
     model = Price
     extra = 0
@@ -17,7 +16,7 @@ class PriceInline(admin.TabularInline):
 class MeterPriceForm(forms.ModelForm):
     class Meta:
         model = MeterPrice
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the admin form edits every field of the model
 
     def clean_tiers(self):
         tiers = self.cleaned_data.get("tiers") or []
@@ -38,8 +37,19 @@ class MeterPriceInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "is_public", "organization", "monthly_quota", "rate_per_second", "rate_per_minute",
-                    "overage_policy", "grace_percent", "is_active", "sort_order"]
+    list_display = [
+        "code",
+        "name",
+        "is_public",
+        "organization",
+        "monthly_quota",
+        "rate_per_second",
+        "rate_per_minute",
+        "overage_policy",
+        "grace_percent",
+        "is_active",
+        "sort_order",
+    ]
     list_filter = ["is_public", "is_active", "overage_policy"]
     search_fields = ["code", "name", "organization__name"]
     autocomplete_fields = ["organization"]
@@ -48,7 +58,7 @@ class PlanAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Against the layering, on purpose (docs/architecture.md): an operator's edit must reach
         # the hot path's copy of the limits, which the limiter (usage, above plans) owns.
-        from usage.entitlements import plan_entitlements_refresh
+        from usage.entitlements import plan_entitlements_refresh  # noqa: PLC0415 - against the layering on purpose, see docs/architecture.md
 
         super().save_model(request, obj, form, change)
         if change:
@@ -81,14 +91,22 @@ class MeterPriceAdmin(admin.ModelAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["organization", "plan", "status", "currency", "current_period_start", "current_period_end", "provider"]
+    list_display = [
+        "organization",
+        "plan",
+        "status",
+        "currency",
+        "current_period_start",
+        "current_period_end",
+        "provider",
+    ]
     list_filter = ["status", "plan", "provider"]
     search_fields = ["organization__name", "provider_subscription_id"]
     autocomplete_fields = ["organization"]
     list_select_related = ["organization", "plan"]
 
     def save_model(self, request, obj, form, change):
-        from usage.entitlements import entitlements_publish  # against the layering: see PlanAdmin.save_model
+        from usage.entitlements import entitlements_publish  # against the layering: see PlanAdmin.save_model  # noqa: PLC0415 - against the layering on purpose, see docs/architecture.md
 
         super().save_model(request, obj, form, change)
         transaction.on_commit(lambda: entitlements_publish(org_id=obj.organization_id))

@@ -28,7 +28,9 @@ class Plan(models.Model):
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="private_plans"
     )
-    monthly_quota = models.PositiveBigIntegerField(null=True, blank=True, help_text="Requests per month; empty = unlimited.")
+    monthly_quota = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Requests per month; empty = unlimited."
+    )
     rate_per_second = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = no per-second limit.")
     rate_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = no per-minute limit.")
     overage_policy = models.CharField(max_length=16, choices=OveragePolicy.choices, default=OveragePolicy.HARD_STOP)

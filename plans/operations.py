@@ -59,7 +59,7 @@ def _refresh_in_background() -> None:
     def run():
         try:
             _load()
-        except Exception:  # keep serving with the copy we have
+        except Exception:  # keep serving with the copy we have  # noqa: BLE001, S110 - keep serving with the copy we have; the next refresh retries
             pass
         finally:
             _refreshing.release()

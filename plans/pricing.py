@@ -42,8 +42,9 @@ def tiers_validate(tiers: list[dict[str, Any]]) -> list[tuple[int | None, Decima
     return out
 
 
-def graduated_amount(*, units: int, included_units: int = 0, unit_price: Decimal = Decimal(0),
-                     tiers: list[dict[str, Any]] | None = None) -> Decimal:
+def graduated_amount(
+    *, units: int, included_units: int = 0, unit_price: Decimal = Decimal(0), tiers: list[dict[str, Any]] | None = None
+) -> Decimal:
     """Amount in major units for ``units`` used in a period, unrounded.
 
     The first ``included_units`` are free. The rest are priced flat at ``unit_price``, or —

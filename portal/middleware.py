@@ -43,8 +43,11 @@ got_request_exception.connect(_note_exception, dispatch_uid="portal.middleware.n
 
 
 def unavailable_response() -> HttpResponse:
-    body = problem_body("temporarily-unavailable", "A service this API depends on is briefly unavailable; "
-                        f"retry in {RETRY_AFTER} seconds.", retry_after=RETRY_AFTER)
+    body = problem_body(
+        "temporarily-unavailable",
+        f"A service this API depends on is briefly unavailable; retry in {RETRY_AFTER} seconds.",
+        retry_after=RETRY_AFTER,
+    )
     response = problem_http_response(body, headers={"Retry-After": str(RETRY_AFTER)})
     response._has_been_logged = True  # logged by _log_unavailable, once per 10 s, not once per request
     return response
@@ -78,8 +81,13 @@ def _log_unavailable(request: HttpRequest, exc: Exception) -> None:
     if now - _logged["at"] < 10:
         _logged["quiet"] += 1
         return
-    log.warning("Redis unavailable on %s %s: %s (%d more 503s since the last warning)",
-                request.method, request.path, exc, _logged["quiet"])
+    log.warning(
+        "Redis unavailable on %s %s: %s (%d more 503s since the last warning)",
+        request.method,
+        request.path,
+        exc,
+        _logged["quiet"],
+    )
     _logged["at"], _logged["quiet"] = now, 0
 
 
@@ -120,4 +128,3 @@ class ApiErrorMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large_response()
         return None
-

@@ -11,14 +11,24 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
-from django.utils.csp import CSP
 
 from portal import wiring
-from portal.env import (ImproperlyConfigured, env_bool, env_bytes_b64, env_bytes_b64_list, env_float, env_int,
-                        env_kid_secrets, env_list, env_mailers, env_str)
+from portal.env import (
+    ImproperlyConfigured,
+    env_bool,
+    env_bytes_b64,
+    env_bytes_b64_list,
+    env_float,
+    env_int,
+    env_kid_secrets,
+    env_list,
+    env_mailers,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +39,7 @@ DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
 
 # --- Secrets -------------------------------------------------------------------------------
-_DEV_SECRET = "dev-insecure-secret-key-change-me-0123456789abcdef0123456789"
+_DEV_SECRET = "dev-insecure-secret-key-change-me-0123456789abcdef0123456789"  # noqa: S105 - the public development default, refused when DEBUG is off
 _DEV_FIELD_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE="  # 32 bytes, dev only
 
 SECRET_KEY = env_str("SECRET_KEY", None if not DEBUG else _DEV_SECRET)
@@ -74,17 +84,21 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Blocking reads (the usage consumer's XREADGROUP BLOCK, 1 s) must stay below the read timeout.
 REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0)
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
-CACHES = {"default": {
-    "BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tg"),
-    "OPTIONS": {
-        "CLIENT_CLASS": "django_redis.client.DefaultClient",
-        "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
-        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-        # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
-        # on a timeout: a hung Redis costs at most REDIS_SOCKET_TIMEOUT per command.
-        "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
-    },
-}}
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tg"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
+            # on a timeout: a hung Redis costs at most REDIS_SOCKET_TIMEOUT per command.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+        },
+    }
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth and accounts (django-allauth; its rate limits use the Redis cache) ---------------
@@ -123,8 +137,10 @@ READYZ_CELERY_CACHE_SECONDS = env_float("READYZ_CELERY_CACHE_SECONDS", 10.0)
 # --- E-mail: EMAIL_URL, else printed on the console ------------------------------------------
 # Development prints decoded messages so links can be copied; without DEBUG Django's own
 # console backend stays, so `check --deploy` flags the missing EMAIL_URL.
-MAILERS = env_mailers("EMAIL_URL", console_backend="portal.mail.ReadableConsoleBackend" if DEBUG
-                      else "django.core.mail.backends.console.EmailBackend")
+MAILERS = env_mailers(
+    "EMAIL_URL",
+    console_backend="portal.mail.ReadableConsoleBackend" if DEBUG else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tollgate <no-reply@tollgate.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -162,8 +178,11 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
-                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
@@ -171,7 +190,9 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 # With a real Stripe key the webhook secret must be real too: the sandbox's is public.
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", None if STRIPE_SECRET_KEY else "whsec_sandbox_stripe_webhook_secret")
+STRIPE_WEBHOOK_SECRET = env_str(
+    "STRIPE_WEBHOOK_SECRET", None if STRIPE_SECRET_KEY else "whsec_sandbox_stripe_webhook_secret"
+)
 STRIPE_ENABLED = env_bool("STRIPE_ENABLED", True)
 PAYSTACK_SECRET_KEY = env_str("PAYSTACK_SECRET_KEY", "")
 PAYSTACK_ENABLED = env_bool("PAYSTACK_ENABLED", True)
@@ -179,8 +200,14 @@ PAYSTACK_CURRENCIES = env_list("PAYSTACK_CURRENCIES", ["NGN", "GHS", "ZAR", "KES
 # An enabled provider without its secret key runs on the local sandbox, where test cards
 # "pay". Production refuses that unless the operator opts in (a demo deployment).
 BILLING_SANDBOX_ALLOWED = env_bool("BILLING_SANDBOX_ALLOWED", DEBUG)
-_SANDBOXED = [name for name, enabled, key in (("Stripe", STRIPE_ENABLED, STRIPE_SECRET_KEY),
-                                              ("Paystack", PAYSTACK_ENABLED, PAYSTACK_SECRET_KEY)) if enabled and not key]
+_SANDBOXED = [
+    name
+    for name, enabled, key in (
+        ("Stripe", STRIPE_ENABLED, STRIPE_SECRET_KEY),
+        ("Paystack", PAYSTACK_ENABLED, PAYSTACK_SECRET_KEY),
+    )
+    if enabled and not key
+]
 if _SANDBOXED and not BILLING_SANDBOX_ALLOWED:
     raise ImproperlyConfigured(
         f"{' and '.join(_SANDBOXED)} enabled without a secret key: set the key, turn the provider off "
@@ -210,8 +237,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF, SECURE_REFERRER_POLICY, X_FRAME_OPTIONS = True, "strict-origin-when-cross-origin", "DENY"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
-_PROVIDER_FORM_TARGETS = (["https://checkout.stripe.com", "https://billing.stripe.com"] if STRIPE_SECRET_KEY else []) + (
-    ["https://checkout.paystack.com", "https://paystack.com"] if PAYSTACK_SECRET_KEY else [])
+_PROVIDER_FORM_TARGETS = (
+    ["https://checkout.stripe.com", "https://billing.stripe.com"] if STRIPE_SECRET_KEY else []
+) + (["https://checkout.paystack.com", "https://paystack.com"] if PAYSTACK_SECRET_KEY else [])
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -244,7 +272,8 @@ JWT_ISSUER = env_str("JWT_ISSUER", SITE_URL)
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", f"{SITE_URL}/v1")
 # "kid:secret,kid2:secret2": the first signs, all verify (rotate by prepending a new key).
 JWT_SIGNING_KEYS = env_kid_secrets(
-    "JWT_SIGNING_KEYS", ["k1:" + hashlib.sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()])
+    "JWT_SIGNING_KEYS", ["k1:" + hashlib.sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()]
+)
 # Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the script
 # reserves up to LIMITER_LEASE_MAX admissions that this process hands out with no Redis round
 # trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can be noticed).
@@ -263,8 +292,10 @@ GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)  # bench/
 GATEWAY_IDENTITY_SECRET = env_str("GATEWAY_IDENTITY_SECRET", "")
 if not GATEWAY_IDENTITY_SECRET:
     if GATEWAY_UPSTREAM_URL and not DEBUG:
-        raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET is required when GATEWAY_UPSTREAM_URL is set: "
-                                   "the upstream verifies the proxy's identity headers with it.")
+        raise ImproperlyConfigured(
+            "GATEWAY_IDENTITY_SECRET is required when GATEWAY_UPSTREAM_URL is set: "
+            "the upstream verifies the proxy's identity headers with it."
+        )
     GATEWAY_IDENTITY_SECRET = hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest()
 elif len(GATEWAY_IDENTITY_SECRET) < 32:
     raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET must be at least 32 characters.")
@@ -283,7 +314,8 @@ USAGE_RETENTION_MONTHS = env_int("USAGE_RETENTION_MONTHS", 13)
 if USAGE_RETENTION_MONTHS and USAGE_RETENTION_MONTHS < 2:
     raise ImproperlyConfigured(
         f"USAGE_RETENTION_MONTHS={USAGE_RETENTION_MONTHS} would drop the last closed period's usage "
-        "before it is invoiced: use 0 (keep forever) or at least 2.")
+        "before it is invoiced: use 0 (keep forever) or at least 2."
+    )
 USAGE_QUOTA_DRIFT_RETENTION_DAYS = env_int("USAGE_QUOTA_DRIFT_RETENTION_DAYS", 90)
 if USAGE_QUOTA_DRIFT_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("USAGE_QUOTA_DRIFT_RETENTION_DAYS must be 0 (keep forever) or a number of days.")
@@ -302,10 +334,14 @@ WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024)
 WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120)
 # Customer events, deliveries and attempts older than this are deleted (open deliveries never).
 WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 90)
-if min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS,
-       WEBHOOKS_RETENTION_DAYS) < 1:
-    raise ImproperlyConfigured("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, "
-                               "WEBHOOKS_CLAIM_SECONDS and WEBHOOKS_RETENTION_DAYS must be positive.")
+if (
+    min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS, WEBHOOKS_RETENTION_DAYS)
+    < 1
+):
+    raise ImproperlyConfigured(
+        "WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, "
+        "WEBHOOKS_CLAIM_SECONDS and WEBHOOKS_RETENTION_DAYS must be positive."
+    )
 
 # --- Docs, pricing and status (docs/api-docs.md) -------------------------------------------
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
@@ -321,15 +357,18 @@ STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 # A publish to a hung broker must fail, not wait forever (kombu's default).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": REDIS_SOCKET_TIMEOUT,
-                                   "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES, CELERY_TASK_ACKS_LATE, CELERY_WORKER_PREFETCH_MULTIPLIER = True, True, 1
 CELERY_TASK_SERIALIZER, CELERY_ACCEPT_CONTENT, CELERY_TIMEZONE = "json", ["json"], "UTC"
 CELERY_BEAT_SCHEDULE = wiring.CELERY_BEAT_SCHEDULE
 
 LOGGING = {
-    "version": 1, "disable_existing_loggers": False,
+    "version": 1,
+    "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -2,6 +2,8 @@
 prefix, the customer REST API under ``api/``, the monetized API under ``v1/``), so apps
 never need to edit this file."""
 
+from __future__ import annotations
+
 from django.contrib import admin
 from django.urls import include, path
 

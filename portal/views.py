@@ -50,7 +50,12 @@ def _check(name: str, fn) -> dict:
             _last_logged[name] = now
             log.warning("readiness check %s failed", name, exc_info=True)
         return {"ok": False, "status": "down"}
-    return {"ok": True, "status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2), **(detail or {})}
+    return {
+        "ok": True,
+        "status": "up",
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        **(detail or {}),
+    }
 
 
 def _postgres() -> dict:

@@ -106,7 +106,7 @@ def _from_pattern(pattern: str) -> str | None:
             end = pattern.find("]", i + 1)
             if end < 0:
                 return None
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             if body.startswith("^"):
                 atom = "x" if "x" not in body else "y"
             elif body.startswith("\\d") or body[:1].isdigit():
@@ -124,7 +124,7 @@ def _from_pattern(pattern: str) -> str | None:
         count = 1
         if i < n and pattern[i] == "{":
             end = pattern.find("}", i)
-            low = pattern[i + 1:end].split(",")[0]
+            low = pattern[i + 1 : end].split(",")[0]
             count = int(low) if low.isdigit() else 1
             i = end + 1
         elif i < n and pattern[i] in "*?":

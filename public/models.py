@@ -58,7 +58,7 @@ class Incident(models.Model):
     title = models.CharField(max_length=200)
     impact = models.CharField(max_length=16, choices=IncidentImpact.choices, default=IncidentImpact.MINOR)
     status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING)
-    components = models.JSONField(default=list, blank=True, help_text="Affected component codes, e.g. [\"api\"].")
+    components = models.JSONField(default=list, blank=True, help_text='Affected component codes, e.g. ["api"].')
     started_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,7 +98,8 @@ class DocsKey(models.Model):
 
     API keys are stored as digests only, so the docs cannot recover a key the developer
     created. Instead the docs create their own *test* key (never a live one: test calls are
-    free and never billed) and keep its secret here, encrypted at rest (``portal.crypto``), so the page can pre-authorize Swagger UI and fill the code samples.
+    free and never billed) and keep its secret here, encrypted at rest (``portal.crypto``), so
+    the page can pre-authorize Swagger UI and fill the code samples.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="docs_keys")

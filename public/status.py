@@ -101,15 +101,13 @@ def status_probe_run(*, now: datetime | None = None) -> list[ProbeResult]:
         started = time.perf_counter()
         try:
             detail, ok = probe(), True
-        except Exception as exc:  # a probe reports every failure, whatever its type
+        except Exception as exc:  # a probe reports every failure, whatever its type  # noqa: BLE001 - a probe reports every failure, whatever its type
             detail, ok = f"{type(exc).__name__}: {exc}", False
             # The cause (hosts, ports, users in driver messages) is for the operator: the log and
             # the stored result (admin). The public page and /status.json only say "down".
             log.warning("status probe %s failed: %s", component, detail)
         latency = round((time.perf_counter() - started) * 1000, 2)
-        results.append(
-            ProbeResult(component=component, ok=ok, latency_ms=latency, detail=detail[:300], checked_at=now)
-        )
+        results.append(ProbeResult(component=component, ok=ok, latency_ms=latency, detail=detail[:300], checked_at=now))
     try:
         ProbeResult.objects.bulk_create(results)
     except Exception:
@@ -225,11 +223,13 @@ def uptime_by_day(*, days: int = UPTIME_DAYS, today: date | None = None) -> dict
         for offset in range(days):
             day = start + timedelta(days=offset)
             ok, total = counts.get((code, day), (0, 0))
-            series.append({
-                "date": day.isoformat(),
-                "uptime": round(100 * ok / total, 3) if total else None,
-                "checks": total,
-            })
+            series.append(
+                {
+                    "date": day.isoformat(),
+                    "uptime": round(100 * ok / total, 3) if total else None,
+                    "checks": total,
+                }
+            )
         result[code] = series
     cache.set(cache_key, result, 60)
     return result
@@ -256,7 +256,10 @@ def endpoint_latency(*, days: int = 7) -> list[dict]:
     now = timezone.now()
     rows = usage_selectors.operator_usage(since=now - timedelta(days=days), until=now, limit=50)["endpoints"]
     result = [
-        {"endpoint": row["operation"], "p95_ms": round(float(row["p95_ms"]), 1) if row.get("p95_ms") is not None else None}
+        {
+            "endpoint": row["operation"],
+            "p95_ms": round(float(row["p95_ms"]), 1) if row.get("p95_ms") is not None else None,
+        }
         for row in sorted(rows, key=lambda row: row["operation"])
     ]
     cache.set(cache_key, result, 60)

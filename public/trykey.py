@@ -57,6 +57,8 @@ def docs_credential(*, user, org) -> DocsCredential | None:
     with transaction.atomic():
         api_key, secret = api_key_create(org=org, name=DOCS_KEY_NAME, mode=KeyMode.TEST, user=user)
         DocsKey.objects.update_or_create(
-            user=user, organization=org, defaults={"api_key_id": api_key.pk, "secret": secret},
+            user=user,
+            organization=org,
+            defaults={"api_key_id": api_key.pk, "secret": secret},
         )
     return DocsCredential(key=secret, api_key_id=api_key.pk)

@@ -1,5 +1,7 @@
 """Public site: landing, pricing, docs, status and the OpenAPI schema."""
 
+from __future__ import annotations
+
 from django.urls import path
 
 from public.views import docs, pricing, status

@@ -28,14 +28,41 @@ def stripe_complete_checkout(session_id: str, card: str) -> dict:
     for line in session["line_items_sandbox"]:
         price = store.get("stripe", "price", line["price"])
         metered = (price.get("recurring") or {}).get("usage_type") == "metered"
-        items.append({"id": new_id("si_", 14), "object": "subscription_item", "price": price, "quantity": None if metered else 1,
-                      "subscription": sub_id, "created": start, "metadata": {}, "discounts": [], "tax_rates": [],
-                      "current_period_start": start, "current_period_end": start + MONTH})
+        items.append(
+            {
+                "id": new_id("si_", 14),
+                "object": "subscription_item",
+                "price": price,
+                "quantity": None if metered else 1,
+                "subscription": sub_id,
+                "created": start,
+                "metadata": {},
+                "discounts": [],
+                "tax_rates": [],
+                "current_period_start": start,
+                "current_period_end": start + MONTH,
+            }
+        )
     sub = shape("stripe", "subscription") | {
-        "id": sub_id, "customer": customer_id, "status": "active", "currency": session["currency"], "created": start,
-        "start_date": start, "billing_cycle_anchor": start, "cancel_at_period_end": False, "cancel_at": None,
-        "canceled_at": None, "ended_at": None, "livemode": False, "latest_invoice": None,
-        "items": {"object": "list", "data": items, "has_more": False, "url": f"/v1/subscription_items?subscription={sub_id}"},
+        "id": sub_id,
+        "customer": customer_id,
+        "status": "active",
+        "currency": session["currency"],
+        "created": start,
+        "start_date": start,
+        "billing_cycle_anchor": start,
+        "cancel_at_period_end": False,
+        "cancel_at": None,
+        "canceled_at": None,
+        "ended_at": None,
+        "livemode": False,
+        "latest_invoice": None,
+        "items": {
+            "object": "list",
+            "data": items,
+            "has_more": False,
+            "url": f"/v1/subscription_items?subscription={sub_id}",
+        },
         "metadata": (session.get("subscription_data_sandbox") or {}).get("metadata", {}),
     }
     store.put("stripe", "subscription", sub_id, sub)
@@ -56,8 +83,11 @@ def stripe_renewal(subscription_id: str, *, card: str | None = None) -> str:
         customer = store.get("stripe", "customer", sub["customer"])
         customer["card_sandbox"] = card
         store.put("stripe", "customer", sub["customer"], customer)
-    base = sum((i["price"]["unit_amount"] or 0) for i in sub["items"]["data"]
-               if (i["price"].get("recurring") or {}).get("usage_type") != "metered")
+    base = sum(
+        (i["price"]["unit_amount"] or 0)
+        for i in sub["items"]["data"]
+        if (i["price"].get("recurring") or {}).get("usage_type") != "metered"
+    )
     outcome = stripe_charge_customer(sub, base, reason="subscription_cycle")
     if outcome == "succeeded":
         recovering = sub["status"] == "past_due"  # a retried invoice pays the period already started
@@ -82,16 +112,32 @@ def paystack_complete_transaction(reference: str, card: str) -> dict:
     tx = store.get("paystack", "transaction", reference)
     digits = "".join(ch for ch in card if ch.isdigit())
     authorization = {
-        "authorization_code": "AUTH_" + new_id("", 10).lower(), "bin": digits[:6], "last4": digits[-4:],
-        "exp_month": "12", "exp_year": str(datetime.now(UTC).year + 3), "channel": "card", "card_type": "visa ",
-        "bank": "TEST BANK", "country_code": "NG", "brand": "visa", "reusable": True,
-        "signature": "SIG_" + new_id("", 20), "account_name": None, "card_sandbox": card,
+        "authorization_code": "AUTH_" + new_id("", 10).lower(),
+        "bin": digits[:6],
+        "last4": digits[-4:],
+        "exp_month": "12",
+        "exp_year": str(datetime.now(UTC).year + 3),
+        "channel": "card",
+        "card_type": "visa ",
+        "bank": "TEST BANK",
+        "country_code": "NG",
+        "brand": "visa",
+        "reusable": True,
+        "signature": "SIG_" + new_id("", 20),
+        "account_name": None,
+        "card_sandbox": card,
         "customer_code_sandbox": tx["customer"]["customer_code"],
     }
     store.put("paystack", "authorization", authorization["authorization_code"], authorization)
     now = datetime.now(UTC)
-    tx.update(status="success", gateway_response="Successful", paid_at=_iso(now), paidAt=_iso(now), channel="card",
-              authorization={k: v for k, v in authorization.items() if not k.endswith("_sandbox")})
+    tx.update(
+        status="success",
+        gateway_response="Successful",
+        paid_at=_iso(now),
+        paidAt=_iso(now),
+        channel="card",
+        authorization={k: v for k, v in authorization.items() if not k.endswith("_sandbox")},
+    )
     store.put("paystack", "transaction", reference, tx)
     plan = store.get("paystack", "plan", tx["plan"]) if tx.get("plan") else None
     paystack_emit("charge.success", tx | {"plan": plan or {}})
@@ -116,14 +162,33 @@ def paystack_renewal(subscription_code: str, *, card: str | None = None) -> str:
     outcome = card_outcome(authorization["card_sandbox"])
     outcome = "succeeded" if outcome == "requires_action" else outcome
     now = datetime.now(UTC)
-    invoice = {"domain": "test", "invoice_code": "INV_" + new_id("", 15).lower(), "amount": sub["amount"],
-               "period_start": sub["next_payment_date"], "period_end": _iso(now + timedelta(days=30)),
-               "status": "success" if outcome == "succeeded" else "failed", "paid": outcome == "succeeded",
-               "paid_at": _iso(now) if outcome == "succeeded" else None, "description": None,
-               "authorization": sub["authorization"], "customer": sub["customer"], "transaction": {},
-               "created_at": _iso(now),
-               "subscription": {k: sub[k] for k in ("status", "subscription_code", "email_token", "amount",
-                                                     "cron_expression", "next_payment_date", "open_invoice")}}
+    invoice = {
+        "domain": "test",
+        "invoice_code": "INV_" + new_id("", 15).lower(),
+        "amount": sub["amount"],
+        "period_start": sub["next_payment_date"],
+        "period_end": _iso(now + timedelta(days=30)),
+        "status": "success" if outcome == "succeeded" else "failed",
+        "paid": outcome == "succeeded",
+        "paid_at": _iso(now) if outcome == "succeeded" else None,
+        "description": None,
+        "authorization": sub["authorization"],
+        "customer": sub["customer"],
+        "transaction": {},
+        "created_at": _iso(now),
+        "subscription": {
+            k: sub[k]
+            for k in (
+                "status",
+                "subscription_code",
+                "email_token",
+                "amount",
+                "cron_expression",
+                "next_payment_date",
+                "open_invoice",
+            )
+        },
+    }
     if outcome == "succeeded":
         if sub["status"] != "attention":  # a retried invoice pays the period already started
             sub["period_start"] = sub["next_payment_date"]
@@ -133,11 +198,25 @@ def paystack_renewal(subscription_code: str, *, card: str | None = None) -> str:
         sub["open_invoice"] = None
         reference = new_id("", 12).lower()
         tx = shape("paystack", "transactions-verify") | {
-            "id": 1, "reference": reference, "amount": sub["amount"], "requested_amount": sub["amount"],
-            "currency": sub["plan"]["currency"], "status": "success", "paid_at": _iso(now), "customer": sub["customer"],
-            "authorization": sub["authorization"], "plan": sub["plan"]["plan_code"], "metadata": ""}
+            "id": 1,
+            "reference": reference,
+            "amount": sub["amount"],
+            "requested_amount": sub["amount"],
+            "currency": sub["plan"]["currency"],
+            "status": "success",
+            "paid_at": _iso(now),
+            "customer": sub["customer"],
+            "authorization": sub["authorization"],
+            "plan": sub["plan"]["plan_code"],
+            "metadata": "",
+        }
         store.put("paystack", "transaction", reference, tx)
-        invoice["transaction"] = {"reference": reference, "status": "success", "amount": sub["amount"], "currency": tx["currency"]}
+        invoice["transaction"] = {
+            "reference": reference,
+            "status": "success",
+            "amount": sub["amount"],
+            "currency": tx["currency"],
+        }
     else:
         sub["status"] = "attention"
         sub["open_invoice"] = invoice["invoice_code"]

@@ -30,8 +30,11 @@ def _send(provider: str, path: str, body: str, headers: dict) -> None:
 def webhooks_redeliver(provider: str) -> int:
     """Deliver again every webhook our endpoint has not accepted yet (answered 5xx or never
     reached), as the provider's retries would: what tests call instead of waiting hours."""
-    pending = [(row.object_id, row.data) for row in SandboxObject.objects.filter(provider=provider, kind="webhook")
-               .order_by("id") if row.data.get("delivered_status", 0) < 200 or row.data["delivered_status"] >= 500]
+    pending = [
+        (row.object_id, row.data)
+        for row in SandboxObject.objects.filter(provider=provider, kind="webhook").order_by("id")
+        if row.data.get("delivered_status", 0) < 200 or row.data["delivered_status"] >= 500
+    ]
     for webhook_id, hook in pending:
         sandbox_webhook_deliver(hook["path"], hook["body"], hook["headers"], webhook_id=webhook_id)
     return len(pending)
@@ -51,8 +54,13 @@ def paystack_signature(body: str | bytes, *, secret: str | None = None) -> str:
 
 def stripe_emit(event_type: str, obj: dict) -> dict:
     event = shape("stripe", "event") | {
-        "id": new_id("evt_"), "type": event_type, "created": int(time.time()), "livemode": False,
-        "api_version": "2025-08-27.basil", "data": {"object": obj}, "pending_webhooks": 1,
+        "id": new_id("evt_"),
+        "type": event_type,
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2025-08-27.basil",
+        "data": {"object": obj},
+        "pending_webhooks": 1,
     }
     body = json.dumps(event)
     _send("stripe", "/billing/webhooks/stripe/", body, {"Stripe-Signature": stripe_signature(body)})

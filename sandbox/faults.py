@@ -38,9 +38,14 @@ def fault_inject(provider: str, method: str, path: str, fault: str, *, times: in
     re.compile(path)
     fault_id = secrets.token_hex(6)
     redis = redis_client()
-    redis.hset(f"{_FAULT}{fault_id}", mapping={
-        "spec": json.dumps({"provider": provider, "method": method.upper(), "path": path, "fault": fault}),
-        "remaining": times, "skip": skip})
+    redis.hset(
+        f"{_FAULT}{fault_id}",
+        mapping={
+            "spec": json.dumps({"provider": provider, "method": method.upper(), "path": path, "fault": fault}),
+            "remaining": times,
+            "skip": skip,
+        },
+    )
     redis.rpush(_INDEX, fault_id)
     return fault_id
 

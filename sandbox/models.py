@@ -21,6 +21,4 @@ class SandboxObject(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "kind", "object_id"], name="sandboxobject_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["provider", "kind", "object_id"], name="sandboxobject_unique")]

@@ -20,11 +20,16 @@ def sandbox_webhook_deliver(path: str, body: str, headers: dict, webhook_id: str
         return 0
     if settings.BILLING_SANDBOX_WEBHOOK_DELIVERY == "inprocess":
         response = Client(raise_request_exception=True).post(
-            path, data=body.encode(), content_type="application/json", headers=headers)
+            path, data=body.encode(), content_type="application/json", headers=headers
+        )
         _record(webhook_id, response.status_code)
         return response.status_code
-    status = httpx.post(f"{settings.SITE_URL}{path}", content=body.encode(),
-                        headers={**headers, "content-type": "application/json"}, timeout=10).status_code
+    status = httpx.post(
+        f"{settings.SITE_URL}{path}",
+        content=body.encode(),
+        headers={**headers, "content-type": "application/json"},
+        timeout=10,
+    ).status_code
     _record(webhook_id, status)
     if status >= 500:
         raise RuntimeError(f"sandbox webhook to {path} answered {status}")

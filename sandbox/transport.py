@@ -33,7 +33,9 @@ def form_decode(body: str) -> dict:
                 if last:
                     node[index] = value
                 else:
-                    if not isinstance(node[index], (dict, list)) or (nxt.isdigit() and isinstance(node[index], dict) and not node[index]):
+                    if not isinstance(node[index], (dict, list)) or (
+                        nxt.isdigit() and isinstance(node[index], dict) and not node[index]
+                    ):
                         node[index] = [] if nxt.isdigit() else {}
                     node = node[index]
             else:

@@ -31,13 +31,23 @@ def _checkout_object(provider_name: str, reference: str) -> dict:
 
 def _summary(provider_name: str, obj: dict) -> dict:
     if provider_name == "stripe":
-        return {"amount_minor": obj["amount_total"], "currency": obj["currency"].upper(),
-                "email": obj.get("customer_email") or "", "done": obj["status"] == "complete",
-                "plan": (obj.get("metadata") or {}).get("plan", ""), "cancel_url": obj.get("cancel_url") or RETURN_FALLBACK}
+        return {
+            "amount_minor": obj["amount_total"],
+            "currency": obj["currency"].upper(),
+            "email": obj.get("customer_email") or "",
+            "done": obj["status"] == "complete",
+            "plan": (obj.get("metadata") or {}).get("plan", ""),
+            "cancel_url": obj.get("cancel_url") or RETURN_FALLBACK,
+        }
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    return {"amount_minor": obj["amount"], "currency": obj["currency"], "email": obj["customer"]["email"],
-            "done": obj["status"] == "success", "plan": metadata.get("plan", ""),
-            "cancel_url": metadata.get("cancel_action") or RETURN_FALLBACK}
+    return {
+        "amount_minor": obj["amount"],
+        "currency": obj["currency"],
+        "email": obj["customer"]["email"],
+        "done": obj["status"] == "success",
+        "plan": metadata.get("plan", ""),
+        "cancel_url": metadata.get("cancel_action") or RETURN_FALLBACK,
+    }
 
 
 def _return_url(provider_name: str, obj: dict) -> str:
@@ -61,23 +71,42 @@ def checkout_page(request: HttpRequest, provider_name: str, reference: str) -> H
     if summary["done"]:
         return redirect(_return_url(provider_name, obj))
     if obj.get("status") == "expired":  # Stripe: superseded by a newer checkout
-        return render(request, "sandbox/checkout.html", {
-            "provider": provider_name, "reference": reference, "summary": summary,
-            "error": "This checkout has expired; start a new one from the merchant's site."}, status=410)
+        return render(
+            request,
+            "sandbox/checkout.html",
+            {
+                "provider": provider_name,
+                "reference": reference,
+                "summary": summary,
+                "error": "This checkout has expired; start a new one from the merchant's site.",
+            },
+            status=410,
+        )
     error = ""
     if request.method == "POST":
         card = request.POST.get("card_number", "")
         outcome = card_outcome(card)
         if outcome == "succeeded":
             _complete(provider_name, reference, card)
-            return redirect(_return_url(provider_name, store.get(provider_name, "checkout.session" if provider_name == "stripe" else "transaction", reference)))
+            return redirect(
+                _return_url(
+                    provider_name,
+                    store.get(
+                        provider_name, "checkout.session" if provider_name == "stripe" else "transaction", reference
+                    ),
+                )
+            )
         if outcome == "requires_action":
             obj["pending_card_sandbox"] = card
             store.put(provider_name, "checkout.session" if provider_name == "stripe" else "transaction", reference, obj)
             return redirect("sandbox:authenticate", provider_name, reference)
         error = "Your card was declined. Try 4242 4242 4242 4242."
-    return render(request, "sandbox/checkout.html", {
-        "provider": provider_name, "reference": reference, "summary": summary, "error": error}, status=402 if error else 200)
+    return render(
+        request,
+        "sandbox/checkout.html",
+        {"provider": provider_name, "reference": reference, "summary": summary, "error": error},
+        status=402 if error else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,11 +122,22 @@ def authenticate_page(request: HttpRequest, provider_name: str, reference: str) 
             return redirect(_return_url(provider_name, store.get(provider_name, kind, reference)))
         obj.pop("pending_card_sandbox", None)
         store.put(provider_name, "checkout.session" if provider_name == "stripe" else "transaction", reference, obj)
-        return render(request, "sandbox/checkout.html", {
-            "provider": provider_name, "reference": reference, "summary": _summary(provider_name, obj),
-            "error": "Authentication failed; the card was not charged."}, status=402)
-    return render(request, "sandbox/authenticate.html", {
-        "provider": provider_name, "reference": reference, "summary": _summary(provider_name, obj)})
+        return render(
+            request,
+            "sandbox/checkout.html",
+            {
+                "provider": provider_name,
+                "reference": reference,
+                "summary": _summary(provider_name, obj),
+                "error": "Authentication failed; the card was not charged.",
+            },
+            status=402,
+        )
+    return render(
+        request,
+        "sandbox/authenticate.html",
+        {"provider": provider_name, "reference": reference, "summary": _summary(provider_name, obj)},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -106,8 +146,11 @@ def portal_page(request: HttpRequest, provider_name: str, object_id: str) -> Htt
         raise Http404("The sandbox is off for this provider.")
     if provider_name == "stripe":
         session = store.get("stripe", "billing_portal.session", object_id) or {}
-        subs = [s for s in store.all_of("stripe", "subscription")
-                if s["customer"] == session.get("customer") and s["status"] != "canceled"]
+        subs = [
+            s
+            for s in store.all_of("stripe", "subscription")
+            if s["customer"] == session.get("customer") and s["status"] != "canceled"
+        ]
         sub = subs[-1] if subs else None
         return_url = session.get("return_url") or RETURN_FALLBACK
     else:
@@ -129,5 +172,8 @@ def portal_page(request: HttpRequest, provider_name: str, object_id: str) -> Htt
         elif action == "return":
             return redirect(return_url)
         sub = store.get(provider_name, "subscription", sub_id)
-    return render(request, "sandbox/portal.html", {
-        "provider": provider_name, "sub": sub, "sub_id": sub_id, "notice": notice, "return_url": return_url})
+    return render(
+        request,
+        "sandbox/portal.html",
+        {"provider": provider_name, "sub": sub, "sub_id": sub_id, "notice": notice, "return_url": return_url},
+    )

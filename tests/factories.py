@@ -73,13 +73,10 @@ def subscribe(org, plan, **kwargs):
     return Subscription.objects.create(organization=org, plan=plan, **defaults)
 
 
-
 # --- usage (issue 4) ------------------------------------------------------------------------
 
 
-
 # --- billing (issue 5) ----------------------------------------------------------------------
-
 
 
 # --- docs and status (issue 6) --------------------------------------------------------------

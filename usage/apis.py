@@ -32,8 +32,9 @@ def _aware(value: datetime) -> datetime:
 
 
 class RangeInput(serializers.Serializer):
-    window = serializers.ChoiceField(choices=WINDOWS, required=False,
-                                     help_text="A preset range; ignored when `from` and `to` are given.")
+    window = serializers.ChoiceField(
+        choices=WINDOWS, required=False, help_text="A preset range; ignored when `from` and `to` are given."
+    )
     from_ = serializers.DateTimeField(required=False, help_text="Start (inclusive), ISO 8601; default: 24 h ago.")
     to = serializers.DateTimeField(required=False, help_text="End (exclusive), ISO 8601; default: now.")
 
@@ -60,19 +61,25 @@ class RangeInput(serializers.Serializer):
 
 
 class UsageQueryInput(RangeInput):
-    granularity = serializers.ChoiceField(choices=Granularity.choices, required=False,
-                                          help_text="hour or day; default: hour up to 48 h, else day.")
+    granularity = serializers.ChoiceField(
+        choices=Granularity.choices, required=False, help_text="hour or day; default: hour up to 48 h, else day."
+    )
     key = serializers.CharField(required=False, max_length=64, help_text="Only this API key (its visible prefix).")
     operation = serializers.CharField(required=False, max_length=128, help_text="Only this operation id.")
-    group_by = serializers.ChoiceField(choices=list(selectors.GROUPS), required=False,
-                                       help_text="Split the series: key, operation, status_class or meter.")
+    group_by = serializers.ChoiceField(
+        choices=list(selectors.GROUPS),
+        required=False,
+        help_text="Split the series: key, operation, status_class or meter.",
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         span = attrs["end"] - attrs["start"]
         granularity = attrs.get("granularity") or (Granularity.HOUR if span <= timedelta(hours=48) else Granularity.DAY)
         if granularity == Granularity.HOUR and span > MAX_HOURLY_RANGE:
-            raise serializers.ValidationError({"granularity": f"hourly data spans at most {MAX_HOURLY_RANGE.days} days; use day."})
+            raise serializers.ValidationError(
+                {"granularity": f"hourly data spans at most {MAX_HOURLY_RANGE.days} days; use day."}
+            )
         attrs["granularity"] = granularity
         if granularity == Granularity.DAY:  # daily buckets start at midnight UTC
             attrs["start"] = attrs["start"].astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -128,14 +135,22 @@ class UsageApi(APIView):
     permission_classes = [OrgCapability.of("view_usage")]
     scope_area = "usage"
 
-    @extend_schema(operation_id="usage_query", parameters=[UsageQueryInput], responses={200: UsageOutput}, tags=["usage"])
+    @extend_schema(
+        operation_id="usage_query", parameters=[UsageQueryInput], responses={200: UsageOutput}, tags=["usage"]
+    )
     def get(self, request):
         org_id = request.org.pk
         params = UsageQueryInput(data=request.query_params, context={"org_id": org_id})
         params.is_valid(raise_exception=True)
         q = params.validated_data
-        query = {"org_id": org_id, "start": q["start"], "end": q["end"], "granularity": q["granularity"],
-                 "key": q.get("key"), "operation": q.get("operation")}
+        query = {
+            "org_id": org_id,
+            "start": q["start"],
+            "end": q["end"],
+            "granularity": q["granularity"],
+            "key": q.get("key"),
+            "operation": q.get("operation"),
+        }
         group_by = q.get("group_by")
         series = selectors.usage_series(**query, group_by=group_by)
         for point in series:  # thousands of points: format here rather than per-field serializers
@@ -146,7 +161,10 @@ class UsageApi(APIView):
             for row in breakdown:
                 row["label"] = f"{names[row['group']]} ({row['group']}…)" if row["group"] in names else row["group"]
         body = {
-            "from": _iso(q["start"]), "to": _iso(q["end"]), "granularity": q["granularity"], "group_by": group_by,
+            "from": _iso(q["start"]),
+            "to": _iso(q["end"]),
+            "granularity": q["granularity"],
+            "group_by": group_by,
             "totals": selectors.usage_breakdown(**query)[0],
             "series": series,
             "breakdown": breakdown,
@@ -173,10 +191,19 @@ class UsageQuotaApi(APIView):
     @extend_schema(operation_id="usage_quota", responses={200: QuotaOutput}, tags=["usage"])
     def get(self, request):
         status = selectors.quota_status(org_id=request.org.pk)
-        return Response(QuotaOutput({
-            "period_start": status.period_start, "period_end": status.period_end, "quota": status.quota,
-            "used": status.used, "remaining": status.remaining, "percent": status.percent, "projected": status.projected,
-        }).data)
+        return Response(
+            QuotaOutput(
+                {
+                    "period_start": status.period_start,
+                    "period_end": status.period_end,
+                    "quota": status.quota,
+                    "used": status.used,
+                    "remaining": status.remaining,
+                    "percent": status.percent,
+                    "projected": status.projected,
+                }
+            ).data
+        )
 
 
 async def _in_main_thread(lines, chunk: int = 2000):
@@ -215,9 +242,12 @@ class UsageLedgerCsvApi(APIView):
     permission_classes = [OrgCapability.of("view_usage")]
     scope_area = "usage"
 
-    @extend_schema(operation_id="usage_ledger_csv", parameters=[RangeInput],
-                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV ledger")},
-                   tags=["usage"])
+    @extend_schema(
+        operation_id="usage_ledger_csv",
+        parameters=[RangeInput],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV ledger")},
+        tags=["usage"],
+    )
     def get(self, request):
         org_id = request.org.pk
         data = request.query_params.copy()

@@ -37,8 +37,10 @@ def _requests_recorded(*, org_id: int, since: int) -> int:
     """Requests of the organization PostgreSQL recorded since epoch ``since`` — the same count
     as ``usage.selectors.requests_in_period_db`` (not imported: selectors read the limiter)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM usage_event WHERE org_id = %s AND occurred_at >= %s",
-                       [org_id, datetime.fromtimestamp(since, tz=UTC)])
+        cursor.execute(
+            "SELECT count(*) FROM usage_event WHERE org_id = %s AND occurred_at >= %s",
+            [org_id, datetime.fromtimestamp(since, tz=UTC)],
+        )
         return cursor.fetchone()[0]
 
 

@@ -26,7 +26,9 @@ def new_event_id() -> str:
     """A UUIDv7 (time-ordered) as 32 hex chars: unique, and index-friendly in PostgreSQL."""
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+    value = (
+        (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+    )
     return f"{value:032x}"
 
 
@@ -52,14 +54,34 @@ class UsageEvent:
         return asdict(self)
 
 
-def usage_event_build(*, key: KeyRecord, operation_id: str, method: str, status: int, units: int, meter: str,
-                      plan: str, request_id: str, started: float) -> UsageEvent:
+def usage_event_build(
+    *,
+    key: KeyRecord,
+    operation_id: str,
+    method: str,
+    status: int,
+    units: int,
+    meter: str,
+    plan: str,
+    request_id: str,
+    started: float,
+) -> UsageEvent:
     """The event of one admitted call, attributed to its key; ``started`` is the
     ``time.perf_counter()`` reading taken when the request arrived."""
     return UsageEvent(
-        org_id=key.org_id, api_key_prefix=key.prefix, operation_id=operation_id, method=method, status=status,
-        units=units, meter=meter, latency_ms=round((time.perf_counter() - started) * 1000, 3), plan=plan,
-        request_id=request_id, user_id=key.user_id, api_key_id=key.id, mode=key.mode,
+        org_id=key.org_id,
+        api_key_prefix=key.prefix,
+        operation_id=operation_id,
+        method=method,
+        status=status,
+        units=units,
+        meter=meter,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        plan=plan,
+        request_id=request_id,
+        user_id=key.user_id,
+        api_key_id=key.id,
+        mode=key.mode,
     )
 
 

@@ -34,7 +34,7 @@ from portal.redis import org_tag, redis_client
 from usage.entitlements import entitlements_key, entitlements_publish, quota_key
 
 SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
-SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 - EVALSHA names scripts by SHA-1; not a security use
 REFUND_SCRIPT = (Path(__file__).parent / "lua" / "refund.lua").read_text()
 # A lease ends this long before the Redis window it was counted in, so a leased admission is
 # never spent in the next window (covers the round trip between Redis' clock and ours).
@@ -78,8 +78,9 @@ class Decision:
     @property
     def retry_after(self) -> int:
         """Seconds until the limit that refused this request resets."""
-        return {LIMIT_SECOND: self.second_reset, LIMIT_MINUTE: self.minute_reset,
-                LIMIT_QUOTA: self.quota_reset}.get(self.code, 0)
+        return {LIMIT_SECOND: self.second_reset, LIMIT_MINUTE: self.minute_reset, LIMIT_QUOTA: self.quota_reset}.get(
+            self.code, 0
+        )
 
     def policies(self) -> list[tuple[str, int, int, int, int]]:
         """(name, limit, window seconds, remaining, reset seconds) for each limit that applies."""
@@ -155,7 +156,7 @@ def leases_release_all() -> None:
     with _leases_lock:
         for lease in _leases.values():
             if lease.left > 0:
-                _refunds.append(lease)
+                _refunds.append(lease)  # noqa: PERF401 - under the lock, in place
         _leases.clear()
 
 
@@ -171,8 +172,16 @@ def leases_sweep(pipe) -> list:
                     _refunds.append(lease)
         due, _refunds[:] = list(_refunds), []
     for lease in due:
-        pipe.eval(REFUND_SCRIPT, 2, window_key(lease.org_id), quota_key(lease.org_id), lease.left, lease.sw,
-                  lease.mw, lease.pstart)
+        pipe.eval(
+            REFUND_SCRIPT,
+            2,
+            window_key(lease.org_id),
+            quota_key(lease.org_id),
+            lease.left,
+            lease.sw,
+            lease.mw,
+            lease.pstart,
+        )
     return due
 
 
@@ -182,8 +191,15 @@ def leases_requeue(due: list) -> None:
         _refunds.extend(due)
 
 
-def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, idem_scope: int | None = None,
-          fingerprint: str = "") -> Decision:
+def admit(
+    *,
+    org_id: int,
+    key_id: int,
+    cost: int = 1,
+    idem: str | None = None,
+    idem_scope: int | None = None,
+    fingerprint: str = "",
+) -> Decision:
     """Decide and count one request: one Redis round trip (two on a cold organization), or
     none while this process holds a lease for the key.
 
@@ -219,20 +235,36 @@ def admit(*, org_id: int, key_id: int, cost: int = 1, idem: str | None = None, i
         raw = _run(client, keys, args[:5])
     extra = raw[12]
     decision = Decision(
-        code=int(raw[0]), plan=raw[1].decode() if isinstance(raw[1], bytes) else raw[1],
-        rps=int(raw[2]), second_left=int(raw[3]), second_reset=int(raw[4]),
-        rpm=int(raw[5]), minute_left=int(raw[6]), minute_reset=int(raw[7]),
-        quota=int(raw[8]), quota_used=int(raw[9]), quota_reset=int(raw[10]), overage=bool(raw[11]),
+        code=int(raw[0]),
+        plan=raw[1].decode() if isinstance(raw[1], bytes) else raw[1],
+        rps=int(raw[2]),
+        second_left=int(raw[3]),
+        second_reset=int(raw[4]),
+        rpm=int(raw[5]),
+        minute_left=int(raw[6]),
+        minute_reset=int(raw[7]),
+        quota=int(raw[8]),
+        quota_used=int(raw[9]),
+        quota_reset=int(raw[10]),
+        overage=bool(raw[11]),
         extra=extra.decode() if isinstance(extra, bytes) else extra,
     )
     if decision.code == ADMITTED and len(raw) > 13 and int(raw[13]) > 0:
-        _grant_lease(org_id, key_id, decision, leased=int(raw[13]), now_sec=int(raw[14]), usec=int(raw[15]),
-                     pstart=raw[16].decode() if isinstance(raw[16], bytes) else str(raw[16]))
+        _grant_lease(
+            org_id,
+            key_id,
+            decision,
+            leased=int(raw[13]),
+            now_sec=int(raw[14]),
+            usec=int(raw[15]),
+            pstart=raw[16].decode() if isinstance(raw[16], bytes) else str(raw[16]),
+        )
     return decision
 
 
-def _grant_lease(org_id: int, key_id: int, decision: Decision, *, leased: int, now_sec: int, usec: int,
-                 pstart: str) -> None:
+def _grant_lease(
+    org_id: int, key_id: int, decision: Decision, *, leased: int, now_sec: int, usec: int, pstart: str
+) -> None:
     decision.leased = leased
     lifetime = settings.LIMITER_LEASE_SECONDS
     into_second = usec / 1_000_000
@@ -240,16 +272,27 @@ def _grant_lease(org_id: int, key_id: int, decision: Decision, *, leased: int, n
         lifetime = min(lifetime, 1 - into_second - LEASE_WINDOW_MARGIN)
     if decision.rpm >= 0:
         lifetime = min(lifetime, 60 - (now_sec % 60) - into_second - LEASE_WINDOW_MARGIN)
-    lease = _Lease(org_id=org_id, key_id=key_id, left=leased, decision=replace(decision), sw=now_sec,
-                   mw=now_sec // 60, pstart=pstart, ends=time.monotonic() + max(lifetime, 0))
+    lease = _Lease(
+        org_id=org_id,
+        key_id=key_id,
+        left=leased,
+        decision=replace(decision),
+        sw=now_sec,
+        mw=now_sec // 60,
+        pstart=pstart,
+        ends=time.monotonic() + max(lifetime, 0),
+    )
     with _leases_lock:
         previous = _leases.get((org_id, key_id))
         _leases[(org_id, key_id)] = lease
         if previous is not None and previous.left > 0:
             # Two threads renewed at once: keep both reservations in one lease when they were
             # counted in the same windows, so none is left unused (that would under-admit).
-            same = previous.pstart == lease.pstart and (decision.rps < 0 or previous.sw == lease.sw) and (
-                decision.rpm < 0 or previous.mw == lease.mw)
+            same = (
+                previous.pstart == lease.pstart
+                and (decision.rps < 0 or previous.sw == lease.sw)
+                and (decision.rpm < 0 or previous.mw == lease.mw)
+            )
             if same:
                 lease.left += previous.left
             else:

@@ -78,7 +78,16 @@ class UsageRollup(models.Model):
         db_table = "usage_rollup"
         constraints = [
             models.UniqueConstraint(
-                fields=["granularity", "org_id", "bucket_start", "api_key_prefix", "operation_id", "meter", "mode", "status_class"],
+                fields=[
+                    "granularity",
+                    "org_id",
+                    "bucket_start",
+                    "api_key_prefix",
+                    "operation_id",
+                    "meter",
+                    "mode",
+                    "status_class",
+                ],
                 name="usage_rollup_unique_slice",
             ),
         ]
@@ -104,7 +113,9 @@ class UsageAlert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "period_start", "threshold"], name="usage_alert_once_per_period"),
+            models.UniqueConstraint(
+                fields=["organization", "period_start", "threshold"], name="usage_alert_once_per_period"
+            ),
             models.CheckConstraint(condition=Q(threshold__in=[80, 100]), name="usage_alert_threshold_known"),
         ]
 
@@ -153,6 +164,8 @@ class UsageSummary(models.Model):
     class Meta:
         db_table = "usage_summary"
         constraints = [
-            models.UniqueConstraint(fields=["org_id", "granularity", "dimension", "bucket_start", "value"],
-                                    name="usage_summary_unique_slice"),
+            models.UniqueConstraint(
+                fields=["org_id", "granularity", "dimension", "bucket_start", "value"],
+                name="usage_summary_unique_slice",
+            ),
         ]

@@ -116,8 +116,10 @@ def _monthly_tables() -> dict[str, bool]:
     by a prune that stopped between DETACH and DROP)."""
     attached = partitions_existing()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s AND pg_table_is_visible(oid)",
-                       [f"{PARENT}_y%"])
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s AND pg_table_is_visible(oid)",
+            [f"{PARENT}_y%"],
+        )
         return {name: name in attached for (name,) in cursor.fetchall() if _month_of(name)}
 
 

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MAX_BUFFERED = 200_000
 
 
-
 class Recorder:
     def __init__(self) -> None:
         self._events: deque[UsageEvent] = deque()
@@ -92,7 +91,7 @@ class Recorder:
             try:
                 size = settings.RECORDER_BATCH_SIZE
                 for start in range(0, len(batch), size):
-                    pipe.xadd(STREAM_KEY, {STREAM_FIELD: pack(batch[start:start + size])})
+                    pipe.xadd(STREAM_KEY, {STREAM_FIELD: pack(batch[start : start + size])})
                 last_used: dict[int, float] = {}
                 for event in batch:
                     if event.api_key_id is not None:

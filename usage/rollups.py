@@ -45,8 +45,13 @@ GROUP BY {DIMS}, status_class
 """
 
 
-_DIMENSIONS = {"key": "api_key_prefix", "operation": "operation_id", "status_class": "status_class::text",
-               "meter": "meter", "mode": "mode"}
+_DIMENSIONS = {
+    "key": "api_key_prefix",
+    "operation": "operation_id",
+    "status_class": "status_class::text",
+    "meter": "meter",
+    "mode": "mode",
+}
 _SUMMARY_SQL = f"""
 INSERT INTO usage_summary (granularity, bucket_start, org_id, dimension, value, requests, units, billable_units,
                            errors, latency_sum_ms, latency_hist)
@@ -90,7 +95,9 @@ def _replace(granularity: str, start: datetime, end: datetime, org_ids: list[int
     with connection.cursor() as cursor:
         # Serialize recomputations of the same bucket (two workers would otherwise both
         # delete, then both insert → duplicate-key error).
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"usage_rollup:{granularity}:{start.isoformat()}"])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"usage_rollup:{granularity}:{start.isoformat()}"]
+        )
         cursor.execute(
             "DELETE FROM usage_rollup WHERE granularity = %s AND bucket_start = %s AND org_id = ANY(%s)",
             [granularity, start, org_ids],

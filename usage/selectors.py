@@ -42,8 +42,18 @@ def billable_units_by_meter(*, org_id: int, start: datetime, end: datetime) -> d
 
 
 LEDGER_COLUMNS = (
-    "occurred_at", "event_id", "request_id", "api_key_prefix", "mode", "operation_id", "method",
-    "status", "meter", "units", "billable_units", "latency_ms",
+    "occurred_at",
+    "event_id",
+    "request_id",
+    "api_key_prefix",
+    "mode",
+    "operation_id",
+    "method",
+    "status",
+    "meter",
+    "units",
+    "billable_units",
+    "latency_ms",
 )
 
 
@@ -122,8 +132,16 @@ def quota_status(*, org_id: int, now: datetime | None = None, used: int | None =
 GROUPS = {"key": "api_key_prefix", "operation": "operation_id", "status_class": "status_class", "meter": "meter"}
 
 
-def _source(*, org_id: int, start: datetime, end: datetime, granularity: str, key: str | None,
-            operation: str | None, group_by: str | None) -> tuple[str, str, str, list]:
+def _source(
+    *,
+    org_id: int,
+    start: datetime,
+    end: datetime,
+    granularity: str,
+    key: str | None,
+    operation: str | None,
+    group_by: str | None,
+) -> tuple[str, str, str, list]:
     """(table, group expression, WHERE clause, params) for a rollup read.
 
     Unfiltered reads use ``usage_summary`` (one dimension per row: small); a key or operation
@@ -143,11 +161,20 @@ def _source(*, org_id: int, start: datetime, end: datetime, granularity: str, ke
     return "usage_rollup", (GROUPS[group_by] if group_by else "'all'"), " AND ".join(where), params
 
 
-def usage_series(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
-                 key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
+def usage_series(
+    *,
+    org_id: int,
+    start: datetime,
+    end: datetime,
+    granularity: str = Granularity.HOUR,
+    key: str | None = None,
+    operation: str | None = None,
+    group_by: str | None = None,
+) -> list[dict]:
     """Requests, units and errors per bucket (and per group when ``group_by`` is given)."""
-    table, dim, where, params = _source(org_id=org_id, start=start, end=end, granularity=granularity, key=key,
-                                        operation=operation, group_by=group_by)
+    table, dim, where, params = _source(
+        org_id=org_id, start=start, end=end, granularity=granularity, key=key, operation=operation, group_by=group_by
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT bucket_start, {dim}, sum(requests), sum(units), sum(billable_units), sum(errors) "
@@ -157,8 +184,13 @@ def usage_series(*, org_id: int, start: datetime, end: datetime, granularity: st
         rows = cursor.fetchall()
     out = []
     for bucket, group, requests, units, billable, errors in rows:
-        item = {"bucket": bucket, "requests": int(requests), "units": int(units), "billable_units": int(billable),
-                "errors": int(errors)}
+        item = {
+            "bucket": bucket,
+            "requests": int(requests),
+            "units": int(units),
+            "billable_units": int(billable),
+            "errors": int(errors),
+        }
         if group_by:
             item["group"] = str(group)
         out.append(item)
@@ -168,12 +200,21 @@ def usage_series(*, org_id: int, start: datetime, end: datetime, granularity: st
 _HIST_SUM = "ARRAY[" + ", ".join(f"sum(latency_hist[{i + 1}])" for i in range(histogram.N_BUCKETS)) + "]::bigint[]"
 
 
-def usage_breakdown(*, org_id: int, start: datetime, end: datetime, granularity: str = Granularity.HOUR,
-                    key: str | None = None, operation: str | None = None, group_by: str | None = None) -> list[dict]:
+def usage_breakdown(
+    *,
+    org_id: int,
+    start: datetime,
+    end: datetime,
+    granularity: str = Granularity.HOUR,
+    key: str | None = None,
+    operation: str | None = None,
+    group_by: str | None = None,
+) -> list[dict]:
     """Totals (with p50/p95 from the merged histograms) per group, or one overall row.
     Aggregation, histogram merge included, happens in PostgreSQL."""
-    table, dim, where, params = _source(org_id=org_id, start=start, end=end, granularity=granularity, key=key,
-                                        operation=operation, group_by=group_by)
+    table, dim, where, params = _source(
+        org_id=org_id, start=start, end=end, granularity=granularity, key=key, operation=operation, group_by=group_by
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {dim}, sum(requests), sum(units), sum(billable_units), sum(errors), sum(latency_sum_ms), "
@@ -190,10 +231,15 @@ def usage_breakdown(*, org_id: int, start: datetime, end: datetime, granularity:
 def _breakdown_row(group, requests, units, billable, errors, latency_sum, hist) -> dict:
     requests, errors = int(requests), int(errors)
     return {
-        "group": str(group), "requests": requests, "units": int(units), "billable_units": int(billable),
-        "errors": errors, "error_rate": round(errors / requests, 4) if requests else 0.0,
+        "group": str(group),
+        "requests": requests,
+        "units": int(units),
+        "billable_units": int(billable),
+        "errors": errors,
+        "error_rate": round(errors / requests, 4) if requests else 0.0,
         "latency_avg_ms": round(latency_sum / requests, 2) if requests else None,
-        "latency_p50_ms": histogram.percentile(hist, 0.50), "latency_p95_ms": histogram.percentile(hist, 0.95),
+        "latency_p50_ms": histogram.percentile(hist, 0.50),
+        "latency_p95_ms": histogram.percentile(hist, 0.95),
     }
 
 
@@ -228,9 +274,14 @@ def default_range(window: str, *, org_id: int, now: datetime | None = None) -> t
 # --- operator overview (staff; the console app renders it) ---------------------------------
 def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict:
     """Top customers and endpoints by requests, with error rates and p95 (daily rollups)."""
-    qs = UsageSummary.objects.filter(granularity=Granularity.DAY, dimension="all", bucket_start__gte=since, bucket_start__lt=until)
-    customers = list(qs.values("org_id").annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
-                     .order_by("-requests")[:limit])
+    qs = UsageSummary.objects.filter(
+        granularity=Granularity.DAY, dimension="all", bucket_start__gte=since, bucket_start__lt=until
+    )
+    customers = list(
+        qs.values("org_id")
+        .annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
+        .order_by("-requests")[:limit]
+    )
     names = dict(Organization.objects.filter(pk__in=[c["org_id"] for c in customers]).values_list("pk", "name"))
     for c in customers:
         c["name"] = names.get(c["org_id"], f"#{c['org_id']}")
@@ -238,11 +289,23 @@ def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT value, sum(requests), sum(errors), {_HIST_SUM} FROM usage_summary "
-            "WHERE granularity = 'day' AND dimension = 'operation' AND bucket_start >= %s AND bucket_start < %s GROUP BY 1 ORDER BY 2 DESC LIMIT %s",
+            "WHERE granularity = 'day' AND dimension = 'operation' AND bucket_start >= %s AND bucket_start < %s GROUP BY 1 ORDER BY 2 DESC LIMIT %s",  # noqa: E501
             [since, until, limit * 2],
         )
-        rows = [{"operation": op, "requests": int(requests), "errors": int(errors),
-                 "error_rate": round(errors / requests, 4) if requests else 0.0,
-                 "p95_ms": histogram.percentile(hist, 0.95)} for op, requests, errors, hist in cursor.fetchall()]
+        rows = [
+            {
+                "operation": op,
+                "requests": int(requests),
+                "errors": int(errors),
+                "error_rate": round(errors / requests, 4) if requests else 0.0,
+                "p95_ms": histogram.percentile(hist, 0.95),
+            }
+            for op, requests, errors, hist in cursor.fetchall()
+        ]
     total = qs.aggregate(requests=Sum("requests"), errors=Sum("errors"))
-    return {"customers": customers, "endpoints": rows, "requests": total["requests"] or 0, "errors": total["errors"] or 0}
+    return {
+        "customers": customers,
+        "endpoints": rows,
+        "requests": total["requests"] or 0,
+        "errors": total["errors"] or 0,
+    }

@@ -36,7 +36,9 @@ def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | 
             continue
         with transaction.atomic():
             alert, was_created = UsageAlert.objects.get_or_create(
-                organization_id=org_id, period_start=status.period_start, threshold=threshold,
+                organization_id=org_id,
+                period_start=status.period_start,
+                threshold=threshold,
                 defaults={"period_end": status.period_end, "used": status.used, "quota": status.quota},
             )
             if was_created:
@@ -48,15 +50,23 @@ def usage_alerts_check(*, org_id: int, now: datetime | None = None, used: int | 
 def _alert_notify(alert: UsageAlert) -> None:
     org = Organization.objects.get(pk=alert.organization_id)
     data = {
-        "threshold_percent": alert.threshold, "used": alert.used, "quota": alert.quota,
-        "period_start": alert.period_start.isoformat(), "period_end": alert.period_end.isoformat(),
+        "threshold_percent": alert.threshold,
+        "used": alert.used,
+        "quota": alert.quota,
+        "period_start": alert.period_start.isoformat(),
+        "period_end": alert.period_end.isoformat(),
     }
     customer_event_emit(org_id=org.pk, type="usage.threshold_reached", data=data)
     recipients = billing_contacts(org=org)
     if not recipients:
         return
-    context = {"org": org, "alert": alert, "site_url": settings.SITE_URL, "site_name": settings.SITE_NAME,
-               "remaining": max(alert.quota - alert.used, 0)}
+    context = {
+        "org": org,
+        "alert": alert,
+        "site_url": settings.SITE_URL,
+        "site_name": settings.SITE_NAME,
+        "remaining": max(alert.quota - alert.used, 0),
+    }
     email_send(template="usage_threshold", to=recipients, context=context)
     log.info("usage alert %s%% sent to org %s (%s recipients)", alert.threshold, org.pk, len(recipients))
 
@@ -67,10 +77,17 @@ def usage_quota_reconcile(*, org_id: int, redis_count: int, now: datetime | None
     now = now or datetime.now(UTC)
     start, _end = usage_period_for_org(org_id=org_id, now=now)
     db_count = requests_in_period_db(org_id=org_id, start=start, end=now)
-    drift = QuotaDrift.objects.create(organization_id=org_id, period_start=start, redis_count=redis_count, db_count=db_count)
+    drift = QuotaDrift.objects.create(
+        organization_id=org_id, period_start=start, redis_count=redis_count, db_count=db_count
+    )
     if drift.drift:
-        log.warning("usage quota drift for org %s: redis=%s postgres=%s (drift %+d; events in flight count as drift)",
-                    org_id, redis_count, db_count, drift.drift)
+        log.warning(
+            "usage quota drift for org %s: redis=%s postgres=%s (drift %+d; events in flight count as drift)",
+            org_id,
+            redis_count,
+            db_count,
+            drift.drift,
+        )
     return drift
 
 
@@ -79,7 +96,9 @@ def quota_drifts_prune(*, before: datetime) -> int:
     backlog never holds one long transaction. Returns the rows deleted."""
     deleted = 0
     while True:
-        batch = list(QuotaDrift.objects.filter(checked_at__lt=before).order_by("pk").values_list("pk", flat=True)[:PRUNE_BATCH])
+        batch = list(
+            QuotaDrift.objects.filter(checked_at__lt=before).order_by("pk").values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
         if not batch:
             return deleted
         deleted += QuotaDrift.objects.filter(pk__in=batch).delete()[0]

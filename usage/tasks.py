@@ -45,8 +45,13 @@ def usage_ingest_drain() -> dict:
             log.warning("usage drain outlived its lock; another drain holds it now")
     if result.entries:
         usage_rollup_dirty.delay()
-    return {"entries": result.entries, "events": result.events, "inserted": result.inserted, "dead": result.dead,
-            "retry": result.retry}
+    return {
+        "entries": result.entries,
+        "events": result.events,
+        "inserted": result.inserted,
+        "dead": result.dead,
+        "retry": result.retry,
+    }
 
 
 @shared_task(ignore_result=True)
@@ -66,7 +71,9 @@ def usage_rollup_dirty() -> int:
         redis.sadd(DIRTY_KEY, *members)  # nothing lost: retried on the next tick
         raise
     # Events of a deleted organization are kept (billing record) but alert no one.
-    for org_id in Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True):
+    for org_id in (
+        Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True)
+    ):
         try:
             services.usage_alerts_check(org_id=org_id)
         except Exception:

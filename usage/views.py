@@ -33,4 +33,3 @@ def usage_dashboard(request):
 def usage_card(request):
     context = _quota_context(request.org.pk)
     return render(request, "usage/card.html", context)
-

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
 from webhooks.models import CustomerEvent, DeliveryAttempt, WebhookDelivery, WebhookEndpoint

@@ -27,8 +27,9 @@ class EndpointSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
     description = serializers.CharField(allow_blank=True)
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES),
-                                        help_text="Subscribed event types; empty = all.")
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), help_text="Subscribed event types; empty = all."
+    )
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
@@ -52,14 +53,23 @@ class WebhookEndpointsApi(APIView):
     class CreateOutputSerializer(EndpointSerializer):
         secret = serializers.CharField(help_text="`whsec_…` signing secret. Shown only in this response.")
 
-    @extend_schema(operation_id="billing_webhooks_list", tags=WEBHOOKS, responses=ListOutputSerializer(many=True),
-                   summary="Webhook endpoints")
+    @extend_schema(
+        operation_id="billing_webhooks_list",
+        tags=WEBHOOKS,
+        responses=ListOutputSerializer(many=True),
+        summary="Webhook endpoints",
+    )
     def get(self, request):
         endpoints = selectors.webhook_endpoints_for_org(org_id=active_organization(request).pk)
         return Response(self.ListOutputSerializer(endpoints, many=True).data)
 
-    @extend_schema(operation_id="billing_webhooks_create", tags=WEBHOOKS, request=CreateInputSerializer,
-                   responses={201: CreateOutputSerializer}, summary="Register a webhook endpoint")
+    @extend_schema(
+        operation_id="billing_webhooks_create",
+        tags=WEBHOOKS,
+        request=CreateInputSerializer,
+        responses={201: CreateOutputSerializer},
+        summary="Register a webhook endpoint",
+    )
     def post(self, request):
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -71,11 +81,17 @@ class WebhookEndpointDeleteApi(APIView):
     permission_classes = [OrgCapability.of("manage_webhooks")]
     scope_area = "webhooks"
 
-    @extend_schema(operation_id="billing_webhooks_destroy", tags=WEBHOOKS, request=None, responses={204: None},
-                   summary="Delete a webhook endpoint")
+    @extend_schema(
+        operation_id="billing_webhooks_destroy",
+        tags=WEBHOOKS,
+        request=None,
+        responses={204: None},
+        summary="Delete a webhook endpoint",
+    )
     def delete(self, request, endpoint_id: int):
-        services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=active_organization(request).pk,
-                                                                                  endpoint_id=endpoint_id))
+        services.webhook_endpoint_delete(
+            endpoint=selectors.webhook_endpoint_get(org_id=active_organization(request).pk, endpoint_id=endpoint_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,8 +117,12 @@ class WebhookDeliveriesApi(APIView):
     class OutputSerializer(DeliverySerializer):
         pass
 
-    @extend_schema(operation_id="billing_webhooks_deliveries_list", tags=WEBHOOKS,
-                   responses=OutputSerializer(many=True), summary="Recent deliveries to an endpoint")
+    @extend_schema(
+        operation_id="billing_webhooks_deliveries_list",
+        tags=WEBHOOKS,
+        responses=OutputSerializer(many=True),
+        summary="Recent deliveries to an endpoint",
+    )
     def get(self, request, endpoint_id: int):
         endpoint = selectors.webhook_endpoint_get(org_id=active_organization(request).pk, endpoint_id=endpoint_id)
         return Response(self.OutputSerializer(selectors.deliveries_for_endpoint(endpoint=endpoint), many=True).data)
@@ -115,8 +135,13 @@ class WebhookTestApi(APIView):
     class OutputSerializer(DeliverySerializer):
         pass
 
-    @extend_schema(operation_id="billing_webhooks_test", tags=WEBHOOKS, request=None,
-                   responses={202: OutputSerializer}, summary="Send a test event to an endpoint")
+    @extend_schema(
+        operation_id="billing_webhooks_test",
+        tags=WEBHOOKS,
+        request=None,
+        responses={202: OutputSerializer},
+        summary="Send a test event to an endpoint",
+    )
     def post(self, request, endpoint_id: int):
         endpoint = selectors.webhook_endpoint_get(org_id=active_organization(request).pk, endpoint_id=endpoint_id)
         delivery = services.webhook_endpoint_test(endpoint=endpoint)

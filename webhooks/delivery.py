@@ -124,8 +124,9 @@ def pinned_request(url: str, address: str | None) -> tuple[str, dict[str, str], 
 
 def payload_for(delivery: WebhookDelivery) -> str:
     event = delivery.event
-    return json.dumps({"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data}, separators=(",", ":")
+    )
 
 
 # Attempts may still be made for these; the other statuses are final.
@@ -152,8 +153,12 @@ def delivery_attempt(*, delivery_id: int, expected_attempts: int | None = None) 
        the claim's ``next_attempt_at`` then lets the sweeper enqueue the same attempt again.
     """
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("endpoint", "event").filter(pk=delivery_id).first())
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None or delivery.status not in OPEN_STATUSES:
             return None
         if expected_attempts is None:
@@ -181,8 +186,10 @@ def _attempt_send(delivery: WebhookDelivery) -> DeliveryAttempt:
     endpoint, body = delivery.endpoint, payload_for(delivery)
     msg_id, timestamp = delivery.event.public_id, int(time.time())
     headers = {
-        "content-type": "application/json", "user-agent": f"{settings.SITE_NAME}-Webhooks/1.0",
-        "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+        "content-type": "application/json",
+        "user-agent": f"{settings.SITE_NAME}-Webhooks/1.0",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret=endpoint.secret, msg_id=msg_id, timestamp=timestamp, body=body),
     }
     attempt = DeliveryAttempt(delivery=delivery)
@@ -191,9 +198,14 @@ def _attempt_send(delivery: WebhookDelivery) -> DeliveryAttempt:
         # Re-checked every attempt (DNS can change after registration), and pinned to the
         # address that passed the check.
         url, host_header, extensions = pinned_request(endpoint.url, target_check(endpoint.url))
-        reply = post_bounded(url, body=body.encode(), headers={**headers, **host_header}, extensions=extensions,
-                             timeout=settings.WEBHOOKS_DELIVERY_TIMEOUT_SECONDS,
-                             max_bytes=settings.WEBHOOKS_RESPONSE_MAX_BYTES)
+        reply = post_bounded(
+            url,
+            body=body.encode(),
+            headers={**headers, **host_header},
+            extensions=extensions,
+            timeout=settings.WEBHOOKS_DELIVERY_TIMEOUT_SECONDS,
+            max_bytes=settings.WEBHOOKS_RESPONSE_MAX_BYTES,
+        )
         attempt.response_status, attempt.error = reply.status, reply.error
         attempt.response_body = reply.body.decode("utf-8", "replace")[:RESPONSE_BODY_KEPT]
     except UnsafeTarget as exc:
@@ -225,8 +237,11 @@ def deliveries_claim_due(*, limit: int = SWEEP_BATCH) -> list[tuple[int, int]]:
     locked until the outcome is recorded) and lets several sweepers run at once."""
     now = timezone.now()
     with transaction.atomic():
-        due = list(WebhookDelivery.objects.select_for_update(skip_locked=True)
-                   .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at").values_list("pk", "attempt_count")[:limit])
+        due = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("pk", "attempt_count")[:limit]
+        )
         WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=claim_expiry())
     return due

@@ -34,16 +34,21 @@ def customer_event_emit(*, org_id: int, type: str, data: dict) -> None:
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown customer event type {type!r}")
-    endpoints = [e for e in WebhookEndpoint.objects.filter(organization_id=org_id, is_active=True)
-                 .only("id", "event_types") if not e.event_types or type in e.event_types]
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(organization_id=org_id, is_active=True).only("id", "event_types")
+        if not e.event_types or type in e.event_types
+    ]
     if not endpoints:
         return  # nobody listens: nothing to store or send
-    event = CustomerEvent.objects.create(organization_id=org_id, public_id=f"evt_{secrets.token_hex(12)}",
-                                         type=type, data=data)
+    event = CustomerEvent.objects.create(
+        organization_id=org_id, public_id=f"evt_{secrets.token_hex(12)}", type=type, data=data
+    )
     # Claimed for the messages enqueued below: should they never run (lost message, broker
     # down, process gone before the commit hook), the sweeper sends them when the claim expires.
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint_id=e.pk, event=event, next_attempt_at=claim_expiry()) for e in endpoints])
+        [WebhookDelivery(endpoint_id=e.pk, event=event, next_attempt_at=claim_expiry()) for e in endpoints]
+    )
 
     def enqueue() -> None:
         for delivery in deliveries:

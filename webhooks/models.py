@@ -17,8 +17,9 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=120, blank=True)
     event_types = models.JSONField(default=list)
-    secret = EncryptedTextField(help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.",
-                                purpose="webhook-endpoint-secret")
+    secret = EncryptedTextField(
+        help_text="whsec_… signing secret, AES-256-GCM encrypted at rest.", purpose="webhook-endpoint-secret"
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -63,8 +64,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The sweeper's "open and due" scan.
-            models.Index(fields=["next_attempt_at"], name="webhooks_delivery_due_idx",
-                         condition=models.Q(status__in=["pending", "retrying"])),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhooks_delivery_due_idx",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
         ]
 
 

@@ -13,14 +13,17 @@ from webhooks.models import CustomerEvent, DeliveryStatus, WebhookDelivery, Webh
 from webhooks.tasks import webhook_delivery_attempt
 
 
-def webhook_endpoint_create(*, org: Organization, url: str, event_types: list[str], description: str = "") -> WebhookEndpoint:
+def webhook_endpoint_create(
+    *, org: Organization, url: str, event_types: list[str], description: str = ""
+) -> WebhookEndpoint:
     """Register an endpoint (SSRF-checked: raises ``UnsafeTarget``) with a fresh signing secret."""
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown:
         raise ValueError(f"unknown event types {unknown}")
     target_check(url)
-    return WebhookEndpoint.objects.create(organization=org, url=url, description=description,
-                                          event_types=list(event_types), secret=secret_new())
+    return WebhookEndpoint.objects.create(
+        organization=org, url=url, description=description, event_types=list(event_types), secret=secret_new()
+    )
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
@@ -29,8 +32,12 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a ``subscription.updated`` test event to this endpoint only (attempted at once)."""
-    event = CustomerEvent.objects.create(organization_id=endpoint.organization_id, public_id=f"evt_{secrets.token_hex(12)}",
-                                         type="subscription.updated", data={"test": True, "message": "Test event from Tollgate"})
+    event = CustomerEvent.objects.create(
+        organization_id=endpoint.organization_id,
+        public_id=f"evt_{secrets.token_hex(12)}",
+        type="subscription.updated",
+        data={"test": True, "message": "Test event from Tollgate"},
+    )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=claim_expiry())
     webhook_delivery_attempt.delay(delivery.pk, 0)
     delivery.refresh_from_db()

@@ -16,8 +16,12 @@ TIME_LIMIT = SOFT_TIME_LIMIT + 30
 
 # The registered name predates this app: messages already queued must still find their task
 # after a deploy (their ``attempt`` is None; see ``delivery_attempt``).
-@shared_task(acks_late=True, name="billing.tasks.webhook_delivery_attempt",
-             soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+@shared_task(
+    acks_late=True,
+    name="billing.tasks.webhook_delivery_attempt",
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+)
 def webhook_delivery_attempt(delivery_id: int, attempt: int | None = None) -> str:
     """Make one attempt (number ``attempt + 1``) unless it was made already or is being made.
     Never re-enqueues itself: a failed attempt sets ``next_attempt_at`` and the sweeper below

@@ -17,11 +17,16 @@ from webhooks.models import WebhookDelivery
 
 
 class EndpointForm(forms.Form):
-    url = forms.URLField(max_length=500, assume_scheme="https", label="Endpoint URL",
-                         widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks/tollgate"}))
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        label="Endpoint URL",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks/tollgate"}),
+    )
     description = forms.CharField(max_length=120, required=False)
-    event_types = forms.MultipleChoiceField(choices=[(t, t) for t in EVENT_TYPES], widget=forms.CheckboxSelectMultiple,
-                                            initial=list(EVENT_TYPES))
+    event_types = forms.MultipleChoiceField(
+        choices=[(t, t) for t in EVENT_TYPES], widget=forms.CheckboxSelectMultiple, initial=list(EVENT_TYPES)
+    )
 
 
 @role_required("manage_webhooks")
@@ -30,23 +35,32 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             endpoint = services.webhook_endpoint_create(
-                org=request.org, url=form.cleaned_data["url"], description=form.cleaned_data["description"],
-                event_types=form.cleaned_data["event_types"])
+                org=request.org,
+                url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["event_types"],
+            )
         except UnsafeTarget as exc:
             form.add_error("url", exc.detail)
         else:
             messages.success(request, "Endpoint added. Copy the signing secret below to verify deliveries.")
             return redirect("webhooks:detail", endpoint.pk)
-    return render(request, "webhooks/endpoint_list.html", {
-        "form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)})
+    return render(
+        request,
+        "webhooks/endpoint_list.html",
+        {"form": form, "endpoints": selectors.webhook_endpoints_for_org(org_id=request.org.pk)},
+    )
 
 
 @never_cache  # shows the signing secret
 @role_required("manage_webhooks")
 def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
-    return render(request, "webhooks/endpoint_detail.html", {
-        "endpoint": endpoint, "deliveries": selectors.deliveries_for_endpoint(endpoint=endpoint)})
+    return render(
+        request,
+        "webhooks/endpoint_detail.html",
+        {"endpoint": endpoint, "deliveries": selectors.deliveries_for_endpoint(endpoint=endpoint)},
+    )
 
 
 @require_POST
@@ -70,6 +84,8 @@ def webhook_resend(request: HttpRequest, endpoint_id: int, delivery_id: int) -> 
 @require_POST
 @role_required("manage_webhooks")
 def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    services.webhook_endpoint_delete(endpoint=selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id))
+    services.webhook_endpoint_delete(
+        endpoint=selectors.webhook_endpoint_get(org_id=request.org.pk, endpoint_id=endpoint_id)
+    )
     messages.success(request, "Endpoint deleted.")
     return redirect("webhooks:list")

@@ -12,8 +12,14 @@ from django.conf import settings
 from billing.providers.base import PaymentProvider
 from billing.providers.paystack import PaystackProvider
 from billing.providers.stripe import StripeProvider
-from sandbox.config import (SANDBOX_PAYSTACK_BASE, SANDBOX_STRIPE_BASE, SANDBOX_STRIPE_KEY, paystack_secret_key,
-                            provider_enabled, provider_on_sandbox)
+from sandbox.config import (
+    SANDBOX_PAYSTACK_BASE,
+    SANDBOX_STRIPE_BASE,
+    SANDBOX_STRIPE_KEY,
+    paystack_secret_key,
+    provider_enabled,
+    provider_on_sandbox,
+)
 from sandbox.transport import SandboxPaystackTransport, SandboxStripeHTTPClient
 
 PROVIDERS: dict[str, type[PaymentProvider]] = {"stripe": StripeProvider, "paystack": PaystackProvider}

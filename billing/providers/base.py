@@ -108,8 +108,18 @@ class PaymentProvider(abc.ABC):
     name: str = ""
 
     @abc.abstractmethod
-    def create_checkout(self, *, org, plan, price, customer_email: str, customer_id: str,
-                        success_url: str, cancel_url: str, reference: str) -> CheckoutSession:
+    def create_checkout(
+        self,
+        *,
+        org,
+        plan,
+        price,
+        customer_email: str,
+        customer_id: str,
+        success_url: str,
+        cancel_url: str,
+        reference: str,
+    ) -> CheckoutSession:
         """Start a hosted checkout for ``price`` (a ``plans.Price``) of ``plan``.
 
         Stripe: Checkout Session in subscription mode with the base price and, when configured,
@@ -180,15 +190,17 @@ class PaymentProvider(abc.ABC):
         """Every live subscription of the customer to ``price_ref`` (to find strays)."""
 
     @abc.abstractmethod
-    def report_usage(self, *, customer_id: str, event_name: str, value: int, identifier: str,
-                     timestamp: datetime) -> bool:
+    def report_usage(
+        self, *, customer_id: str, event_name: str, value: int, identifier: str, timestamp: datetime
+    ) -> bool:
         """Tell the provider about metered usage. ``identifier`` is deterministic so reporting
         the same usage twice counts once. Returns False when the provider bills usage another
         way (Paystack: charged at period close with ``charge_usage``). Raises ProviderUnavailable."""
 
     @abc.abstractmethod
-    def charge_usage(self, *, customer_email: str, authorization_code: str, amount_minor: int,
-                     currency: str, reference: str) -> PaymentInfo:
+    def charge_usage(
+        self, *, customer_email: str, authorization_code: str, amount_minor: int, currency: str, reference: str
+    ) -> PaymentInfo:
         """Charge usage to the saved payment method. Stripe bills usage through meters, so it
         raises NotImplementedError. Raises ProviderError (declined), ProviderUnavailable."""
 

@@ -24,8 +24,15 @@ from billing.providers.base import (
 from billing.providers.paystack_http import API_BASE, PaystackClient, ReferenceInUse
 
 # Paystack subscription statuses → ours. "non-renewing" is active until the period ends.
-_STATUS = {"active": "active", "non-renewing": "active", "attention": "past_due", "completed": "canceled",
-           "complete": "canceled", "cancelled": "canceled", "canceled": "canceled"}
+_STATUS = {
+    "active": "active",
+    "non-renewing": "active",
+    "attention": "past_due",
+    "completed": "canceled",
+    "complete": "canceled",
+    "cancelled": "canceled",
+    "canceled": "canceled",
+}
 _LIVE = ("active", "non-renewing", "attention")
 _INTERVALS = {"month": "monthly", "year": "annually"}
 
@@ -39,13 +46,22 @@ def _dt(value) -> datetime | None:
 class PaystackProvider(PaymentProvider):
     name = "paystack"
 
-    def __init__(self, *, secret_key: str, transport: httpx.BaseTransport | None = None, base_url: str = API_BASE) -> None:
+    def __init__(
+        self, *, secret_key: str, transport: httpx.BaseTransport | None = None, base_url: str = API_BASE
+    ) -> None:
         self.secret_key = secret_key
         self.api = PaystackClient(secret_key=secret_key, transport=transport, base_url=base_url)
         self.http = self.api.http
 
-    def _request(self, method: str, path: str, *, json_body: dict | None = None, params: dict | None = None,
-                 deduplicated: bool = False):
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict | None = None,
+        params: dict | None = None,
+        deduplicated: bool = False,
+    ):
         return self.api.request(method, path, json_body=json_body, params=params, deduplicated=deduplicated)
 
     # --- checkout ---------------------------------------------------------------------------
@@ -54,30 +70,53 @@ class PaystackProvider(PaymentProvider):
         (after looking for one an earlier attempt created but never heard back about)."""
         if price.paystack_plan_code:
             return price.paystack_plan_code
-        body = {"name": f"{plan.name} ({price.currency})", "amount": price.amount_minor,
-                "interval": _INTERVALS.get(price.interval, "monthly"), "currency": price.currency}
+        body = {
+            "name": f"{plan.name} ({price.currency})",
+            "amount": price.amount_minor,
+            "interval": _INTERVALS.get(price.interval, "monthly"),
+            "currency": price.currency,
+        }
         data = self._plan_find(body) or self.api.create_once("/plan", body, find=lambda: self._plan_find(body))
         price.paystack_plan_code = data["plan_code"]
         price.save(update_fields=["paystack_plan_code"])
         return price.paystack_plan_code
 
     def _plan_find(self, body: dict) -> dict | None:
-        rows = self._request("GET", "/plan", params={"amount": body["amount"], "interval": body["interval"],
-                                                     "perPage": 100})
+        rows = self._request(
+            "GET", "/plan", params={"amount": body["amount"], "interval": body["interval"], "perPage": 100}
+        )
         wanted = (body["name"], body["amount"], body["currency"].upper())
-        same = [row for row in (rows if isinstance(rows, list) else []) if isinstance(row, dict)
-                and not row.get("is_deleted") and not row.get("is_archived")
-                and (row.get("name"), int(row.get("amount") or 0), str(row.get("currency", "")).upper()) == wanted]
+        same = [
+            row
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict)
+            and not row.get("is_deleted")
+            and not row.get("is_archived")
+            and (row.get("name"), int(row.get("amount") or 0), str(row.get("currency", "")).upper()) == wanted
+        ]
         return same[0] if same else None
 
     def create_checkout(self, *, org, plan, price, customer_email, customer_id, success_url, cancel_url, reference):
         try:
-            data = self._request("POST", "/transaction/initialize", deduplicated=True, json_body={
-                "email": customer_email, "amount": price.amount_minor, "currency": price.currency,
-                "reference": reference, "callback_url": success_url,
-                "plan": self.ensure_plan(plan=plan, price=price),
-                "metadata": {"org_id": org.pk, "plan": plan.code, "price_id": price.pk, "cancel_action": cancel_url},
-            })
+            data = self._request(
+                "POST",
+                "/transaction/initialize",
+                deduplicated=True,
+                json_body={
+                    "email": customer_email,
+                    "amount": price.amount_minor,
+                    "currency": price.currency,
+                    "reference": reference,
+                    "callback_url": success_url,
+                    "plan": self.ensure_plan(plan=plan, price=price),
+                    "metadata": {
+                        "org_id": org.pk,
+                        "plan": plan.code,
+                        "price_id": price.pk,
+                        "cancel_action": cancel_url,
+                    },
+                },
+            )
         except ReferenceInUse as exc:
             # An earlier attempt initialized it and its answer (the payment page) was lost.
             # Nothing was charged; the next attempt uses a new reference.
@@ -94,7 +133,9 @@ class PaystackProvider(PaymentProvider):
             amount_minor=int(data["amount"]) if data.get("amount") is not None else None,
             currency=(data.get("currency") or "").upper(),
             customer_id=(data.get("customer") or {}).get("customer_code", ""),
-            authorization_code=authorization.get("authorization_code", "") if authorization.get("reusable", True) else "",
+            authorization_code=authorization.get("authorization_code", "")
+            if authorization.get("reusable", True)
+            else "",
             metadata=metadata if isinstance(metadata, dict) else {},  # old payloads send 0 or ""
             plan_ref=plan if isinstance(plan := data.get("plan") or "", str) else plan.get("plan_code", ""),
         )
@@ -105,10 +146,13 @@ class PaystackProvider(PaymentProvider):
         customer = data.get("customer") or {}
         status = data.get("status", "")
         return SubscriptionInfo(
-            id=data["subscription_code"], status=_STATUS.get(status, "incomplete"),
+            id=data["subscription_code"],
+            status=_STATUS.get(status, "incomplete"),
             customer_id=customer.get("customer_code", "") if isinstance(customer, dict) else "",
             cancel_at_period_end=status == "non-renewing",
-            current_period_start=_dt(data.get("createdAt")) if not data.get("period_start") else _dt(data["period_start"]),
+            current_period_start=_dt(data.get("createdAt"))
+            if not data.get("period_start")
+            else _dt(data["period_start"]),
             current_period_end=_dt(data.get("next_payment_date")),
             price_ref=plan.get("plan_code", "") if isinstance(plan, dict) else "",
             email_token=data.get("email_token", ""),
@@ -126,12 +170,16 @@ class PaystackProvider(PaymentProvider):
         return self._subscription_info(rows[0]) if rows else None
 
     def live_subscriptions(self, *, customer_id, price_ref):
-        return [self._subscription_info(row) for row in self._subscriptions(customer_id, price_ref)
-                if row.get("status") in _LIVE]
+        return [
+            self._subscription_info(row)
+            for row in self._subscriptions(customer_id, price_ref)
+            if row.get("status") in _LIVE
+        ]
 
     def _set_state(self, action: str, subscription_id: str, email_token: str, reached: tuple[str, ...]) -> None:
         """enable/disable: repeating one is harmless but refused; after an unknown outcome the
         subscription's status tells whether it was applied."""
+
         def find():
             status = self._request("GET", f"/subscription/{subscription_id}").get("status")
             return {} if status in reached else None
@@ -158,14 +206,23 @@ class PaystackProvider(PaymentProvider):
         plan_code = self.ensure_plan(plan=price.plan, price=price)
 
         def find():
-            rows = [row for row in self._subscriptions(customer_ref, plan_code)
-                    if row.get("status") == "active" and row.get("subscription_code") != subscription_id]
+            rows = [
+                row
+                for row in self._subscriptions(customer_ref, plan_code)
+                if row.get("status") == "active" and row.get("subscription_code") != subscription_id
+            ]
             return rows[-1] if rows else None
 
-        data = self.api.create_once("/subscription", {
-            "customer": customer_ref, "plan": plan_code, "start_date": old.get("next_payment_date"),
-            "authorization": (old.get("authorization") or {}).get("authorization_code", ""),
-        }, find=find)
+        data = self.api.create_once(
+            "/subscription",
+            {
+                "customer": customer_ref,
+                "plan": plan_code,
+                "start_date": old.get("next_payment_date"),
+                "authorization": (old.get("authorization") or {}).get("authorization_code", ""),
+            },
+            find=find,
+        )
         superseded = ""
         try:
             self.cancel_subscription(subscription_id=subscription_id, email_token=old.get("email_token", ""))
@@ -184,8 +241,12 @@ class PaystackProvider(PaymentProvider):
         before = {str(row.get("id")) for row in self._refunds(reference)}
 
         def find():
-            new = [row for row in self._refunds(reference) if str(row.get("id")) not in before
-                   and (amount_minor is None or int(row.get("amount") or 0) == amount_minor)]
+            new = [
+                row
+                for row in self._refunds(reference)
+                if str(row.get("id")) not in before
+                and (amount_minor is None or int(row.get("amount") or 0) == amount_minor)
+            ]
             return new[0] if new else None
 
         return str(self.api.create_once("/refund", body, find=find).get("id", ""))
@@ -193,8 +254,11 @@ class PaystackProvider(PaymentProvider):
     def _refunds(self, reference: str) -> list[dict]:
         rows = self._request("GET", "/refund", params={"reference": reference, "perPage": 100})
         # Paystack filters by the transaction reference; rows that name another one are dropped.
-        return [row for row in rows if isinstance(row, dict) and _refund_reference(row) in ("", reference)] \
-            if isinstance(rows, list) else []
+        return (
+            [row for row in rows if isinstance(row, dict) and _refund_reference(row) in ("", reference)]
+            if isinstance(rows, list)
+            else []
+        )
 
     def refunded_minor(self, *, reference):
         return sum(int(row.get("amount") or 0) for row in self._refunds(reference) if row.get("status") != "failed")
@@ -205,18 +269,30 @@ class PaystackProvider(PaymentProvider):
 
     def charge_usage(self, *, customer_email, authorization_code, amount_minor, currency, reference):
         try:
-            data = self._request("POST", "/transaction/charge_authorization", deduplicated=True, json_body={
-                "email": customer_email, "authorization_code": authorization_code, "amount": amount_minor,
-                "currency": currency, "reference": reference,
-            })
+            data = self._request(
+                "POST",
+                "/transaction/charge_authorization",
+                deduplicated=True,
+                json_body={
+                    "email": customer_email,
+                    "authorization_code": authorization_code,
+                    "amount": amount_minor,
+                    "currency": currency,
+                    "reference": reference,
+                },
+            )
         except (ReferenceInUse, ProviderOutcomeUnknown) as exc:
             # An earlier attempt with this reference may have charged the card (its answer was
             # lost, or this is a double submission): Paystack's record of it is the truth.
             data = self._charge_verify(reference, exc)
         if data.get("status") != "success":
             raise ProviderError(f"Paystack: charge {data.get('status')}: {data.get('gateway_response', '')}")
-        return PaymentInfo(reference=data.get("reference", reference), paid=True, amount_minor=int(data["amount"]),
-                           currency=(data.get("currency") or currency).upper())
+        return PaymentInfo(
+            reference=data.get("reference", reference),
+            paid=True,
+            amount_minor=int(data["amount"]),
+            currency=(data.get("currency") or currency).upper(),
+        )
 
     def _charge_verify(self, reference: str, cause: ProviderError | ProviderUnavailable) -> dict:
         try:
@@ -226,8 +302,9 @@ class PaystackProvider(PaymentProvider):
                 raise
             raise ProviderUnavailable(f"Paystack: the charge {reference} did not go through.") from exc
         except ProviderUnavailable as exc:
-            raise ProviderOutcomeUnknown(f"Paystack: charge {reference}: {cause.detail}; verifying it failed: "
-                                         f"{exc.detail}") from exc
+            raise ProviderOutcomeUnknown(
+                f"Paystack: charge {reference}: {cause.detail}; verifying it failed: {exc.detail}"
+            ) from exc
         if data.get("status") not in ("success", "failed", "reversed"):
             raise ProviderOutcomeUnknown(f"Paystack: charge {reference} is still {data.get('status')}.")
         return data
@@ -249,8 +326,13 @@ class PaystackProvider(PaymentProvider):
         if not isinstance(data, dict):  # e.g. subscription.expiring_cards sends a list
             data = {"items": data}
         subscription = kind.startswith("subscription.") and str(data.get("subscription_code") or "")
-        return ParsedEvent(id=paystack_event_id(kind, data, body), type=kind, object=data,
-                           object_ref=subscription or "", sequenced=bool(subscription))
+        return ParsedEvent(
+            id=paystack_event_id(kind, data, body),
+            type=kind,
+            object=data,
+            object_ref=subscription or "",
+            sequenced=bool(subscription),
+        )
 
 
 def _refund_reference(row: dict) -> str:

@@ -35,8 +35,9 @@ class ReferenceInUse(ProviderError):
 
 
 class PaystackClient:
-    def __init__(self, *, secret_key: str, transport: httpx.BaseTransport | None = None,
-                 base_url: str = API_BASE) -> None:
+    def __init__(
+        self, *, secret_key: str, transport: httpx.BaseTransport | None = None, base_url: str = API_BASE
+    ) -> None:
         self.http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {secret_key}", "Content-Type": "application/json"},
@@ -46,8 +47,15 @@ class PaystackClient:
             transport=transport or httpx.HTTPTransport(retries=RETRIES),
         )
 
-    def request(self, method: str, path: str, *, json_body: dict | None = None, params: dict | None = None,
-                deduplicated: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict | None = None,
+        params: dict | None = None,
+        deduplicated: bool = False,
+    ) -> Any:
         """The ``data`` of Paystack's answer. ``deduplicated``: a POST Paystack refuses to apply
         twice (it carries a transaction reference), so it may be repeated like a GET."""
         repeatable = method == "GET" or deduplicated

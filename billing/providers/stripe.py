@@ -21,8 +21,14 @@ from billing.providers.base import (
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 _STATUS = {
-    "active": "active", "trialing": "active", "past_due": "past_due", "unpaid": "past_due",
-    "canceled": "canceled", "incomplete_expired": "canceled", "incomplete": "incomplete", "paused": "past_due",
+    "active": "active",
+    "trialing": "active",
+    "past_due": "past_due",
+    "unpaid": "past_due",
+    "canceled": "canceled",
+    "incomplete_expired": "canceled",
+    "incomplete": "incomplete",
+    "paused": "past_due",
 }
 
 
@@ -40,11 +46,19 @@ def _line_price(line: dict) -> str:
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
-    def __init__(self, *, secret_key: str, webhook_secret: str, http_client: stripe.HTTPClient | None = None,
-                 api_base: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        webhook_secret: str,
+        http_client: stripe.HTTPClient | None = None,
+        api_base: str | None = None,
+    ) -> None:
         self.webhook_secret = webhook_secret
         bases = {"api": api_base, "meter_events": api_base} if api_base else None
-        self.client = stripe.StripeClient(secret_key, http_client=http_client, max_network_retries=2, base_addresses=bases)
+        self.client = stripe.StripeClient(
+            secret_key, http_client=http_client, max_network_retries=2, base_addresses=bases
+        )
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -82,12 +96,21 @@ class StripeProvider(PaymentProvider):
         """The Stripe price id for our Price, creating product + price at Stripe the first time."""
         if price.stripe_price_id:
             return price.stripe_price_id
-        product = self._call(self.client.v1.products.create, {"name": f"{plan.name} plan", "metadata": {"plan": plan.code}},
-                             {"idempotency_key": f"product-{plan.code}"})
-        created = self._call(self.client.v1.prices.create, {
-            "product": product.id, "currency": price.currency.lower(), "unit_amount": price.amount_minor,
-            "recurring": {"interval": price.interval},
-        }, {"idempotency_key": f"price-{price.pk}-{price.amount_minor}"})
+        product = self._call(
+            self.client.v1.products.create,
+            {"name": f"{plan.name} plan", "metadata": {"plan": plan.code}},
+            {"idempotency_key": f"product-{plan.code}"},
+        )
+        created = self._call(
+            self.client.v1.prices.create,
+            {
+                "product": product.id,
+                "currency": price.currency.lower(),
+                "unit_amount": price.amount_minor,
+                "recurring": {"interval": price.interval},
+            },
+            {"idempotency_key": f"price-{price.pk}-{price.amount_minor}"},
+        )
         price.stripe_price_id = created.id
         price.save(update_fields=["stripe_price_id"])
         return created.id
@@ -108,15 +131,22 @@ class StripeProvider(PaymentProvider):
     def _subscription_info(self, sub) -> SubscriptionInfo:
         sub = sub.to_dict() if hasattr(sub, "to_dict") else sub
         items = sub["items"]["data"] if sub.get("items") else []
-        base = next((i for i in items if (i.get("price") or {}).get("recurring", {}).get("usage_type") != "metered"), None)
+        base = next(
+            (i for i in items if (i.get("price") or {}).get("recurring", {}).get("usage_type") != "metered"), None
+        )
         start = sub.get("current_period_start") or (base or {}).get("current_period_start")
         end = sub.get("current_period_end") or (base or {}).get("current_period_end")
         return SubscriptionInfo(
-            id=sub["id"], status=_STATUS.get(sub["status"], "incomplete"), customer_id=sub.get("customer") or "",
+            id=sub["id"],
+            status=_STATUS.get(sub["status"], "incomplete"),
+            customer_id=sub.get("customer") or "",
             cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
-            current_period_start=_ts(start), current_period_end=_ts(end),
+            current_period_start=_ts(start),
+            current_period_end=_ts(end),
             price_ref=((base or {}).get("price") or {}).get("id", ""),
-            latest_invoice_id=latest if isinstance(latest := sub.get("latest_invoice"), str) else (latest or {}).get("id", ""),
+            latest_invoice_id=latest
+            if isinstance(latest := sub.get("latest_invoice"), str)
+            else (latest or {}).get("id", ""),
         )
 
     def fetch_subscription(self, *, subscription_id):
@@ -127,12 +157,19 @@ class StripeProvider(PaymentProvider):
         if invoice.get("status") != "paid":
             return None
         prices = [_line_price(line) for line in (invoice.get("lines") or {}).get("data", [])]
-        return PaymentInfo(reference=invoice_id, paid=True, amount_minor=invoice.get("amount_paid"),
-                           currency=(invoice.get("currency") or "").upper(), customer_id=invoice.get("customer") or "",
-                           plan_ref=next((price for price in prices if price), ""))
+        return PaymentInfo(
+            reference=invoice_id,
+            paid=True,
+            amount_minor=invoice.get("amount_paid"),
+            currency=(invoice.get("currency") or "").upper(),
+            customer_id=invoice.get("customer") or "",
+            plan_ref=next((price for price in prices if price), ""),
+        )
 
     def find_subscription(self, *, customer_id, price_ref):
-        subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"})
+        subs = self._call(
+            self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref, "status": "active"}
+        )
         return self._subscription_info(subs.data[0].to_dict()) if subs.data else None
 
     def cancel_subscription(self, *, subscription_id, email_token="", at_period_end=True):
@@ -148,15 +185,19 @@ class StripeProvider(PaymentProvider):
         sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
         info = self._subscription_info(sub)
         base_item = next(i for i in sub["items"]["data"] if i["price"]["id"] == info.price_ref)
-        updated = self._call(self.client.v1.subscriptions.update, subscription_id, {
-            "items": [{"id": base_item["id"], "price": self.ensure_price(plan=price.plan, price=price)}],
-            # Upgrades charge the prorated difference at once; downgrades credit the next invoice.
-            "proration_behavior": "always_invoice" if prorate else "create_prorations",
-            "cancel_at_period_end": False,
-            # A declined proration must fail the update (Stripe's default would apply the new
-            # price and leave the invoice open): never grant an upgrade that was not paid.
-            **({"payment_behavior": "error_if_incomplete"} if prorate else {}),
-        })
+        updated = self._call(
+            self.client.v1.subscriptions.update,
+            subscription_id,
+            {
+                "items": [{"id": base_item["id"], "price": self.ensure_price(plan=price.plan, price=price)}],
+                # Upgrades charge the prorated difference at once; downgrades credit the next invoice.
+                "proration_behavior": "always_invoice" if prorate else "create_prorations",
+                "cancel_at_period_end": False,
+                # A declined proration must fail the update (Stripe's default would apply the new
+                # price and leave the invoice open): never grant an upgrade that was not paid.
+                **({"payment_behavior": "error_if_incomplete"} if prorate else {}),
+            },
+        )
         return self._subscription_info(updated)
 
     def refund(self, *, reference, amount_minor=None):
@@ -194,23 +235,33 @@ class StripeProvider(PaymentProvider):
 
     def live_subscriptions(self, *, customer_id, price_ref):
         subs = self._call(self.client.v1.subscriptions.list, {"customer": customer_id, "price": price_ref})
-        return [info for info in (self._subscription_info(sub.to_dict()) for sub in subs.data)
-                if info.status in ("active", "past_due")]
+        return [
+            info
+            for info in (self._subscription_info(sub.to_dict()) for sub in subs.data)
+            if info.status in ("active", "past_due")
+        ]
 
     # --- usage ------------------------------------------------------------------------------
     def report_usage(self, *, customer_id, event_name, value, identifier, timestamp):
         # v2 meter events: Stripe deduplicates on ``identifier`` (24h+), so a retried report counts once.
-        self._call(self.client.v2.billing.meter_events.create, {
-            "event_name": event_name, "identifier": identifier, "timestamp": timestamp.isoformat(),
-            "payload": {"stripe_customer_id": customer_id, "value": str(value)},
-        })
+        self._call(
+            self.client.v2.billing.meter_events.create,
+            {
+                "event_name": event_name,
+                "identifier": identifier,
+                "timestamp": timestamp.isoformat(),
+                "payload": {"stripe_customer_id": customer_id, "value": str(value)},
+            },
+        )
         return True
 
     def charge_usage(self, **kwargs):
         raise NotImplementedError("Stripe bills usage through Billing Meters (report_usage).")
 
     def create_portal_session(self, *, customer_id, subscription_id, return_url):
-        session = self._call(self.client.v1.billing_portal.sessions.create, {"customer": customer_id, "return_url": return_url})
+        session = self._call(
+            self.client.v1.billing_portal.sessions.create, {"customer": customer_id, "return_url": return_url}
+        )
         return session.url
 
     # --- webhooks ---------------------------------------------------------------------------

@@ -45,7 +45,9 @@ def test_app_client_login_returns_a_session_token(client, mailoutbox):
     response = _post(client, "/_allauth/app/v1/auth/signup", {"email": "cli@example.com", "password": PASSWORD})
     assert response.status_code == 401
     token = response.json()["meta"]["session_token"]
-    response = _post(client, "/_allauth/app/v1/auth/email/verify", {"key": _key_from(mailoutbox[0])}, X_Session_Token=token)
+    response = _post(
+        client, "/_allauth/app/v1/auth/email/verify", {"key": _key_from(mailoutbox[0])}, X_Session_Token=token
+    )
     assert response.status_code == 200, response.content
 
     client.cookies.clear()

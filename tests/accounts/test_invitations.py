@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role
-from tests.accounts.helpers import PASSWORD, link_in, path_of
+from tests.accounts.helpers import PASSWORD, link_in
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,9 @@ def test_inviting_again_resends_a_fresh_link(member_client, org, mailoutbox, dja
 
 def test_signed_in_invitee_accepts(client, org, user):
     invitee = UserFactory(email="teammate@example.com")
-    invitation = services.invitation_create(organization=org, email="teammate@example.com", role=Role.ADMIN, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="teammate@example.com", role=Role.ADMIN, invited_by=user
+    )
     client.force_login(invitee)
     page = client.get(f"/orgs/join/{invitation.token}/")
     assert page.status_code == 200 and b"Accept and join" in page.content
@@ -73,7 +75,9 @@ def test_signed_in_invitee_accepts(client, org, user):
 
 
 def test_invitation_for_another_address_is_refused(client, org, user):
-    invitation = services.invitation_create(organization=org, email="teammate@example.com", role=Role.ADMIN, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="teammate@example.com", role=Role.ADMIN, invited_by=user
+    )
     stranger = UserFactory(email="stranger@example.com")
     client.force_login(stranger)
     response = client.post(f"/orgs/join/{invitation.token}/")
@@ -83,7 +87,9 @@ def test_invitation_for_another_address_is_refused(client, org, user):
 
 
 def test_expired_and_unknown_invitations(client, org, user):
-    invitation = services.invitation_create(organization=org, email="late@example.com", role=Role.DEVELOPER, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="late@example.com", role=Role.DEVELOPER, invited_by=user
+    )
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     late = UserFactory(email="late@example.com")
     client.force_login(late)
@@ -94,7 +100,9 @@ def test_expired_and_unknown_invitations(client, org, user):
 
 
 def test_new_person_signs_up_from_the_invitation_without_a_second_verification_email(client, org, user, mailoutbox):
-    invitation = services.invitation_create(organization=org, email="fresh@example.com", role=Role.BILLING, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="fresh@example.com", role=Role.BILLING, invited_by=user
+    )
     page = client.get(f"/orgs/join/{invitation.token}/")
     assert page.status_code == 200 and b"Create an account with fresh@example.com" in page.content
     next_url = f"/orgs/join/{invitation.token}/"
@@ -115,7 +123,9 @@ def test_signing_up_with_a_different_address_keeps_only_the_invited_one_verified
     one, which stays unverified until its owner confirms it."""
     from allauth.account.models import EmailAddress
 
-    invitation = services.invitation_create(organization=org, email="fresh@example.com", role=Role.BILLING, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="fresh@example.com", role=Role.BILLING, invited_by=user
+    )
     page = client.get("/accounts/signup/")
     assert b'value="fresh@example.com"' not in page.content  # nothing stashed before the link is opened
     client.get(f"/orgs/join/{invitation.token}/")
@@ -128,16 +138,22 @@ def test_signing_up_with_a_different_address_keeps_only_the_invited_one_verified
 
 def test_existing_user_logs_in_from_the_invitation(client, org, user):
     invitee = UserFactory(email="known@example.com")
-    invitation = services.invitation_create(organization=org, email="known@example.com", role=Role.DEVELOPER, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="known@example.com", role=Role.DEVELOPER, invited_by=user
+    )
     next_url = f"/orgs/join/{invitation.token}/"
-    response = client.post(f"/accounts/login/?next={next_url}", {"login": invitee.email, "password": PASSWORD, "next": next_url})
+    response = client.post(
+        f"/accounts/login/?next={next_url}", {"login": invitee.email, "password": PASSWORD, "next": next_url}
+    )
     assert response["Location"] == next_url
     assert client.post(next_url).status_code == 302
     assert Membership.objects.filter(organization=org, user=invitee).exists()
 
 
 def test_revoke_invitation(member_client, org, user):
-    invitation = services.invitation_create(organization=org, email="gone@example.com", role=Role.DEVELOPER, invited_by=user)
+    invitation = services.invitation_create(
+        organization=org, email="gone@example.com", role=Role.DEVELOPER, invited_by=user
+    )
     response = member_client.post(f"/orgs/invitations/{invitation.pk}/revoke/", headers={"HX-Request": "true"})
     assert response.status_code == 200 and b"Revoked" in response.content
     assert not Invitation.objects.filter(pk=invitation.pk).exists()

@@ -23,7 +23,9 @@ def test_other_orgs_members_are_not_found(member_client, other_org):
 
 def test_other_orgs_invitations_are_not_found(member_client, other_org):
     owner = Membership.objects.get(organization=other_org).user
-    invitation = services.invitation_create(organization=other_org, email="x@example.com", role=Role.DEVELOPER, invited_by=owner)
+    invitation = services.invitation_create(
+        organization=other_org, email="x@example.com", role=Role.DEVELOPER, invited_by=owner
+    )
     assert member_client.post(f"/orgs/invitations/{invitation.pk}/revoke/").status_code == 404
     assert Invitation.objects.filter(pk=invitation.pk).exists()
     assert b"x@example.com" not in member_client.get("/orgs/members/").content

@@ -56,7 +56,9 @@ def test_following_the_verification_link_verifies_and_signs_in(client, mailoutbo
 
 def test_signup_errors_are_shown_on_the_form(client):
     UserFactory(email="taken@example.com")
-    response = client.post("/accounts/signup/", {"email": "taken@example.com", "password1": "short", "password2": "other"})
+    response = client.post(
+        "/accounts/signup/", {"email": "taken@example.com", "password1": "short", "password2": "other"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "too short" in html or "same password" in html
@@ -85,7 +87,9 @@ def test_failed_logins_are_rate_limited_in_redis(client, redis_client):
     user = UserFactory()
     for _ in range(5):
         client.post("/accounts/login/", {"login": user.email, "password": "wrong-password-1"})
-    assert any(b"rl" in key or b"ratelimit" in key or b"allauth" in key for key in redis_client.keys("*")), redis_client.keys("*")
+    assert any(b"rl" in key or b"ratelimit" in key or b"allauth" in key for key in redis_client.keys("*")), (
+        redis_client.keys("*")
+    )
     # Even the right password is refused now: the per-account limit (5 per 5 minutes) is spent.
     response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
     assert response.status_code in (200, 429)

@@ -9,11 +9,11 @@ import pytest
 from accounts.models import Role
 from billing.invoices import invoice_build
 from plans.models import Subscription
+from tests.billing.test_invoices import independent_total_minor
+from tests.conftest import checkout_path, signed_in
+from tests.factories import MembershipFactory, UserFactory
 from webhooks.delivery import secret_new
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.conftest import checkout_path, signed_in
-from tests.billing.test_invoices import independent_total_minor
-from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,14 @@ def role_client(client, org, role):
 
 
 def closed_invoice(org, plans, usage):
-    sub = Subscription.objects.create(organization=org, plan=plans["pro"], price=plans["pro"].prices.get(currency="NGN"),
-                                      currency="NGN", current_period_start=START, current_period_end=END)
+    sub = Subscription.objects.create(
+        organization=org,
+        plan=plans["pro"],
+        price=plans["pro"].prices.get(currency="NGN"),
+        currency="NGN",
+        current_period_start=START,
+        current_period_end=END,
+    )
     return invoice_build(subscription=sub, start=START, end=END, units_by_meter=usage)
 
 
@@ -40,10 +46,21 @@ def problem(response, status):
 
 def test_subscription_free_then_pro_after_checkout(usd_client, usd_org, deliver):
     free = usd_client.get("/api/billing/subscription/").json()
-    assert free == {"plan": "free", "plan_name": free["plan_name"], "status": "free", "currency": "USD", "provider": "",
-                    "current_period_start": None, "current_period_end": None, "cancel_at_period_end": False}
-    deliver(usd_client.post, checkout_path(usd_client.post("/billing/checkout/", {"plan": "pro"})),
-            {"card_number": "4242424242424242"})
+    assert free == {
+        "plan": "free",
+        "plan_name": free["plan_name"],
+        "status": "free",
+        "currency": "USD",
+        "provider": "",
+        "current_period_start": None,
+        "current_period_end": None,
+        "cancel_at_period_end": False,
+    }
+    deliver(
+        usd_client.post,
+        checkout_path(usd_client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
     sub = Subscription.objects.get(organization=usd_org, status="active")
     body = usd_client.get("/api/billing/subscription/").json()
     assert body["plan"] == "pro" and body["status"] == "active" and body["provider"] == "stripe"
@@ -63,8 +80,10 @@ def test_invoice_list_and_detail_match_the_independent_calculation(ngn_client, n
     body = ngn_client.get(f"/api/billing/invoices/{invoice.number}/").json()
     from plans.models import MeterPrice
 
-    prices = {mp.meter.code: (mp.included_units, str(mp.unit_price), None)
-              for mp in MeterPrice.objects.filter(plan=plans["pro"], currency="NGN").select_related("meter")}
+    prices = {
+        mp.meter.code: (mp.included_units, str(mp.unit_price), None)
+        for mp in MeterPrice.objects.filter(plan=plans["pro"], currency="NGN").select_related("meter")
+    }
     assert body["total_minor"] == independent_total_minor(1_500_000, usage, prices)
     assert body["total_minor"] == sum(line["amount_minor"] for line in body["lines"])
     assert body["currency"] == "NGN" and body["status"] == "open" and body["paid_at"] is None
@@ -93,8 +112,14 @@ def test_roles_developer_cannot_read_invoices_billing_cannot_manage_webhooks(cli
     billing = role_client(client, org, Role.BILLING)
     assert billing.get("/api/billing/invoices/").status_code == 200
     problem(billing.get("/api/billing/webhooks/"), 403)
-    problem(billing.post("/api/billing/webhooks/", {"url": "https://example.com/h", "event_types": ["invoice.paid"]},
-                         content_type="application/json"), 403)
+    problem(
+        billing.post(
+            "/api/billing/webhooks/",
+            {"url": "https://example.com/h", "event_types": ["invoice.paid"]},
+            content_type="application/json",
+        ),
+        403,
+    )
     assert not WebhookEndpoint.objects.exists()
 
 

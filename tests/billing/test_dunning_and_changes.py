@@ -8,26 +8,33 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.models import BillingProfile, Payment
-from sandbox import actions, store
-from sandbox.cards import CARD_DECLINED, CARD_SUCCEEDS
 from billing.dunning import dunning_expire
+from billing.models import BillingProfile, Payment
 from billing.subscriptions import proration_minor
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
+from sandbox import actions, store
+from sandbox.cards import CARD_DECLINED, CARD_SUCCEEDS
 from tests.conftest import checkout_path
 
 pytestmark = pytest.mark.django_db
 
 
 def buy(client, deliver, plan="pro"):
-    deliver(client.post, checkout_path(client.post("/billing/checkout/", {"plan": plan})), {"card_number": "4242424242424242"})
+    deliver(
+        client.post,
+        checkout_path(client.post("/billing/checkout/", {"plan": plan})),
+        {"card_number": "4242424242424242"},
+    )
 
 
-@pytest.mark.parametrize("currency_client,org_fixture,renew", [
-    ("usd_client", "usd_org", actions.stripe_renewal),
-    ("ngn_client", "ngn_org", actions.paystack_renewal),
-])
+@pytest.mark.parametrize(
+    "currency_client,org_fixture,renew",
+    [
+        ("usd_client", "usd_org", actions.stripe_renewal),
+        ("ngn_client", "ngn_org", actions.paystack_renewal),
+    ],
+)
 def test_failed_payment_dunning_downgrade_and_recovery(request, currency_client, org_fixture, renew, deliver, settings):
     client, org = request.getfixturevalue(currency_client), request.getfixturevalue(org_fixture)
     buy(client, deliver)
@@ -146,8 +153,14 @@ def test_proration_rounding_is_half_even():
     start = timezone.now()
     end = start + timedelta(days=30)
     assert proration_minor(old_minor=1000, new_minor=5000, period_start=start, period_end=end, now=start) == 4000
-    assert proration_minor(old_minor=0, new_minor=1, period_start=start, period_end=end, now=start + timedelta(days=15)) == 0
-    assert proration_minor(old_minor=0, new_minor=3, period_start=start, period_end=end, now=start + timedelta(days=15)) == 2
+    assert (
+        proration_minor(old_minor=0, new_minor=1, period_start=start, period_end=end, now=start + timedelta(days=15))
+        == 0
+    )
+    assert (
+        proration_minor(old_minor=0, new_minor=3, period_start=start, period_end=end, now=start + timedelta(days=15))
+        == 2
+    )
 
 
 def test_refund_and_dispute_are_recorded(usd_client, usd_org, deliver):
@@ -162,11 +175,18 @@ def test_refund_and_dispute_are_recorded(usd_client, usd_org, deliver):
     deliver(provider_get("stripe").refund, reference=charge["id"], amount_minor=400)
     payment = Payment.objects.get(reference=charge["id"])
     assert payment.refunded_minor == 400 and payment.status == "partially_refunded"
-    dispute = {"id": "evt_dp1", "type": "charge.dispute.created",
-               "data": {"object": {"id": "dp_1", "charge": charge["id"], "amount": 1000, "status": "needs_response"}}}
+    dispute = {
+        "id": "evt_dp1",
+        "type": "charge.dispute.created",
+        "data": {"object": {"id": "dp_1", "charge": charge["id"], "amount": 1000, "status": "needs_response"}},
+    }
     body = json.dumps(dispute)
-    usd_client.post("/billing/webhooks/stripe/", data=body, content_type="application/json",
-                    headers={"Stripe-Signature": stripe_signature(body)})
+    usd_client.post(
+        "/billing/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": stripe_signature(body)},
+    )
     payment.refresh_from_db()
     assert payment.status == "disputed" and payment.dispute_status == "needs_response"
 
@@ -180,7 +200,6 @@ def test_paystack_refund_webhook_updates_payment(ngn_client, ngn_org, deliver):
     deliver(provider_get("paystack").refund, reference=reference)
     payment = Payment.objects.get(reference=reference)
     assert payment.status == "refunded" and payment.refunded_minor == 1_500_000
-
 
 
 def test_paystack_resume_re_enables_a_not_renewing_subscription(ngn_client, ngn_org, deliver):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from billing.models import BillingProfile, Checkout, CheckoutStatus, EventStatus, ProviderEvent
-from sandbox import store
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
+from sandbox import store
 from tests.conftest import checkout_path, event_types
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,12 @@ def test_currency_picks_provider(settings):
     from billing.providers import provider_name_for_currency
 
     assert [provider_name_for_currency(c) for c in ("NGN", "GHS", "ZAR", "KES", "USD", "EUR")] == [
-        "paystack", "paystack", "paystack", "paystack", "stripe", "stripe"]
+        "paystack",
+        "paystack",
+        "paystack",
+        "paystack",
+        "stripe",
+        "stripe",
+    ]
     settings.PAYSTACK_CURRENCIES = ["NGN"]
     assert provider_name_for_currency("KES") == "stripe"

@@ -22,6 +22,8 @@ def remote(provider: str, kind: str, object_id: str) -> dict:
     found = store.get(provider, kind, object_id)
     assert found is not None, (provider, kind, object_id)
     return found
+
+
 CARD = {"card_number": "4242424242424242"}
 
 
@@ -87,7 +89,8 @@ def test_an_upgrade_whose_subscription_answer_is_lost_subscribes_once(ngn_client
 
 
 def test_a_retried_charge_refused_as_a_duplicate_reference_is_verified_and_counts_as_paid(
-        ngn_client, ngn_org, enterprise_ngn, deliver):
+    ngn_client, ngn_org, enterprise_ngn, deliver
+):
     buy(ngn_client, deliver)
     fault_inject("paystack", "POST", "/transaction/charge_authorization", "timeout_after")
     response = deliver(ngn_client.post, "/billing/checkout/", {"plan": "enterprise"})
@@ -119,7 +122,8 @@ def _break_the_switch(org):
 
 
 def test_an_upgrade_refund_that_fails_now_is_journaled_and_refunded_once_later(
-        ngn_client, ngn_org, enterprise_ngn, deliver):
+    ngn_client, ngn_org, enterprise_ngn, deliver
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -142,7 +146,8 @@ def test_an_upgrade_refund_that_fails_now_is_journaled_and_refunded_once_later(
 
 
 def test_an_upgrade_charge_with_an_unknown_outcome_is_refunded_if_it_went_through(
-        ngn_client, ngn_org, enterprise_ngn, deliver):
+    ngn_client, ngn_org, enterprise_ngn, deliver
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -165,7 +170,8 @@ def test_an_upgrade_charge_with_an_unknown_outcome_is_refunded_if_it_went_throug
 
 
 def test_an_old_subscription_that_cannot_be_disabled_after_an_upgrade_is_canceled_later(
-        ngn_client, ngn_org, enterprise_ngn, deliver):
+    ngn_client, ngn_org, enterprise_ngn, deliver
+):
     from datetime import timedelta
 
     from django.utils import timezone

@@ -19,8 +19,11 @@ def _cancel_in_paystack_portal(client, deliver, code):
 
 
 def test_cancel_resume_cancel_through_signed_webhooks_applies_each_cancel(ngn_client, ngn_org, deliver):
-    deliver(ngn_client.post, checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
-            {"card_number": "4242424242424242"})
+    deliver(
+        ngn_client.post,
+        checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
     sub = Subscription.objects.get(organization=ngn_org)
     code = sub.provider_subscription_id
 
@@ -43,14 +46,23 @@ def test_cancel_resume_cancel_through_signed_webhooks_applies_each_cancel(ngn_cl
 def test_a_redelivered_subscription_event_is_still_a_duplicate(ngn_client, ngn_org, deliver):
     from django.test import Client
 
-    deliver(ngn_client.post, checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
-            {"card_number": "4242424242424242"})
+    deliver(
+        ngn_client.post,
+        checkout_path(ngn_client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
     code = Subscription.objects.get(organization=ngn_org).provider_subscription_id
     _cancel_in_paystack_portal(ngn_client, deliver, code)
     hook = next(h for h in sandbox_webhooks("paystack") if '"subscription.disable"' in h["body"])
-    response = deliver(Client().post, hook["path"], data=hook["body"].encode(), content_type="application/json",
-                       headers=hook["headers"])
+    response = deliver(
+        Client().post,
+        hook["path"],
+        data=hook["body"].encode(),
+        content_type="application/json",
+        headers=hook["headers"],
+    )
     assert response.status_code == 200
-    statuses = list(ProviderEvent.objects.filter(event_type="subscription.disable").order_by("id")
-                    .values_list("status", flat=True))
+    statuses = list(
+        ProviderEvent.objects.filter(event_type="subscription.disable").order_by("id").values_list("status", flat=True)
+    )
     assert statuses == [EventStatus.PROCESSED, EventStatus.DUPLICATE]

@@ -13,11 +13,17 @@ pytestmark = pytest.mark.django_db
 
 
 def buy(client, deliver):
-    deliver(client.post, checkout_path(client.post("/billing/checkout/", {"plan": "pro"})), {"card_number": "4242424242424242"})
+    deliver(
+        client.post,
+        checkout_path(client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
 
 
 @pytest.mark.parametrize("client_fixture,org_fixture", [("usd_client", "usd_org"), ("ngn_client", "ngn_org")])
-def test_manage_card_opens_sandbox_portal_where_a_failed_renewal_starts_dunning(request, client_fixture, org_fixture, deliver):
+def test_manage_card_opens_sandbox_portal_where_a_failed_renewal_starts_dunning(
+    request, client_fixture, org_fixture, deliver
+):
     client, org = request.getfixturevalue(client_fixture), request.getfixturevalue(org_fixture)
     buy(client, deliver)
     response = client.post("/billing/manage/")
@@ -34,9 +40,16 @@ def test_manage_card_opens_sandbox_portal_where_a_failed_renewal_starts_dunning(
 def test_checkout_return_of_another_org_is_404(usd_client, other_org, plans, user):
     from billing.models import Checkout
 
-    checkout = Checkout.objects.create(organization=other_org, plan=plans["pro"], price=plans["pro"].prices.get(currency="USD"),
-                                       provider="stripe", reference="cs_test_other", url="https://x", amount_minor=1000,
-                                       currency="USD")
+    checkout = Checkout.objects.create(
+        organization=other_org,
+        plan=plans["pro"],
+        price=plans["pro"].prices.get(currency="USD"),
+        provider="stripe",
+        reference="cs_test_other",
+        url="https://x",
+        amount_minor=1000,
+        currency="USD",
+    )
     assert usd_client.get(f"/billing/checkout/return/stripe/?session_id={checkout.reference}").status_code == 404
 
 

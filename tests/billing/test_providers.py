@@ -31,8 +31,14 @@ class FlakyNetwork(httpx.BaseTransport):
             if isinstance(failure, Exception):
                 raise failure
             return httpx.Response(failure, json={"status": False, "message": "upstream"})
-        return httpx.Response(200, json={"status": True, "message": "ok", "data": {
-            "status": "success", "reference": "r1", "amount": 500, "currency": "NGN", "customer": {}}})
+        return httpx.Response(
+            200,
+            json={
+                "status": True,
+                "message": "ok",
+                "data": {"status": "success", "reference": "r1", "amount": 500, "currency": "NGN", "customer": {}},
+            },
+        )
 
 
 def test_paystack_retries_connect_errors_and_5xx_then_succeeds():
@@ -81,7 +87,9 @@ def test_stripe_signature_scheme_and_tolerance():
     provider = StripeProvider(secret_key="sk_test", webhook_secret="whsec_abc", http_client=SandboxStripeHTTPClient())
     body = json.dumps({"id": "evt_1", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}})
     header = stripe.WebhookSignature._compute_signature(f"{int(time.time())}.{body}", "whsec_abc")
-    event = provider.verify_and_parse_webhook(body=body.encode(), headers={"Stripe-Signature": f"t={int(time.time())},v1={header}"})
+    event = provider.verify_and_parse_webhook(
+        body=body.encode(), headers={"Stripe-Signature": f"t={int(time.time())},v1={header}"}
+    )
     assert (event.id, event.type, event.object["id"]) == ("evt_1", "invoice.paid", "in_1")
     old = int(time.time()) - 301
     stale = stripe.WebhookSignature._compute_signature(f"{old}.{body}", "whsec_abc")

@@ -24,7 +24,9 @@ def test_stripe_upgrade_free_to_pro_activates_paid_plan(usd_client, usd_org, del
 
     assert plan_for_org(org_id=usd_org.pk).code == "free"
     response = upgrade(usd_client, deliver)
-    assert response.status_code == 302 and "/billing/checkout/return/stripe/?session_id=cs_test_" in response["Location"]
+    assert (
+        response.status_code == 302 and "/billing/checkout/return/stripe/?session_id=cs_test_" in response["Location"]
+    )
 
     sub = Subscription.objects.get(organization=usd_org, status=SubscriptionStatus.ACTIVE)
     assert sub.plan.code == "pro" and sub.provider == "stripe" and sub.currency == "USD"

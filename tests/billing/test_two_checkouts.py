@@ -19,6 +19,8 @@ def remote(provider: str, kind: str, object_id: str) -> dict:
     found = store.get(provider, kind, object_id)
     assert found is not None, (provider, kind, object_id)
     return found
+
+
 CARD = {"card_number": "4242424242424242"}
 
 

@@ -77,13 +77,16 @@ def test_old_provider_events_are_pruned_but_never_one_still_being_processed(plan
     settings.PROVIDER_EVENTS_RETENTION_DAYS = 30
     now = timezone.now()
     old, recent = now - timedelta(days=31), now - timedelta(days=29)
+
     def event(event_id, status, at):
-        return ProviderEvent.objects.create(provider="stripe", event_id=event_id, body="{}", status=status,
-                                            received_at=at)
+        return ProviderEvent.objects.create(
+            provider="stripe", event_id=event_id, body="{}", status=status, received_at=at
+        )
 
     def rejection(address, at):
         billing_models.ProviderWebhookRejection.objects.create(
-            provider="stripe", client_address=address, window_start=at, first_seen_at=at, last_seen_at=at)
+            provider="stripe", client_address=address, window_start=at, first_seen_at=at, last_seen_at=at
+        )
 
     event("evt_a", EventStatus.PROCESSED, old)
     event(None, EventStatus.FAILED, old)

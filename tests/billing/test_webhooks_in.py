@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import Client
 
 from billing.models import EventStatus, ProviderEvent, ProviderWebhookRejection
-from sandbox.emit import paystack_signature, stripe_signature
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
+from sandbox.emit import paystack_signature, stripe_signature
 from tests.conftest import checkout_path, sandbox_webhooks
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -22,8 +22,9 @@ PAYSTACK = "/billing/webhooks/paystack/"
 
 
 def post(client, path, body, headers):
-    return client.post(path, data=body.encode() if isinstance(body, str) else body,
-                       content_type="application/json", headers=headers)
+    return client.post(
+        path, data=body.encode() if isinstance(body, str) else body, content_type="application/json", headers=headers
+    )
 
 
 def replay(client, hook):
@@ -31,11 +32,19 @@ def replay(client, hook):
 
 
 def paid_stripe(client, deliver):
-    deliver(client.post, checkout_path(client.post("/billing/checkout/", {"plan": "pro"})), {"card_number": "4242424242424242"})
+    deliver(
+        client.post,
+        checkout_path(client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
 
 
 def paid_paystack(client, deliver):
-    deliver(client.post, checkout_path(client.post("/billing/checkout/", {"plan": "pro"})), {"card_number": "4242424242424242"})
+    deliver(
+        client.post,
+        checkout_path(client.post("/billing/checkout/", {"plan": "pro"})),
+        {"card_number": "4242424242424242"},
+    )
 
 
 # --- bad signatures -------------------------------------------------------------------------
@@ -133,7 +142,9 @@ def test_two_racing_deliveries_apply_once(plans):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sorted(results) == [200, 200]
-    statuses = sorted(ProviderEvent.objects.filter(event_type="checkout.session.completed").values_list("status", flat=True))
+    statuses = sorted(
+        ProviderEvent.objects.filter(event_type="checkout.session.completed").values_list("status", flat=True)
+    )
     assert statuses == [EventStatus.DUPLICATE, EventStatus.PROCESSED]
     assert Subscription.objects.filter(organization=org).count() == 1
     assert store.get("stripe", "checkout.session", reference)["status"] == "complete"
@@ -158,7 +169,9 @@ def test_stripe_out_of_order_events_converge(usd_client, usd_org, deliver, setti
 
     from billing.providers import provider_get
 
-    deliver(provider_get("stripe").cancel_subscription, subscription_id=sub.provider_subscription_id, at_period_end=False)
+    deliver(
+        provider_get("stripe").cancel_subscription, subscription_id=sub.provider_subscription_id, at_period_end=False
+    )
     hooks = [h for h in sandbox_webhooks("stripe") if "customer.subscription.deleted" in h["body"]]
     deliver(replay, client, hooks[0])
     # A stale "created" arriving after the deletion must not resurrect the plan.
@@ -194,7 +207,9 @@ def test_transient_provider_error_is_503_and_retry_processes(usd_client, usd_org
     from sandbox import stripe_api
 
     real = stripe_api.handle
-    monkeypatch.setattr(stripe_api, "handle", lambda *a, **k: (503, {"error": {"type": "api_error", "message": "down"}}))
+    monkeypatch.setattr(
+        stripe_api, "handle", lambda *a, **k: (503, {"error": {"type": "api_error", "message": "down"}})
+    )
     assert deliver(replay, Client(), hook).status_code == 503
     monkeypatch.setattr(stripe_api, "handle", real)
     assert deliver(replay, Client(), hook).status_code == 200
@@ -205,7 +220,8 @@ def test_transient_provider_error_is_503_and_retry_processes(usd_client, usd_org
 def test_a_disabled_providers_webhook_endpoint_does_not_exist(client, settings, db):
     """A disabled provider has no sandbox and no webhook endpoint: nothing can be forged there."""
     settings.PAYSTACK_ENABLED = False
-    response = client.post("/billing/webhooks/paystack/", data=b"{}", content_type="application/json",
-                           HTTP_X_PAYSTACK_SIGNATURE="0" * 128)
+    response = client.post(
+        "/billing/webhooks/paystack/", data=b"{}", content_type="application/json", HTTP_X_PAYSTACK_SIGNATURE="0" * 128
+    )
     assert response.status_code == 404
     assert client.get("/sandbox/checkout/paystack/anything/").status_code == 404

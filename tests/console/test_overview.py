@@ -21,23 +21,40 @@ def free_plan(db):
 
 @pytest.fixture
 def two_orgs_usage(db, redis_client, org, other_org, free_plan):
-    ingest(redis_client, [make_event(org.pk, request_id=f"mine{i}", key="tg_live_mine", operation="sms_send") for i in range(7)])
-    ingest(redis_client, [make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op",
-                                     units=100) for i in range(5)])
+    ingest(
+        redis_client,
+        [make_event(org.pk, request_id=f"mine{i}", key="tg_live_mine", operation="sms_send") for i in range(7)],
+    )
+    ingest(
+        redis_client,
+        [
+            make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op", units=100)
+            for i in range(5)
+        ],
+    )
     return org, other_org
 
 
 def _subscribe(org, plan, price, status="active"):
     now = datetime.now(UTC)
-    return Subscription.objects.create(organization=org, plan=plan, price=price, status=status, currency=price.currency,
-                                       current_period_start=now - timedelta(days=3), current_period_end=now + timedelta(days=27))
+    return Subscription.objects.create(
+        organization=org,
+        plan=plan,
+        price=price,
+        status=status,
+        currency=price.currency,
+        current_period_start=now - timedelta(days=3),
+        current_period_end=now + timedelta(days=27),
+    )
 
 
 def test_mrr_and_revenue_mix_per_tier(db, free_plan):
     pro = Plan.objects.create(code="pro", name="Pro", sort_order=1, monthly_quota=100_000)
     ent = Plan.objects.create(code="enterprise", name="Enterprise", sort_order=2)
     pro_ngn = Price.objects.create(plan=pro, currency="NGN", amount_minor=1_000_000)  # ₦10,000 / month
-    ent_year = Price.objects.create(plan=ent, currency="NGN", interval=Interval.YEAR, amount_minor=60_000_000)  # ₦600,000 / year
+    ent_year = Price.objects.create(
+        plan=ent, currency="NGN", interval=Interval.YEAR, amount_minor=60_000_000
+    )  # ₦600,000 / year
     for _ in range(3):
         _subscribe(OrganizationFactory(), pro, pro_ngn)
     _subscribe(OrganizationFactory(), pro, pro_ngn, status="past_due")

@@ -20,8 +20,14 @@ pytestmark = pytest.mark.slow
 
 
 def _services(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "devtools.services", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.services", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _exports(stdout: str) -> dict[str, str]:
@@ -34,8 +40,11 @@ def _exports(stdout: str) -> dict[str, str]:
 
 def test_forced_embedded_services_start_answer_and_stop(tmp_path):
     env = {
-        **os.environ, "TOLLGATE_EMBEDDED": "1", "TOLLGATE_VAR_DIR": str(tmp_path / "var"),
-        "EMBEDDED_PG_PORT": PG_PORT, "EMBEDDED_REDIS_PORT": REDIS_PORT,
+        **os.environ,
+        "TOLLGATE_EMBEDDED": "1",
+        "TOLLGATE_VAR_DIR": str(tmp_path / "var"),
+        "EMBEDDED_PG_PORT": PG_PORT,
+        "EMBEDDED_REDIS_PORT": REDIS_PORT,
     }
     try:
         result = _services("env", "--mode", "test", env=env)

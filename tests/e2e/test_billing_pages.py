@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from billing.invoices import invoice_build
-from webhooks.models import CustomerEvent, DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from webhooks.delivery import secret_new
 from plans.models import Subscription
 from plans.services import plans_seed_demo
 from tests.factories import OrganizationFactory, UserFactory
+from webhooks.delivery import secret_new
+from webhooks.models import CustomerEvent, DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
 def login(page, live_server, user):
@@ -30,16 +30,36 @@ def test_invoice_prints_without_site_chrome_and_webhook_page(page, live_server, 
     user = UserFactory()
     org = OrganizationFactory(owner=user, currency="NGN", name="Kano Logistics", billing_email="ap@kano.example")
     sub = Subscription.objects.create(
-        organization=org, plan=plans["pro"], price=plans["pro"].prices.get(currency="NGN"), currency="NGN",
-        status="past_due", past_due_since=timezone.now(), provider="paystack",
-        current_period_start=datetime(2026, 10, 1, tzinfo=UTC), current_period_end=datetime(2026, 11, 1, tzinfo=UTC))
-    invoice = invoice_build(subscription=sub, start=sub.current_period_start, end=sub.current_period_end,
-                            units_by_meter={"sms.sent": 3_250, "delivery.status_check": 7_120, "ai.tokens": 154_000})
-    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://hooks.kano.example/tollgate",
-                                              event_types=["invoice.created", "payment.failed"], secret=secret_new())
+        organization=org,
+        plan=plans["pro"],
+        price=plans["pro"].prices.get(currency="NGN"),
+        currency="NGN",
+        status="past_due",
+        past_due_since=timezone.now(),
+        provider="paystack",
+        current_period_start=datetime(2026, 10, 1, tzinfo=UTC),
+        current_period_end=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    invoice = invoice_build(
+        subscription=sub,
+        start=sub.current_period_start,
+        end=sub.current_period_end,
+        units_by_meter={"sms.sent": 3_250, "delivery.status_check": 7_120, "ai.tokens": 154_000},
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org,
+        url="https://hooks.kano.example/tollgate",
+        event_types=["invoice.created", "payment.failed"],
+        secret=secret_new(),
+    )
     event = CustomerEvent.objects.create(organization=org, public_id="evt_demo1", type="invoice.created", data={})
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=DeliveryStatus.RETRYING,
-                                              attempt_count=1, next_attempt_at=timezone.now() + timezone.timedelta(seconds=30))
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        status=DeliveryStatus.RETRYING,
+        attempt_count=1,
+        next_attempt_at=timezone.now() + timezone.timedelta(seconds=30),
+    )
     DeliveryAttempt.objects.create(delivery=delivery, response_status=500, response_body="oops", duration_ms=87)
 
     login(page, live_server, user)

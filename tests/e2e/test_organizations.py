@@ -34,7 +34,9 @@ def _settled(page) -> None:
 def test_owner_manages_the_team_with_htmx(page, live_server, artifacts_dir):
     owner = UserFactory(email="owner@example.com", full_name="Olu Owner")
     org = OrganizationFactory(name="Acme Payments", owner=owner)
-    dev = MembershipFactory(organization=org, user=UserFactory(email="dev@example.com", full_name="Dee Dev"), role=Role.DEVELOPER)
+    dev = MembershipFactory(
+        organization=org, user=UserFactory(email="dev@example.com", full_name="Dee Dev"), role=Role.DEVELOPER
+    )
 
     from accounts.services import organization_create_personal
 

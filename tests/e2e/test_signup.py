@@ -29,7 +29,12 @@ def _verification_path(message) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_signup_verify_login_dashboard(page, live_server, artifacts_dir):
     console_errors: list[str] = []
-    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            console_errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
+        ),
+    )
 
     page.goto(live_server.url + "/")
     page.get_by_role("button", name="Get a free API key").click()  # a link styled as a button

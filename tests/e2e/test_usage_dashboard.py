@@ -20,8 +20,9 @@ def _sign_in(page, live_server, user, org):
     session = client.session
     session["active_org_id"] = org.pk
     session.save()
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-                               "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
+    )
 
 
 @pytest.fixture
@@ -41,10 +42,18 @@ def test_dashboard_draws_charts_for_the_orgs_requests(page, live_server, artifac
     events = []
     for i in range(850):
         key = rng.choice(["tg_live_9f3a", "tg_live_9f3a", "tg_live_c21b", "tg_test_77de"])
-        events.append(make_event(org.pk, at=now - timedelta(minutes=rng.randint(0, 23 * 60)), key=key,
-                                 operation=rng.choice(["sms_send", "sms_send", "delivery_status", "ai_complete"]),
-                                 status=rng.choice([200] * 30 + [201, 404, 429, 500]), latency_ms=rng.lognormvariate(3.3, 0.6),
-                                 request_id=f"r{i}", mode=key[3:7]))
+        events.append(
+            make_event(
+                org.pk,
+                at=now - timedelta(minutes=rng.randint(0, 23 * 60)),
+                key=key,
+                operation=rng.choice(["sms_send", "sms_send", "delivery_status", "ai_complete"]),
+                status=rng.choice([200] * 30 + [201, 404, 429, 500]),
+                latency_ms=rng.lognormvariate(3.3, 0.6),
+                request_id=f"r{i}",
+                mode=key[3:7],
+            )
+        )
     admit(org.pk, len(events))  # the hot path counted every one of them (before they were stored)
     ingest(redis_client, events)
     from usage.services import usage_alerts_check

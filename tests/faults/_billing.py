@@ -23,6 +23,7 @@ class TimeLimitExceeded(Exception):
 def hard_time_limit(seconds: int) -> Iterator[None]:
     """Fail the test after ``seconds`` (SIGALRM), and kill the process with a traceback if
     even that does not get through (a hang in C code) 30 s later: no CI run can hang here."""
+
     def expire(signum, frame):
         raise TimeLimitExceeded(f"fault test exceeded its {seconds} s budget")
 
@@ -77,8 +78,9 @@ def provider_audit() -> Audit:
             settle("paystack", tx["reference"], int(tx["amount"]), refunded[tx["reference"]], {tx["reference"]})
 
     audit.refunds += len(store.all_of("stripe", "refund"))
-    invoices = {inv["charge_sandbox"]: inv["id"] for inv in store.all_of("stripe", "invoice")
-                if inv.get("charge_sandbox")}
+    invoices = {
+        inv["charge_sandbox"]: inv["id"] for inv in store.all_of("stripe", "invoice") if inv.get("charge_sandbox")
+    }
     sessions = {s.get("invoice"): s["id"] for s in store.all_of("stripe", "checkout.session") if s.get("invoice")}
     charges_per_invoice = Counter(invoices.values())
     for charge in store.all_of("stripe", "charge"):
@@ -91,13 +93,22 @@ def provider_audit() -> Audit:
 
     # Subscriptions: exactly the live ones we know of renew at the provider, one per customer.
     renewing = ("active", "non-renewing", "attention")
-    live_remote = {("paystack", s["subscription_code"]): s["customer"]["customer_code"]
-                   for s in store.all_of("paystack", "subscription") if s["status"] in renewing}
-    live_remote |= {("stripe", s["id"]): s["customer"] for s in store.all_of("stripe", "subscription")
-                    if s["status"] in ("active", "past_due") and not s["cancel_at_period_end"]}
+    live_remote = {
+        ("paystack", s["subscription_code"]): s["customer"]["customer_code"]
+        for s in store.all_of("paystack", "subscription")
+        if s["status"] in renewing
+    }
+    live_remote |= {
+        ("stripe", s["id"]): s["customer"]
+        for s in store.all_of("stripe", "subscription")
+        if s["status"] in ("active", "past_due") and not s["cancel_at_period_end"]
+    }
     # Canceled at period end: access runs to the end of the paid period, nothing renews.
-    live_local = set(Subscription.objects.filter(status__in=LIVE_STATUSES, cancel_at_period_end=False)
-                     .exclude(provider="").values_list("provider", "provider_subscription_id"))
+    live_local = set(
+        Subscription.objects.filter(status__in=LIVE_STATUSES, cancel_at_period_end=False)
+        .exclude(provider="")
+        .values_list("provider", "provider_subscription_id")
+    )
     audit.duplicated += [f"{c} has {n} live subscriptions" for c, n in Counter(live_remote.values()).items() if n > 1]
     audit.duplicated += [f"{p} {s} renews but is not ours" for p, s in set(live_remote) - live_local]
     audit.lost += [f"{p} {s} is live here but not at the provider" for p, s in live_local - set(live_remote)]

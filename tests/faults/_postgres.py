@@ -58,23 +58,56 @@ class ThrowawayPostgres:
         self.data = self.dir / "data"
         self.port = free_port()
         self._as = _run_as(self.dir)
-        subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres",
-                        "--encoding=UTF8", "--no-sync"], check=True, stdout=subprocess.DEVNULL, timeout=120, **self._as)
+        subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=120,
+            **self._as,
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
         subprocess.run(
-            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30", "-l", str(self.dir / "postgres.log"),
-             "-o", f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=100", "start"],
-            check=True, stdout=subprocess.DEVNULL, timeout=60, **self._as,
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-t",
+                "30",
+                "-l",
+                str(self.dir / "postgres.log"),
+                "-o",
+                f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=100",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+            **self._as,
         )
 
     def stop(self, mode: str = "immediate") -> None:
         """``immediate``: every backend dies at once, like a crash or a failover."""
-        subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop"],
-                       check=True, stdout=subprocess.DEVNULL, timeout=60, **self._as)
+        subprocess.run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+            **self._as,
+        )
 
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
@@ -83,21 +116,36 @@ class ThrowawayPostgres:
         """Copy a whole database (schema and rows) from another server into a new database here."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{database}"')
-        dump = subprocess.run([str(self.bin / "pg_dump"), "--no-owner", "--no-privileges", source_url],
-                              check=True, capture_output=True, timeout=60)
+        dump = subprocess.run(
+            [str(self.bin / "pg_dump"), "--no-owner", "--no-privileges", source_url],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         # Per-column storage options (``ALTER COLUMN … SET (…)``) may name parameters only the
         # source server knows; they do not matter to a test clone.
         sql = b"\n".join(line for line in dump.stdout.splitlines() if not _COLUMN_OPTIONS.search(line))
-        restore = subprocess.run([str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(database)],
-                                 input=sql, capture_output=True, timeout=60, check=False)
+        restore = subprocess.run(
+            [str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(database)],
+            input=sql,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         if restore.returncode:
             raise RuntimeError(f"restoring the clone failed: {restore.stderr.decode()[-2000:]}")
         return self.url(database)
 
     def destroy(self) -> None:
         if self.running():
-            subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
-                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, **self._as)
+            subprocess.run(
+                [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
+                **self._as,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -39,10 +39,27 @@ class RedisServer:
 
     def start(self, timeout: float = 10) -> None:
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no",
-             "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--protected-mode",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -73,17 +90,47 @@ class RedisServer:
         return redis.Redis(port=self.port, socket_timeout=5, socket_connect_timeout=2)
 
 
-def start_app_server(*, database_url: str, redis_url: str, log: Path, workers: int = 2, timeout: float = 40,
-                     extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+def start_app_server(
+    *,
+    database_url: str,
+    redis_url: str,
+    log: Path,
+    workers: int = 2,
+    timeout: float = 40,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, int]:
     """granian (ASGI) as production runs it, on a free port; returns (process, port). Its
     output goes to ``log`` (a pipe nobody reads would block the workers once full)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
-           "CELERY_RESULT_BACKEND": redis_url, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        **(extra_env or {}),
+    }
     granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen([granian, "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning", "portal.asgi:application"],
-                            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            granian,
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

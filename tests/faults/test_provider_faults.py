@@ -141,10 +141,14 @@ def test_provider_timeouts_and_5xx_never_double_charge_or_lose_a_grant(plans, us
     requests = counters.get("paystack:requests", 0) + counters.get("stripe:requests", 0)
     hooks = SandboxObject.objects.filter(kind="webhook")
     hooks_2xx = sum(1 for h in hooks if 200 <= h.data.get("delivered_status", 0) < 300)
-    summary = (f"FAULT provider_faults: faults={faults} requests={requests} served_2xx={run.ok}/{run.attempted} "
-               f"stored={audit.stored}/{audit.charges} lost={len(audit.lost)} duplicated={len(audit.duplicated)}")
-    detail = (f"FAULT provider_faults detail: refunds={audit.refunds} webhooks_2xx={hooks_2xx}/{hooks.count()} "
-              f"redelivered={redelivered} seconds={time.monotonic() - started:.1f}")
+    summary = (
+        f"FAULT provider_faults: faults={faults} requests={requests} served_2xx={run.ok}/{run.attempted} "
+        f"stored={audit.stored}/{audit.charges} lost={len(audit.lost)} duplicated={len(audit.duplicated)}"
+    )
+    detail = (
+        f"FAULT provider_faults detail: refunds={audit.refunds} webhooks_2xx={hooks_2xx}/{hooks.count()} "
+        f"redelivered={redelivered} seconds={time.monotonic() - started:.1f}"
+    )
     # The summary lines are this test's report (pytest -s shows them; docs/reliability.md quotes them).
     print(f"\n{summary}\n{detail}")  # noqa: T201
     assert audit.lost == [] and audit.duplicated == [], (audit.lost, audit.duplicated)

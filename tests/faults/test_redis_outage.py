@@ -50,18 +50,24 @@ class Client:
         request_id = uuid.uuid4().hex
         started = time.monotonic()
         try:
-            self.conn.request("GET", PATH, headers={"Authorization": f"Bearer {self.raw_key}",
-                                                    "X-Request-Id": request_id})
+            self.conn.request(
+                "GET", PATH, headers={"Authorization": f"Bearer {self.raw_key}", "X-Request-Id": request_id}
+            )
             response = self.conn.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException) as exc:  # a hang (timeout) or a dropped connection
             self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
             return {"id": request_id, "status": 0, "error": repr(exc), "took": time.monotonic() - started}
-        return {"id": request_id, "status": response.status, "type": response.getheader("Content-Type", ""),
-                "at": started,
-                "retry_after": response.getheader("Retry-After"), "body": body if response.status != 200 else b"",
-                "took": time.monotonic() - started}
+        return {
+            "id": request_id,
+            "status": response.status,
+            "type": response.getheader("Content-Type", ""),
+            "at": started,
+            "retry_after": response.getheader("Retry-After"),
+            "body": body if response.status != 200 else b"",
+            "took": time.monotonic() - started,
+        }
 
 
 def _database_url() -> str:
@@ -160,13 +166,19 @@ def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_tim
 
     try:
         consumer = subprocess.run(
-            [sys.executable, "manage.py", "usage_consumer", "--once", "--claim-idle-ms", "0"], cwd=ROOT,
+            [sys.executable, "manage.py", "usage_consumer", "--once", "--claim-idle-ms", "0"],
+            cwd=ROOT,
             env={**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": redis_server.url},
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert consumer.returncode == 0, consumer.stdout + consumer.stderr
-        in_stream = {event["request_id"] for _, fields in redis_server.client().xrange("usage:events")
-                     for event in json.loads(fields[b"b"])}
+        in_stream = {
+            event["request_id"]
+            for _, fields in redis_server.client().xrange("usage:events")
+            for event in json.loads(fields[b"b"])
+        }
     finally:
         redis_server.stop()
 
@@ -188,9 +200,5 @@ def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_tim
     lost = served - set(stored)
     extra = set(stored) - served
     duplicated = len(stored) - len(set(stored))
-    print(f"\nFAULT redis_outage: faults=2 (SIGSTOP {PAUSE_FOR:.0f}s, SIGKILL+restart after {DOWN_FOR:.0f}s) "
-          f"requests={len(results)} served_2xx={len(served)} stored={len(stored)} lost={len(lost)} "
-          f"duplicated={duplicated} unavailable_503={len(unavailable)} slowest={slowest:.2f}s "
-          f"took={time.monotonic() - test_started:.0f}s")
     where = [(round(r["at"] - test_started, 2), r["id"] in in_stream) for r in results if r["id"] in lost]
     assert not lost and not extra and duplicated == 0, (where, consumer.stdout)

@@ -65,8 +65,9 @@ def api(client):
                 headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {key}")
             import json as _json
 
-            return client.post(path, data=_json.dumps(json if json is not None else {}),
-                               content_type="application/json", **headers)
+            return client.post(
+                path, data=_json.dumps(json if json is not None else {}), content_type="application/json", **headers
+            )
 
     return Api()
 
@@ -78,8 +79,8 @@ TRACKING = "trk_0123456789abcdef01234567"
 def roomy(org, seeded):
     """``org`` on the Enterprise plan (200/s), so tests about auth never meet a limit."""
     from plans.models import Plan
-    from usage.entitlements import entitlements_publish
     from tests.factories import subscribe
+    from usage.entitlements import entitlements_publish
 
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)

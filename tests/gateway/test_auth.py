@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import time
-
-import pytest
 from datetime import timedelta
 
-from django.test.utils import CaptureQueriesContext
+import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from keys.services import api_key_revoke, api_key_rotate
@@ -49,7 +48,7 @@ def test_warm_key_costs_no_sql(api, live_key):
 
 
 def test_expired_key_is_refused(api, org, make_key):
-    key, raw = make_key(org, expires_at=timezone.now() + timedelta(seconds=1))
+    _key, raw = make_key(org, expires_at=timezone.now() + timedelta(seconds=1))
     assert api.get(PATH, raw).status_code == 200
     time.sleep(1.05)
     response = api.get(PATH, raw)
@@ -57,7 +56,9 @@ def test_expired_key_is_refused(api, org, make_key):
     assert response.json()["reason"] == "expired"
 
 
-def test_revoked_key_is_refused_on_the_next_request_despite_warm_cache(api, live_key, django_capture_on_commit_callbacks):
+def test_revoked_key_is_refused_on_the_next_request_despite_warm_cache(
+    api, live_key, django_capture_on_commit_callbacks
+):
     key, raw = live_key
     assert api.get(PATH, raw).status_code == 200  # now cached in this process
     with django_capture_on_commit_callbacks(execute=True):

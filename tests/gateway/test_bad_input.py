@@ -33,8 +33,9 @@ def assert_problem(response, status: int, slug: str) -> dict:
 @pytest.mark.usefixtures("roomy")
 def test_deeply_nested_json_on_the_gateway_is_a_400_problem(raw_client, live_key):
     _, raw = live_key
-    response = raw_client.post("/v1/sms", data=NESTED, content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = raw_client.post(
+        "/v1/sms", data=NESTED, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
     assert_problem(response, 400, "malformed-request")
 
 
@@ -47,15 +48,21 @@ def test_deeply_nested_json_on_the_customer_api_is_a_400_problem(raw_client, mem
 def test_body_over_the_upload_limit_on_the_gateway_is_a_413_problem(raw_client, live_key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     _, raw = live_key
-    response = raw_client.post("/v1/sms", data='{"message": "' + "x" * 2000 + '"}', content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = raw_client.post(
+        "/v1/sms",
+        data='{"message": "' + "x" * 2000 + '"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
     body = assert_problem(response, 413, "payload-too-large")
     assert body["max_bytes"] == 1024
 
 
 def test_body_over_the_upload_limit_on_the_customer_api_is_a_413_problem(raw_client, member_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
-    response = member_client.post("/api/keys/create/", data='{"name": "' + "x" * 2000 + '"}', content_type="application/json")
+    response = member_client.post(
+        "/api/keys/create/", data='{"name": "' + "x" * 2000 + '"}', content_type="application/json"
+    )
     assert_problem(response, 413, "payload-too-large")
 
 
@@ -67,9 +74,12 @@ def test_invalid_requests_count_toward_the_per_second_limit(raw_client, org, liv
     for _attempt in range(5):  # all five inside one (fresh) second, else try again
         time.sleep(1.01 - time.time() % 1)
         second = int(time.time())
-        statuses = [raw_client.post("/v1/sms", data=body, content_type="application/json",
-                                    HTTP_AUTHORIZATION=f"Bearer {raw}").status_code
-                    for body in (NESTED, "{not json", '{"to": [], "message": ""}', NESTED, "{}")]
+        statuses = [
+            raw_client.post(
+                "/v1/sms", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+            ).status_code
+            for body in (NESTED, "{not json", '{"to": [], "message": ""}', NESTED, "{}")
+        ]
         if int(time.time()) == second:
             break
     assert statuses == [400, 400, 400, 429, 429], statuses

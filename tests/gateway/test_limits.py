@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import time
 
-from plans.models import Subscription
 from keys.cache import dead_key
+from plans.models import Subscription
 from portal.redis import redis_client
-from usage.entitlements import entitlements_key, entitlements_publish
 from tests.factories import PlanFactory, subscribe
 from tests.gateway.conftest import TRACKING, race_admissions, settle
 from usage import limiter
+from usage.entitlements import entitlements_key, entitlements_publish
 from usage.ingest.consumer import IngestConsumer
 from usage.limiter import quota_used
 
@@ -162,7 +162,7 @@ def test_a_quota_counter_lost_with_redis_data_is_rebuilt_from_postgresql(api, or
 
 def test_an_ended_lease_refund_never_recreates_a_lost_quota_counter(org, live_key, redis_client):
     on_plan(org, monthly_quota=None, overage_policy="bill")
-    key, _ = live_key
+    _key, _ = live_key
     pstart = redis_client.hget(entitlements_key(org.pk), "pstart").decode()
     redis_client.delete(limiter.quota_key(org.pk))
     redis_client.eval(limiter.REFUND_SCRIPT, 2, limiter.window_key(org.pk), limiter.quota_key(org.pk), 5, 0, 0, pstart)

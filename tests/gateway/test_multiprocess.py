@@ -18,8 +18,8 @@ from django.db import connection
 from keys.services import api_key_create, api_key_revoke
 from plans.models import Plan
 from plans.services import plans_seed_demo
-from usage.entitlements import entitlements_publish
 from tests.factories import PlanFactory, subscribe
+from usage.entitlements import entitlements_publish
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -44,8 +44,24 @@ def server(django_db_setup, django_db_blocker):
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["REDIS_URL"] = settings.REDIS_URL
     granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen([granian, "--interface", "asginl", "--host", "127.0.0.1", "--port", str(PORT), "--workers", "2",
-                             "--log-level", "warning", "portal.asgi:application"], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [
+            granian,
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:

@@ -14,6 +14,7 @@ from usage.events import STREAM_KEY, unpack
 from usage.limiter import quota_used
 from usage.recorder import recorder
 
+
 class Echo(BaseHTTPRequestHandler):
     def do_GET(self):
         body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
@@ -58,8 +59,13 @@ def fetch_streamed(path, **headers):
 
 def test_proxy_forwards_strips_credentials_and_meters(proxied, org, live_key, redis_client):
     key, raw = live_key
-    response, content = fetch_streamed("/v1/proxy/things/42?x=1", authorization=f"Bearer {raw}", x_trace="t1",
-                                       x_hop="private", connection="keep-alive, X-Hop")
+    response, content = fetch_streamed(
+        "/v1/proxy/things/42?x=1",
+        authorization=f"Bearer {raw}",
+        x_trace="t1",
+        x_hop="private",
+        connection="keep-alive, X-Hop",
+    )
     assert response.status_code == 200
     body = json.loads(content)
     assert body["path"] == "/api/things/42?x=1"
@@ -109,8 +115,17 @@ def test_verify_charges_the_call(client, operator, org, live_key, redis_client):
     response = verify(client, operator, key=raw, operation_id="ai_completion_create", units=321)
     assert response.status_code == 200
     body = response.json()
-    assert body == {"valid": True, "code": "ok", "org_id": org.pk, "key_id": key.pk, "mode": "live", "scopes": [],
-                    "plan": "free", "units": 321, "retry_after": None}
+    assert body == {
+        "valid": True,
+        "code": "ok",
+        "org_id": org.pk,
+        "key_id": key.pk,
+        "mode": "live",
+        "scopes": [],
+        "plan": "free",
+        "units": 321,
+        "retry_after": None,
+    }
     assert quota_used(org_id=org.pk) == 1
     recorder.flush_all()
     [entry] = redis_client.xrange(STREAM_KEY)

@@ -33,12 +33,18 @@ def proxied(settings, upstream, roomy):
 
 def test_the_upstream_verifies_a_signed_identity_naming_org_key_mode_plan_operation_and_request(proxied, org, live_key):
     key, raw = live_key
-    response, content = proxy_call("GET", "/v1/proxy/things/42", authorization=f"Bearer {raw}", x_request_id="req-abc.1")
+    response, content = proxy_call(
+        "GET", "/v1/proxy/things/42", authorization=f"Bearer {raw}", x_request_id="req-abc.1"
+    )
     assert response.status_code == 200, content
     identity = proxied.last().identity
     assert identity is not None, "the documented snippet did not verify the gateway's signature"
     assert {k: identity[k] for k in ("org", "key", "mode", "plan", "op", "rid")} == {
-        "org": str(org.pk), "key": str(key.pk), "mode": "live", "plan": "enterprise", "op": "upstream_proxy",
+        "org": str(org.pk),
+        "key": str(key.pk),
+        "mode": "live",
+        "plan": "enterprise",
+        "op": "upstream_proxy",
         "rid": "req-abc.1",
     }
     assert abs(int(identity["ts"]) - time.time()) < 5
@@ -61,9 +67,16 @@ def test_identity_headers_sent_by_the_customer_never_reach_the_upstream(proxied,
     # A replayed, correctly signed "live" identity of another organization, plus loose claims.
     forged = f"org=999;key=1;mode=live;plan=enterprise;op=upstream_proxy;rid=x;ts={int(time.time())}"
     signature = "v1=" + hmac.new(SECRET.encode(), forged.encode(), hashlib.sha256).hexdigest()
-    response, _ = proxy_call("GET", "/v1/proxy/things", x_api_key=raw, tollgate_identity=forged,
-                             tollgate_signature=signature, x_tollgate_mode="live", x_tollgate_org="999",
-                             tollgate_mode="live")
+    response, _ = proxy_call(
+        "GET",
+        "/v1/proxy/things",
+        x_api_key=raw,
+        tollgate_identity=forged,
+        tollgate_signature=signature,
+        x_tollgate_mode="live",
+        x_tollgate_org="999",
+        tollgate_mode="live",
+    )
     assert response.status_code == 200
     got = proxied.last()
     assert len(got.header("Tollgate-Identity")) == 1 and len(got.header("Tollgate-Signature")) == 1
@@ -107,16 +120,21 @@ def test_the_verify_answer_says_whether_the_key_is_live_or_test_and_its_scopes(c
 def test_production_with_an_upstream_refuses_to_start_without_an_identity_secret():
     result = _load_settings(_production(GATEWAY_UPSTREAM_URL="https://internal-api.example"))
     assert result.returncode != 0 and "GATEWAY_IDENTITY_SECRET" in result.stderr
-    result = _load_settings(_production(GATEWAY_UPSTREAM_URL="https://internal-api.example",
-                                        GATEWAY_IDENTITY_SECRET="s" * 40), "settings.GATEWAY_IDENTITY_SECRET")
+    result = _load_settings(
+        _production(GATEWAY_UPSTREAM_URL="https://internal-api.example", GATEWAY_IDENTITY_SECRET="s" * 40),
+        "settings.GATEWAY_IDENTITY_SECRET",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "s" * 40
-    short = _load_settings(_production(GATEWAY_UPSTREAM_URL="https://internal-api.example",
-                                       GATEWAY_IDENTITY_SECRET="short"))
+    short = _load_settings(
+        _production(GATEWAY_UPSTREAM_URL="https://internal-api.example", GATEWAY_IDENTITY_SECRET="short")
+    )
     assert short.returncode != 0 and "GATEWAY_IDENTITY_SECRET" in short.stderr
 
 
 def test_development_derives_an_identity_secret():
-    result = _load_settings(_env(DEBUG="1", GATEWAY_UPSTREAM_URL="http://127.0.0.1:9"), "len(settings.GATEWAY_IDENTITY_SECRET)")
+    result = _load_settings(
+        _env(DEBUG="1", GATEWAY_UPSTREAM_URL="http://127.0.0.1:9"), "len(settings.GATEWAY_IDENTITY_SECRET)"
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) >= 32

@@ -108,7 +108,7 @@ def test_a_path_that_would_leave_the_base_path_is_refused_with_a_problem(proxied
 
 
 @pytest.mark.parametrize("raw_path", [True, False], ids=["raw-path", "decoded-only"])
-@pytest.mark.parametrize(("path", "target"), FORWARDED)
+@pytest.mark.parametrize("path, target", FORWARDED)
 def test_a_legitimate_path_and_query_reach_the_upstream_unchanged(proxied, live_key, path, target, raw_path):
     _, raw = live_key
     response, content = proxy_call("GET", path, raw_path=raw_path, x_api_key=raw)
@@ -141,12 +141,31 @@ def granian(upstream, django_db_setup, django_db_blocker):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "REDIS_URL": settings.REDIS_URL, "GATEWAY_UPSTREAM_URL": upstream.url + "/api",
-           "GATEWAY_IDENTITY_SECRET": SECRET}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "granian"), "--interface", "asginl", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--log-level", "warning", "portal.asgi:application"],
-                            cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "GATEWAY_UPSTREAM_URL": upstream.url + "/api",
+        "GATEWAY_IDENTITY_SECRET": SECRET,
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "granian"),
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:

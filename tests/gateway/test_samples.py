@@ -31,7 +31,13 @@ def test_sms_charges_one_unit_per_recipient_and_records_the_event(api, org, live
     assert response["X-Request-Id"] == "req-abc-1"
     [event] = stream_events(redis_client)
     assert (event.org_id, event.api_key_id, event.operation_id, event.units, event.meter, event.status) == (
-        org.pk, key.pk, "sms_send", 3, "sms.sent", 201)
+        org.pk,
+        key.pk,
+        "sms_send",
+        3,
+        "sms.sent",
+        201,
+    )
     assert event.request_id == "req-abc-1" and event.plan == "enterprise" and event.api_key_prefix == key.prefix
     status = api.get(f"/v1/deliveries/{body['recipients'][0]['tracking_id']}", raw)
     assert status.status_code == 200 and status.json()["status"] in {"queued", "sent", "delivered", "failed"}

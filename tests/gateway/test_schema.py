@@ -23,6 +23,9 @@ def test_gateway_openapi_has_operation_ids_serializers_and_security():
     assert paths["/v1/keys/verify"]["post"]["security"] == [{"OperatorToken": []}]
     schemes = schema["components"]["securitySchemes"]
     assert {k: schemes["ApiKeyHeader"][k] for k in ("type", "in", "name")} == {
-        "type": "apiKey", "in": "header", "name": "X-API-Key"}
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
     assert "/v1/_baseline/deliveries/{tracking_id}" not in paths
     assert paths["/api/keys/create/"]["post"]["operationId"] == "keys_create"

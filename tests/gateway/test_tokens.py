@@ -20,7 +20,7 @@ def exchange(api, raw):
 
 
 def test_key_exchanged_for_token_that_the_gateway_accepts(api, live_key):
-    key, raw = live_key
+    _key, raw = live_key
     response = exchange(api, raw)
     assert response.status_code == 200
     body = response.json()
@@ -40,11 +40,19 @@ def test_token_cannot_be_exchanged_for_another_token(api, live_key):
 def _forge(claims_update=None, *, kid=None, secret=None):
     kid = kid or next(iter(settings.JWT_SIGNING_KEYS))
     now = int(time.time())
-    claims = {"iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "exp": now + 60, "sub": "1",
-              "org": 1, "scp": []}
+    claims = {
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "iat": now,
+        "exp": now + 60,
+        "sub": "1",
+        "org": 1,
+        "scp": [],
+    }
     claims.update(claims_update or {})
-    return jwt.encode(claims, secret or settings.JWT_SIGNING_KEYS.get(kid, "x" * 32), algorithm="HS256",
-                      headers={"kid": kid})
+    return jwt.encode(
+        claims, secret or settings.JWT_SIGNING_KEYS.get(kid, "x" * 32), algorithm="HS256", headers={"kid": kid}
+    )
 
 
 def test_expired_token_is_refused(api, live_key):
@@ -55,10 +63,13 @@ def test_expired_token_is_refused(api, live_key):
     assert "expired" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("claim, value, reason", [
-    ("aud", "https://elsewhere.example/v1", "audience"),
-    ("iss", "https://evil.example", "issuer"),
-])
+@pytest.mark.parametrize(
+    "claim, value, reason",
+    [
+        ("aud", "https://elsewhere.example/v1", "audience"),
+        ("iss", "https://evil.example", "issuer"),
+    ],
+)
 def test_wrong_audience_or_issuer_is_refused(api, live_key, claim, value, reason):
     key, _ = live_key
     response = api.get(PATH, _forge({claim: value, "sub": str(key.pk), "org": key.organization_id}))

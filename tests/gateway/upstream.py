@@ -94,10 +94,15 @@ def proxy_call(method: str, target: str, *, body: bytes = b"", raw_path: bool = 
     the raw query string. Reads the streamed body on the same event loop: (response, content)."""
     parts = urlsplit(target)
     scope = {
-        "method": method, "path": unquote(parts.path), "query_string": parts.query.encode("latin-1"),
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *[(name.replace("_", "-").lower().encode(), value.encode("latin-1")) for name, value in headers.items()]],
+        "method": method,
+        "path": unquote(parts.path),
+        "query_string": parts.query.encode("latin-1"),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *[(name.replace("_", "-").lower().encode(), value.encode("latin-1")) for name, value in headers.items()],
+        ],
         "_body_file": FakePayload(body),
     }
     if raw_path:

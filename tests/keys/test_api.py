@@ -47,8 +47,9 @@ def test_revoke_and_rotate(member_client, client, org, user, django_capture_on_c
     key, raw = api_key_create(org=org, user=user, name="old", mode="live")
     assert client.get(GATEWAY, HTTP_X_API_KEY=raw).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        rotated = member_client.post(f"/api/keys/{key.pk}/rotate/", {"overlap_seconds": 3600},
-                                     content_type="application/json")
+        rotated = member_client.post(
+            f"/api/keys/{key.pk}/rotate/", {"overlap_seconds": 3600}, content_type="application/json"
+        )
     assert rotated.status_code == 201
     new = rotated.json()
     assert new["rotated_from"] == key.pk and new["key"] != raw

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from webhooks.models import CustomerEvent, WebhookEndpoint
-from webhooks.delivery import secret_new
 from keys.services import api_key_create, api_key_revoke, api_key_rotate, api_keys_notify_expiring
+from webhooks.delivery import secret_new
+from webhooks.models import CustomerEvent, WebhookEndpoint
 
 
 def _listen(org):
@@ -39,7 +39,9 @@ def test_rotation_overlap_end_is_announced_and_revoked_keys_are_not(org, user, d
     _listen(org)
     old, _ = api_key_create(org=org, user=user, name="old", mode="live")
     api_key_rotate(key=old, overlap=timedelta(days=2), user=user)
-    gone, _ = api_key_create(org=org, user=user, name="gone", mode="live", expires_at=timezone.now() + timedelta(days=1))
+    gone, _ = api_key_create(
+        org=org, user=user, name="gone", mode="live", expires_at=timezone.now() + timedelta(days=1)
+    )
     api_key_revoke(key=gone, user=user)
 
     with django_capture_on_commit_callbacks():

@@ -27,8 +27,9 @@ def test_create_with_htmx_shows_the_secret_once(member_client, org):
 
 
 def test_create_form_errors_are_friendly(member_client, org):
-    response = member_client.post("/keys/create/", {"name": "", "mode": "test", "expires_at": "2001-01-01T00:00"},
-                                  HTTP_HX_REQUEST="true")
+    response = member_client.post(
+        "/keys/create/", {"name": "", "mode": "test", "expires_at": "2001-01-01T00:00"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert "This field is required." in html and "Choose a time in the future." in html

@@ -38,7 +38,8 @@ def call(client, raw) -> int:
 
 
 def test_revoke_while_redis_is_down_commits_and_the_sweep_propagates_it(
-        client, working_key, settings, django_capture_on_commit_callbacks):
+    client, working_key, settings, django_capture_on_commit_callbacks
+):
     key, raw = working_key
     assert call(client, raw) == 200  # the key record is now cached in Redis too
     with redis_at(settings, f"redis://127.0.0.1:{closed_port()}/0"):
@@ -51,7 +52,8 @@ def test_revoke_while_redis_is_down_commits_and_the_sweep_propagates_it(
 
 
 def test_revoking_again_propagates_a_revocation_that_was_lost(
-        client, working_key, settings, django_capture_on_commit_callbacks):
+    client, working_key, settings, django_capture_on_commit_callbacks
+):
     key, raw = working_key
     assert call(client, raw) == 200
     with redis_at(settings, f"redis://127.0.0.1:{closed_port()}/0"):
@@ -63,7 +65,8 @@ def test_revoking_again_propagates_a_revocation_that_was_lost(
 
 
 def test_rotation_while_redis_is_down_still_ends_the_old_key(
-        client, working_key, settings, django_capture_on_commit_callbacks):
+    client, working_key, settings, django_capture_on_commit_callbacks
+):
     key, raw = working_key
     assert call(client, raw) == 200
     with redis_at(settings, f"redis://127.0.0.1:{closed_port()}/0"):

@@ -6,8 +6,11 @@ import pytest
 
 from plans.pricing import InvalidTiers, graduated_amount, tiers_validate
 
-TIERS = [{"up_to": 10_000, "unit_price": "0.002"}, {"up_to": 50_000, "unit_price": "0.0015"},
-         {"up_to": None, "unit_price": "0.001"}]
+TIERS = [
+    {"up_to": 10_000, "unit_price": "0.002"},
+    {"up_to": 50_000, "unit_price": "0.0015"},
+    {"up_to": None, "unit_price": "0.001"},
+]
 
 
 def test_flat_price_after_included_units():
@@ -31,14 +34,20 @@ def test_sub_minor_unit_prices_stay_exact():
     assert isinstance(graduated_amount(units=1, tiers=TIERS), Decimal)
 
 
-@pytest.mark.parametrize("tiers, message", [
-    ([], "at least one"),
-    ([{"up_to": 10, "unit_price": "1"}], "last tier must be open"),
-    ([{"up_to": None, "unit_price": "1"}, {"up_to": None, "unit_price": "1"}], "only the last"),
-    ([{"up_to": 10, "unit_price": "1"}, {"up_to": 5, "unit_price": "1"}, {"up_to": None, "unit_price": "1"}], "above 10"),
-    ([{"up_to": None, "unit_price": "-1"}], "zero or more"),
-    ([{"up_to": None, "unit_price": "abc"}], "decimal"),
-])
+@pytest.mark.parametrize(
+    "tiers, message",
+    [
+        ([], "at least one"),
+        ([{"up_to": 10, "unit_price": "1"}], "last tier must be open"),
+        ([{"up_to": None, "unit_price": "1"}, {"up_to": None, "unit_price": "1"}], "only the last"),
+        (
+            [{"up_to": 10, "unit_price": "1"}, {"up_to": 5, "unit_price": "1"}, {"up_to": None, "unit_price": "1"}],
+            "above 10",
+        ),
+        ([{"up_to": None, "unit_price": "-1"}], "zero or more"),
+        ([{"up_to": None, "unit_price": "abc"}], "decimal"),
+    ],
+)
 def test_invalid_tiers_are_rejected(tiers, message):
     with pytest.raises(InvalidTiers, match=message):
         tiers_validate(tiers)

@@ -80,8 +80,10 @@ def test_values_in_the_first_format_are_resealed_by_the_migration(org, monkeypat
     monkeypatch.setattr(migration, "COLUMNS", [c for c in migration.COLUMNS if c[0] == "billing_billingprofile"])
     profile = BillingProfile.objects.create(organization=org)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE billing_billingprofile SET paystack_authorization_code = %s WHERE id = %s",
-                       [migration._v1_encrypt("AUTH_old"), profile.pk])
+        cursor.execute(
+            "UPDATE billing_billingprofile SET paystack_authorization_code = %s WHERE id = %s",
+            [migration._v1_encrypt("AUTH_old"), profile.pk],
+        )
     migration.forwards(None, SimpleNamespace(connection=connection))
     assert _stored_authorization(profile).startswith("v2:")
     assert BillingProfile.objects.get(pk=profile.pk).paystack_authorization_code == "AUTH_old"

@@ -33,11 +33,32 @@ def _free_port() -> int:
 def test_readyz_says_down_without_hosts_ports_or_users_and_logs_the_cause():
     """A real server whose PostgreSQL and Redis are unreachable (nothing listens on their ports)."""
     pg_port, redis_port, port = _free_port(), _free_port(), _free_port()
-    env = {**os.environ, "DATABASE_URL": f"postgres://tollgate_rw@127.0.0.1:{pg_port}/tollgate_prod",
-           "REDIS_URL": f"redis://127.0.0.1:{redis_port}/3", "CELERY_BROKER_URL": settings.REDIS_URL}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "granian"), "--interface", "asginl", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--log-level", "warning", "portal.asgi:application"],
-                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://tollgate_rw@127.0.0.1:{pg_port}/tollgate_prod",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/3",
+        "CELERY_BROKER_URL": settings.REDIS_URL,
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "granian"),
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 30
         while True:

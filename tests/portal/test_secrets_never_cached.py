@@ -47,8 +47,16 @@ def test_a_jwt_from_the_token_endpoint_is_never_cached(client, org):
     assert never_stored(response), response.get("Cache-Control")
 
 
-@pytest.mark.parametrize("path", ["/docs/", "/docs/operations/delivery_status_get/", "/docs/getting-started/",
-                                  "/docs/postman.json", "/docs/authentication/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs/",
+        "/docs/operations/delivery_status_get/",
+        "/docs/getting-started/",
+        "/docs/postman.json",
+        "/docs/authentication/",
+    ],
+)
 def test_docs_pages_made_with_the_docs_test_key_are_never_cached(member_client, path):
     plans_seed_demo()
     response = member_client.get(path)
@@ -66,9 +74,11 @@ def test_the_docs_test_key_is_in_the_pages_checked_above(member_client, org):
 
 def test_the_webhook_signing_secret_page_and_api_answer_are_never_cached(member_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-    created = member_client.post("/api/billing/webhooks/", json.dumps({"url": "https://127.0.0.1:8599/hook",
-                                                                          "event_types": ["invoice.paid"]}),
-                                 content_type="application/json")
+    created = member_client.post(
+        "/api/billing/webhooks/",
+        json.dumps({"url": "https://127.0.0.1:8599/hook", "event_types": ["invoice.paid"]}),
+        content_type="application/json",
+    )
     assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
     assert never_stored(created), created.get("Cache-Control")
     page = member_client.get(f"/billing/endpoints/{created.json()['id']}/")

@@ -13,8 +13,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests in this process; a deployment never has it.
-MANAGED = ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "TESTING", "SECURE_HSTS_SECONDS",
-           "DJANGO_ALLOW_ASYNC_UNSAFE")
+MANAGED = (
+    "DEBUG",
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "TESTING",
+    "SECURE_HSTS_SECONDS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def _env(**overrides: str) -> dict[str, str]:
@@ -58,7 +66,9 @@ def test_unset_debug_means_production_and_refuses_to_start_without_secrets():
 def test_unset_debug_with_production_secrets_is_production():
     env = _production()
     del env["DEBUG"]
-    result = _load_settings(env, "settings.DEBUG, settings.SECURE_SSL_REDIRECT, settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS")
+    result = _load_settings(
+        env, "settings.DEBUG, settings.SECURE_SSL_REDIRECT, settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "False"]
 
@@ -85,7 +95,7 @@ def test_production_refuses_the_development_secret_key():
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
+    "name, value, message",
     [
         ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean"),
         ("SECURE_SSL_REDIRECT", "yess", "is not a boolean"),
@@ -113,10 +123,16 @@ def test_check_deploy_is_clean_with_production_env():
     if db.get("PASSWORD"):
         from urllib.parse import quote
 
-        database_url = f"postgres://{db['USER']}:{quote(db['PASSWORD'], safe='')}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        database_url = (
+            f"postgres://{db['USER']}:{quote(db['PASSWORD'], safe='')}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_production(DATABASE_URL=database_url), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=_production(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -127,7 +143,11 @@ def test_production_without_email_url_is_flagged_by_check_deploy():
     del env["EMAIL_URL"]
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "mail.E001" in result.stdout + result.stderr
@@ -139,7 +159,9 @@ def test_development_console_email_is_readable(capsys):
     from portal.mail import ReadableConsoleBackend
 
     long_link = "http://127.0.0.1:8000/accounts/confirm-email/" + "x" * 90 + "/"
-    ReadableConsoleBackend().send_messages([EmailMessage("Confirm", f"Go to {long_link}\n", "from@example.com", ["to@example.com"])])
+    ReadableConsoleBackend().send_messages(
+        [EmailMessage("Confirm", f"Go to {long_link}\n", "from@example.com", ["to@example.com"])]
+    )
     out = capsys.readouterr().out
     assert long_link in out and "Email to: to@example.com" in out and "Subject: Confirm" in out
 
@@ -149,7 +171,9 @@ def test_production_refuses_a_provider_left_on_the_sandbox():
     result = _load_settings(_production(PAYSTACK_SECRET_KEY=""))
     assert result.returncode != 0
     assert "Paystack enabled without a secret key" in result.stderr
-    opted_in = _load_settings(_production(PAYSTACK_SECRET_KEY="", BILLING_SANDBOX_ALLOWED="1"), "settings.BILLING_SANDBOX")
+    opted_in = _load_settings(
+        _production(PAYSTACK_SECRET_KEY="", BILLING_SANDBOX_ALLOWED="1"), "settings.BILLING_SANDBOX"
+    )
     assert opted_in.returncode == 0, opted_in.stderr
     assert "True" in opted_in.stdout
     turned_off = _load_settings(_production(PAYSTACK_SECRET_KEY="", PAYSTACK_ENABLED="0"), "settings.BILLING_SANDBOX")

@@ -1,5 +1,7 @@
 """URLconf for the API error tests: the real one plus API views that fail unexpectedly."""
 
+from __future__ import annotations
+
 from django.urls import path
 
 from portal.urls import urlpatterns as real_urlpatterns

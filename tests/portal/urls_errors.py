@@ -1,5 +1,7 @@
 """URLconf for the error-page tests: the real one plus a view that fails."""
 
+from __future__ import annotations
+
 from django.urls import path
 
 from portal.urls import urlpatterns as real_urlpatterns

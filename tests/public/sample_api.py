@@ -48,7 +48,9 @@ class MessageOut(serializers.Serializer):
 class SampleSendApi(_SampleKeyRequired):
     meter_code = "sms.sent"
 
-    @extend_schema(operation_id="sample_sms_send", summary="Send an SMS", request=MessageIn, responses={201: MessageOut})
+    @extend_schema(
+        operation_id="sample_sms_send", summary="Send an SMS", request=MessageIn, responses={201: MessageOut}
+    )
     def post(self, request):
         data = MessageIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -12,8 +12,17 @@ from public.views.docs import inline_markdown
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.public.urls")]
 
-PAGES = ["/docs/", "/docs/redoc/", "/docs/operations/", "/docs/operations/sample_sms_send/", "/docs/getting-started/",
-         "/docs/authentication/", "/docs/problems/", "/pricing/", "/status/"]
+PAGES = [
+    "/docs/",
+    "/docs/redoc/",
+    "/docs/operations/",
+    "/docs/operations/sample_sms_send/",
+    "/docs/getting-started/",
+    "/docs/authentication/",
+    "/docs/problems/",
+    "/pricing/",
+    "/status/",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -25,7 +34,7 @@ def test_page_renders_with_strict_csp_and_no_cdn(client, demo_plans, url):
     assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
     html = response.content.decode()
     for tag in re.findall(r"<script(?![^>]*type=\"application/json\")[^>]*>", html):
-        assert "src=\"/static/" in tag or "nonce=" in tag, tag
+        assert 'src="/static/' in tag or "nonce=" in tag, tag
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
 
 
@@ -63,11 +72,19 @@ def test_operations_index_lists_every_operation(client, demo_plans):
 def test_problems_page_has_an_anchor_for_every_problem_slug(client, demo_plans):
     class PaymentRequired(Problem):
         """Your plan needs a payment method before this call."""
+
         status, slug, title = 402, "payment-required-test", "Payment required"
 
     html = client.get("/docs/problems/").content.decode()
-    for slug in ("validation-error", "unauthenticated", "not-found", "rate-limited", "quota-exceeded",
-                 "conflict", "payment-required-test"):
+    for slug in (
+        "validation-error",
+        "unauthenticated",
+        "not-found",
+        "rate-limited",
+        "quota-exceeded",
+        "conflict",
+        "payment-required-test",
+    ):
         assert f'id="{slug}"' in html
     assert "Your plan needs a payment method before this call." in html
 
@@ -82,8 +99,9 @@ def test_getting_started_walks_through_the_five_steps(client, demo_plans):
 
 def test_operation_descriptions_render_inline_markdown_safely():
     html = inline_markdown("**Units: 1** per `sms.sent` <script>alert(1)</script>\n\nNext")
-    assert html == ("<p><strong>Units: 1</strong> per <code>sms.sent</code> &lt;script&gt;alert(1)&lt;/script&gt;</p>"
-                    "<p>Next</p>")
+    assert html == (
+        "<p><strong>Units: 1</strong> per <code>sms.sent</code> &lt;script&gt;alert(1)&lt;/script&gt;</p><p>Next</p>"
+    )
 
 
 def test_the_monetized_api_comes_first_in_the_schema(demo_plans):

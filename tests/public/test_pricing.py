@@ -77,8 +77,9 @@ def test_billing_role_may_upgrade_but_developers_are_told_to_ask(client, user, o
 def test_upgrade_button_starts_a_real_checkout(member_client, org, demo_plans):
     """The pricing page's form, submitted as a browser would, reaches billing's hosted checkout."""
     html = member_client.get("/pricing/?currency=NGN").content.decode()
-    form = re.search(r'<form method="post" action="([^"]+)" class="plan-cta-form">(.*?)</form>',
-                     html.split('id="plan-pro"')[1], re.S)
+    form = re.search(
+        r'<form method="post" action="([^"]+)" class="plan-cta-form">(.*?)</form>', html.split('id="plan-pro"')[1], re.S
+    )
     fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
     assert fields["plan"] == "pro"
     response = member_client.post(form.group(1), fields)

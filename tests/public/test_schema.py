@@ -47,8 +47,13 @@ def test_schema_endpoint_serves_openapi_31_json(client, demo_plans):
 @pytest.mark.urls("tests.public.urls")
 def test_every_v1_operation_documents_its_errors_with_problem_json(demo_plans):
     document = openapi_document()
-    v1 = [(p, m, op) for p, item in document["paths"].items() if p.startswith("/v1/") for m, op in item.items()
-          if {name for req in op.get("security", []) for name in req} >= set(GATEWAY_SCHEMES)]
+    v1 = [
+        (p, m, op)
+        for p, item in document["paths"].items()
+        if p.startswith("/v1/")
+        for m, op in item.items()
+        if {name for req in op.get("security", []) for name in req} >= set(GATEWAY_SCHEMES)
+    ]
     assert {p for p, _m, _op in v1} >= {"/v1/sample/sms", "/v1/sample/deliveries/{tracking_id}"}
     for path, method, op in v1:
         responses = op["responses"]
@@ -75,8 +80,9 @@ def test_input_and_path_errors_are_added_only_where_they_can_happen(demo_plans):
 @pytest.mark.urls("tests.public.urls")
 def test_x_price_comes_from_the_meter_prices_in_the_database(demo_plans):
 
-
-    MeterPrice.objects.filter(plan__code="pro", meter__code="sms.sent", currency="NGN").update(unit_price=Decimal("4.5"))
+    MeterPrice.objects.filter(plan__code="pro", meter__code="sms.sent", currency="NGN").update(
+        unit_price=Decimal("4.5")
+    )
     document = openapi_document()
     price = document["paths"]["/v1/sample/sms"]["post"]["x-price"]
     assert price["meter"] == "sms.sent" and price["unit"] == "SMS"

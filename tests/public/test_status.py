@@ -74,7 +74,9 @@ def test_open_incident_degrades_its_component_and_is_shown(client, live_server, 
     settings.STATUS_API_PROBE_URL = f"{live_server.url}/healthz"
     status.status_probe_run()
     incident = Incident.objects.create(title="Slow SMS delivery", impact=IncidentImpact.MINOR, components=["api"])
-    IncidentUpdate.objects.create(incident=incident, status=IncidentStatus.INVESTIGATING, body="Looking into carrier delays.")
+    IncidentUpdate.objects.create(
+        incident=incident, status=IncidentStatus.INVESTIGATING, body="Looking into carrier delays."
+    )
     data = client.get("/status.json").json()
     assert data["status"] == "degraded"
     assert data["incidents"][0]["title"] == "Slow SMS delivery"

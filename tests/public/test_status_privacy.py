@@ -35,7 +35,8 @@ def internal_health_url():
 
 
 def test_a_failing_component_is_shown_down_without_its_cause_which_goes_to_the_log(
-        client, settings, internal_health_url, caplog):
+    client, settings, internal_health_url, caplog
+):
     settings.STATUS_API_PROBE_URL = internal_health_url
     port = internal_health_url.split(":")[2].split("/")[0]
     # What a database failure stores: the driver's message, with host, port and user.
@@ -49,8 +50,15 @@ def test_a_failing_component_is_shown_down_without_its_cause_which_goes_to_the_l
     assert by_code["api"]["status"] == "outage" and by_code["database"]["status"] == "outage"
     page = client.get("/status/").content.decode()
     for public in (data.content.decode(), page):
-        for secret in ("127.0.0.1", f":{port}", "/internal/health", "10.20.30.40", "port 6543", "tollgate_rw",
-                       "OperationalError"):
+        for secret in (
+            "127.0.0.1",
+            f":{port}",
+            "/internal/health",
+            "10.20.30.40",
+            "port 6543",
+            "tollgate_rw",
+            "OperationalError",
+        ):
             assert secret not in public, secret
     assert by_code["api"]["detail"] == by_code["database"]["detail"] == "down"
     # The operator still learns why: the log line and the stored probe result keep the cause.

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def _config(response) -> dict:
     html = response.content.decode()
-    return json.loads(re.search(r'<script id="docs-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    return json.loads(
+        re.search(r'<script id="docs-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
 
 
 def test_signed_in_developer_gets_a_test_key_pre_authorized(member_client, org, demo_plans):

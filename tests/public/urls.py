@@ -1,8 +1,11 @@
 """The real URLconf plus the sample API: docs tests get operations whose shape they control."""
 
+from __future__ import annotations
+
 from django.urls import path
 
-from portal.urls import handler404, handler500, urlpatterns as portal_urlpatterns  # noqa: F401
+from portal.urls import handler404, handler500  # noqa: F401
+from portal.urls import urlpatterns as portal_urlpatterns
 from tests.public.sample_api import SampleSendApi, SampleStatusApi
 
 urlpatterns = [

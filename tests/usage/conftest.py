@@ -8,19 +8,39 @@ from usage.events import STREAM_KEY, UsageEvent, pack
 from usage.ingest.consumer import IngestConsumer
 
 
-def make_event(org_id: int, *, at: datetime | None = None, status: int = 200, units: int = 1, mode: str = "live",
-               key: str = "tg_live_abcd", operation: str = "sms_send", meter: str = "sms.sent",
-               latency_ms: float = 20.0, **extra) -> UsageEvent:
+def make_event(
+    org_id: int,
+    *,
+    at: datetime | None = None,
+    status: int = 200,
+    units: int = 1,
+    mode: str = "live",
+    key: str = "tg_live_abcd",
+    operation: str = "sms_send",
+    meter: str = "sms.sent",
+    latency_ms: float = 20.0,
+    **extra,
+) -> UsageEvent:
     return UsageEvent(
-        org_id=org_id, api_key_prefix=key, operation_id=operation, method="POST", status=status, units=units,
-        meter=meter, latency_ms=latency_ms, plan="free", request_id=extra.pop("request_id", "req"), mode=mode,
-        occurred_at=(at or datetime.now(UTC)).isoformat(), **extra,
+        org_id=org_id,
+        api_key_prefix=key,
+        operation_id=operation,
+        method="POST",
+        status=status,
+        units=units,
+        meter=meter,
+        latency_ms=latency_ms,
+        plan="free",
+        request_id=extra.pop("request_id", "req"),
+        mode=mode,
+        occurred_at=(at or datetime.now(UTC)).isoformat(),
+        **extra,
     )
 
 
 def produce(redis, events: list[UsageEvent], *, per_entry: int = 10) -> list[bytes]:
     """XADD packed entries exactly as the hot path does (field ``b``, JSON array)."""
-    return [redis.xadd(STREAM_KEY, {"b": pack(events[i:i + per_entry])}) for i in range(0, len(events), per_entry)]
+    return [redis.xadd(STREAM_KEY, {"b": pack(events[i : i + per_entry])}) for i in range(0, len(events), per_entry)]
 
 
 def event_count(org_id: int | None = None) -> int:

@@ -23,7 +23,9 @@ def emitted(monkeypatch):
     return calls
 
 
-def test_alerts_fire_once_per_threshold_per_period(db, redis_client, org, free_plan, emitted, django_capture_on_commit_callbacks):
+def test_alerts_fire_once_per_threshold_per_period(
+    db, redis_client, org, free_plan, emitted, django_capture_on_commit_callbacks
+):
     free_plan.monthly_quota = 10
     free_plan.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -47,12 +49,15 @@ def test_alerts_fire_once_per_threshold_per_period(db, redis_client, org, free_p
     assert sorted(UsageAlert.objects.values_list("threshold", flat=True)) == [80, 100]
     assert len(mail.outbox) == 2 and "whole monthly quota" in mail.outbox[1].subject
     assert [(c["type"], c["data"]["threshold_percent"]) for c in emitted] == [
-        ("usage.threshold_reached", 80), ("usage.threshold_reached", 100)]
+        ("usage.threshold_reached", 80),
+        ("usage.threshold_reached", 100),
+    ]
     assert emitted[1]["org_id"] == org.pk and emitted[1]["data"]["quota"] == 10 and emitted[1]["data"]["used"] == 10
 
 
-def test_the_rollup_task_checks_alerts_for_the_orgs_it_touched(db, redis_client, org, free_plan, emitted,
-                                                               django_capture_on_commit_callbacks):
+def test_the_rollup_task_checks_alerts_for_the_orgs_it_touched(
+    db, redis_client, org, free_plan, emitted, django_capture_on_commit_callbacks
+):
     free_plan.monthly_quota = 10
     free_plan.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -73,8 +78,14 @@ def test_a_new_period_alerts_again(db, org, free_plan, emitted, django_capture_o
 
 
 def test_database_refuses_a_second_alert_for_the_same_period(db, org):
-    fields = dict(organization=org, period_start=datetime(2026, 9, 1, tzinfo=UTC), period_end=datetime(2026, 10, 1, tzinfo=UTC),
-                  threshold=80, used=8, quota=10)
+    fields = {
+        "organization": org,
+        "period_start": datetime(2026, 9, 1, tzinfo=UTC),
+        "period_end": datetime(2026, 10, 1, tzinfo=UTC),
+        "threshold": 80,
+        "used": 8,
+        "quota": 10,
+    }
     UsageAlert.objects.create(**fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         UsageAlert.objects.create(**fields)

@@ -18,10 +18,18 @@ NOW = datetime.now(UTC)
 def two_orgs_usage(db, redis_client, org, other_org, free_plan):
     admit(org.pk, 8)  # what the hot path counted for the 8 requests below (before their events are stored)
     admit(other_org.pk, 5)
-    ingest(redis_client, [make_event(org.pk, request_id=f"mine{i}", key="tg_live_mine", operation="sms_send") for i in range(7)]
-           + [make_event(org.pk, status=503, request_id="mine-err", key="tg_live_mine", operation="sms_send")])
-    ingest(redis_client, [make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op",
-                                     units=100) for i in range(5)])
+    ingest(
+        redis_client,
+        [make_event(org.pk, request_id=f"mine{i}", key="tg_live_mine", operation="sms_send") for i in range(7)]
+        + [make_event(org.pk, status=503, request_id="mine-err", key="tg_live_mine", operation="sms_send")],
+    )
+    ingest(
+        redis_client,
+        [
+            make_event(other_org.pk, request_id=f"theirs{i}", key="tg_live_them", operation="secret_op", units=100)
+            for i in range(5)
+        ],
+    )
     return org, other_org
 
 
@@ -45,7 +53,7 @@ def test_usage_api_filters_by_key_and_operation(member_client, two_orgs_usage):
 
 
 def test_another_orgs_usage_is_never_visible(member_client, two_orgs_usage):
-    _, other = two_orgs_usage
+    _, _other = two_orgs_usage
     for group_by in ("key", "operation", "meter", "status_class"):
         body = member_client.get("/api/usage/", {"window": "30d", "group_by": group_by}).json()
         assert body["totals"]["requests"] == 8
@@ -59,14 +67,17 @@ def test_another_orgs_usage_is_never_visible(member_client, two_orgs_usage):
     assert "secret_op" not in page and "tg_live_them" not in page
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"from": "yesterday"}, "from"),
-    ({"granularity": "minute"}, "granularity"),
-    ({"group_by": "org"}, "group_by"),
-    ({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
-    ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
-    ({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "granularity": "hour"}, "granularity"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"granularity": "minute"}, "granularity"),
+        ({"group_by": "org"}, "group_by"),
+        ({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
+        ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
+        ({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "granularity": "hour"}, "granularity"),
+    ],
+)
 def test_bad_parameters_are_problem_json(member_client, free_plan, params, field):
     response = member_client.get("/api/usage/", params)
     assert response.status_code == 400

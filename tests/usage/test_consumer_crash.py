@@ -14,21 +14,33 @@ from django.conf import settings
 from django.db import connection
 
 from tests.usage.conftest import event_count, make_event, produce
-from usage.ingest.stream import GROUP
 from usage.events import STREAM_KEY
+from usage.ingest.stream import GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _consumer(*args: str, pause: str | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "REDIS_URL": settings.REDIS_URL, "TESTING": "1",
-           "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "TESTING": "1",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("USAGE_INGEST_TEST_PAUSE_BEFORE_COMMIT", None)
     env.pop("USAGE_INGEST_TEST_PAUSE_BEFORE_ACK", None)
     if pause:
         env[pause] = "60"
-    return subprocess.Popen([sys.executable, "manage.py", "usage_consumer", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "usage_consumer", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _test_database_url() -> str:

@@ -24,19 +24,24 @@ def _command(*args) -> str:
 def dead(db, redis_client, org):
     """Two dead letters: one refused event, and served calls dead-lettered by database trouble
     (what older consumers did with a whole batch during an outage)."""
-    produce(redis_client, [make_event(org.pk, status=42, request_id="refused")] +
-            [make_event(org.pk, request_id=f"ok{i}") for i in range(3)], per_entry=4)
+    produce(
+        redis_client,
+        [make_event(org.pk, status=42, request_id="refused")]
+        + [make_event(org.pk, request_id=f"ok{i}") for i in range(3)],
+        per_entry=4,
+    )
     IngestConsumer(redis_client, name="t1").drain(seconds=5)
     lost = [make_event(org.pk, request_id=f"lost{i}") for i in range(5)]
-    redis_client.xadd(stream.DEAD_LETTER_KEY, {"entry_id": "1-0", "error": "server closed the connection", "payload": pack(lost)})
+    redis_client.xadd(
+        stream.DEAD_LETTER_KEY, {"entry_id": "1-0", "error": "server closed the connection", "payload": pack(lost)}
+    )
     return lost
 
 
 def test_dead_letters_are_listed_with_their_error_and_event_count(dead, redis_client):
     listing = [json.loads(line) for line in _command("--json").splitlines()]
 
-    assert [(row["events"], row["error"][:16]) for row in listing] == [
-        (1, "database refused"), (5, "server closed th")]
+    assert [(row["events"], row["error"][:16]) for row in listing] == [(1, "database refused"), (5, "server closed th")]
 
 
 def test_replayed_dead_letters_are_stored_once_even_when_replayed_twice(dead, redis_client, org):

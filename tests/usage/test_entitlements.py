@@ -8,9 +8,8 @@ from django.utils import timezone
 from plans.models import Plan
 from plans.selectors import current_period, entitlements_for_org
 from plans.services import plans_seed_demo
-from usage.entitlements import entitlements_publish, plan_entitlements_refresh
 from tests.factories import subscribe
-from usage.entitlements import entitlements_key
+from usage.entitlements import entitlements_key, entitlements_publish, plan_entitlements_refresh
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +19,11 @@ def seeded(db):
 
 def test_seed_creates_the_seed_documents_plans_and_operations():
     assert {p.code: p.monthly_quota for p in Plan.objects.all()} == {
-        "free": 1_000, "payg": None, "pro": 50_000, "enterprise": None}
+        "free": 1_000,
+        "payg": None,
+        "pro": 50_000,
+        "enterprise": None,
+    }
     pro = Plan.objects.get(code="pro")
     assert pro.prices.get(currency="NGN").amount_minor == 1_500_000
     from plans.models import OperationMeter
@@ -40,8 +43,16 @@ def test_org_without_subscription_gets_free_and_calendar_month(org):
 
 def test_subscription_period_rolls_forward_when_not_renewed_yet(org):
     start = datetime(2026, 1, 31, tzinfo=UTC)
-    subscribe(org, Plan.objects.get(code="pro"), current_period_start=start, current_period_end=datetime(2026, 2, 28, tzinfo=UTC))
-    assert current_period(org_id=org.pk, now=datetime(2026, 2, 10, tzinfo=UTC)) == (start, datetime(2026, 2, 28, tzinfo=UTC))
+    subscribe(
+        org,
+        Plan.objects.get(code="pro"),
+        current_period_start=start,
+        current_period_end=datetime(2026, 2, 28, tzinfo=UTC),
+    )
+    assert current_period(org_id=org.pk, now=datetime(2026, 2, 10, tzinfo=UTC)) == (
+        start,
+        datetime(2026, 2, 28, tzinfo=UTC),
+    )
     period = current_period(org_id=org.pk, now=datetime(2026, 3, 5, tzinfo=UTC))
     assert period == (datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
 
@@ -72,6 +83,12 @@ def test_plan_edit_drops_published_copies_of_that_plan_only(org, other_org, redi
 
 
 def test_admin_pages_load(admin_client):
-    for url in ["/admin/plans/plan/", "/admin/plans/plan/add/", "/admin/plans/operationmeter/",
-                "/admin/plans/subscription/", "/admin/keys/apikey/", "/admin/plans/meterprice/"]:
+    for url in [
+        "/admin/plans/plan/",
+        "/admin/plans/plan/add/",
+        "/admin/plans/operationmeter/",
+        "/admin/plans/subscription/",
+        "/admin/keys/apikey/",
+        "/admin/plans/meterprice/",
+    ]:
         assert admin_client.get(url).status_code == 200, url

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from tests.usage.conftest import event_count, make_event, produce
+from usage.events import STREAM_KEY
 from usage.ingest import stream
 from usage.ingest.consumer import IngestConsumer
-from usage.events import STREAM_KEY
 
 
 def test_a_batch_lands_in_postgres_and_is_acknowledged(db, redis_client, org):
@@ -125,5 +125,7 @@ def test_rows_stranded_in_the_default_partition_move_into_the_new_month(db, redi
     result = IngestConsumer(redis_client, name="t1").drain(seconds=5)
     assert (result.inserted, result.dead) == (1, 0)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text, count(*) FROM usage_event WHERE org_id = %s GROUP BY 1", [org.pk])
+        cursor.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM usage_event WHERE org_id = %s GROUP BY 1", [org.pk]
+        )
         assert cursor.fetchall() == [("usage_event_y2018m06", 2)]

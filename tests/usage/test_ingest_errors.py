@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("django_db_setup")
 def _error_of(action) -> BaseException:
     try:
         action()
-    except Exception as exc:  # noqa: BLE001 - we want whatever PostgreSQL raised
+    except Exception as exc:
         return exc
     raise AssertionError("no error raised")
 
@@ -112,27 +112,41 @@ def _run(sql: str, *params):
     def action():
         with psycopg.connect(libpq_url()) as conn:
             conn.execute(sql, params or None)
+
     return action
 
 
-@pytest.mark.parametrize("fault", [
-    _deadlock, _serialization_failure, _terminated, _could_not_connect, _statement_timeout, _lock_timeout,
-    _run("SELECT * FROM no_such_table"),
-    pytest.param(_terminated_under_django, marks=pytest.mark.django_db(transaction=True)),
-], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "fault",
+    [
+        _deadlock,
+        _serialization_failure,
+        _terminated,
+        _could_not_connect,
+        _statement_timeout,
+        _lock_timeout,
+        _run("SELECT * FROM no_such_table"),
+        pytest.param(_terminated_under_django, marks=pytest.mark.django_db(transaction=True)),
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_database_trouble_is_retried_never_dead_lettered(table, fault):
     error = _error_of(fault)
     assert not refused_for_content(error), repr(error)
     assert not is_duplicate(error)
 
 
-@pytest.mark.parametrize("fault", [
-    _run("INSERT INTO ingest_fault VALUES (3, -1)"),  # CHECK
-    _run("INSERT INTO ingest_fault VALUES (3, %s)", "many"),  # not a number
-    _run("INSERT INTO ingest_fault VALUES (3, %s)", 2**40),  # out of range
-    _run("INSERT INTO ingest_fault VALUES (NULL, 1)"),  # NOT NULL
-    _run("INSERT INTO ingest_fault VALUES (3, %s)", {"a": 1}),  # the driver cannot adapt it
-], ids=["check", "not-a-number", "out-of-range", "not-null", "cannot-adapt"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        _run("INSERT INTO ingest_fault VALUES (3, -1)"),  # CHECK
+        _run("INSERT INTO ingest_fault VALUES (3, %s)", "many"),  # not a number
+        _run("INSERT INTO ingest_fault VALUES (3, %s)", 2**40),  # out of range
+        _run("INSERT INTO ingest_fault VALUES (NULL, 1)"),  # NOT NULL
+        _run("INSERT INTO ingest_fault VALUES (3, %s)", {"a": 1}),  # the driver cannot adapt it
+    ],
+    ids=["check", "not-a-number", "out-of-range", "not-null", "cannot-adapt"],
+)
 def test_content_postgres_refuses_is_dead_lettered(table, fault):
     assert refused_for_content(_error_of(fault))
 

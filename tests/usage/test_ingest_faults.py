@@ -127,8 +127,10 @@ def test_postgres_unreachable_leaves_entries_pending_with_a_bounded_backoff(redi
     assert all(r.retry and r.dead == 0 for r in results)
     assert consumer.failures == 8
     assert 2 <= consumer.retry_delay() <= 4  # doubled from 0.5 s, capped (with jitter)
-    assert "could not connect" in redis_client.hget(stream.STATE_KEY, "last_error").decode() or \
-        "connection" in redis_client.hget(stream.STATE_KEY, "last_error").decode()
+    assert (
+        "could not connect" in redis_client.hget(stream.STATE_KEY, "last_error").decode()
+        or "connection" in redis_client.hget(stream.STATE_KEY, "last_error").decode()
+    )
 
     consumer.step(block=False)
     assert event_count(org.pk) == 10 and _pending() == 0
@@ -138,7 +140,7 @@ def test_a_refused_event_is_dead_lettered_alone_and_the_rest_of_its_entry_is_sto
     good = [make_event(org.pk, request_id=f"g{i}") for i in range(60)]
     bad_status = make_event(org.pk, status=42, request_id="bad-status")
     bad_units = make_event(org.pk, units="many", request_id="bad-units")
-    events = good[:20] + [bad_status] + good[20:45] + [bad_units] + good[45:]
+    events = [*good[:20], bad_status, *good[20:45], bad_units, *good[45:]]
     produce(redis_client, events, per_entry=16)
 
     result = IngestConsumer(redis_client, name="t1").drain(seconds=10)

@@ -17,12 +17,14 @@ def _ledger(member_client) -> list[dict]:
 
 def test_ledger_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(db, redis_client, org, member_client):
     hostile = {
-        "=HYPERLINK(\"http://evil.example\",\"x\")": "+cmd|' /C calc'!A0",
+        '=HYPERLINK("http://evil.example","x")': "+cmd|' /C calc'!A0",
         "@SUM(1+1)": "-2+3",
         "\tTAB": "\rCR",
     }
-    events = [make_event(org.pk, request_id=request_id, operation=operation, meter="m", key="tg_live_x")
-              for request_id, operation in hostile.items()]
+    events = [
+        make_event(org.pk, request_id=request_id, operation=operation, meter="m", key="tg_live_x")
+        for request_id, operation in hostile.items()
+    ]
     ingest(redis_client, events)
 
     rows = _ledger(member_client)
@@ -40,7 +42,12 @@ def test_ledger_numbers_stay_numbers_and_plain_text_is_untouched(db, redis_clien
 
     (row,) = _ledger(member_client)
 
-    assert (row["request_id"], row["operation_id"], row["units"], row["latency_ms"]) == ("req-1", "sms_send", "3", "12.5")
+    assert (row["request_id"], row["operation_id"], row["units"], row["latency_ms"]) == (
+        "req-1",
+        "sms_send",
+        "3",
+        "12.5",
+    )
     assert row["occurred_at"][:4].isdigit()
 
 

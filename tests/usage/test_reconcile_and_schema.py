@@ -13,8 +13,10 @@ from usage.services import usage_quota_reconcile
 
 def test_reconciliation_stores_and_logs_drift(db, redis_client, org, free_plan, caplog):
     admit(org.pk, 6)  # admitted first: the period's counter exists before their events are stored
-    ingest(redis_client, [make_event(org.pk, request_id=f"r{i}") for i in range(5)]
-           + [make_event(org.pk, mode="test", request_id="t")])  # test-key calls are admitted (and counted) too
+    ingest(
+        redis_client,
+        [make_event(org.pk, request_id=f"r{i}") for i in range(5)] + [make_event(org.pk, mode="test", request_id="t")],
+    )  # test-key calls are admitted (and counted) too
     ok = usage_quota_reconcile(org_id=org.pk, redis_count=quota_used(org_id=org.pk))
     assert (ok.redis_count, ok.db_count, ok.drift) == (6, 6, 0)
     with caplog.at_level(logging.WARNING, logger="usage.services"):

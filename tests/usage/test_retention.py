@@ -82,8 +82,9 @@ def test_a_busy_parent_table_postpones_the_prune_instead_of_queueing_behind_it(s
 def test_quota_drift_rows_older_than_their_horizon_are_deleted(db, org, settings):
     now = datetime.now(UTC)
     for days in (400, 91, 89, 1):
-        QuotaDrift.objects.create(organization=org, period_start=now, redis_count=1, db_count=1,
-                                  checked_at=now - timedelta(days=days))
+        QuotaDrift.objects.create(
+            organization=org, period_start=now, redis_count=1, db_count=1, checked_at=now - timedelta(days=days)
+        )
 
     settings.USAGE_QUOTA_DRIFT_RETENTION_DAYS = 0
     assert usage_quota_drift_prune() == 0
@@ -95,8 +96,15 @@ def test_quota_drift_rows_older_than_their_horizon_are_deleted(db, org, settings
 
 def test_retention_shorter_than_two_months_is_refused_at_start():
     env = {**os.environ, "USAGE_RETENTION_MONTHS": "1", "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert run.returncode != 0
     assert "USAGE_RETENTION_MONTHS" in run.stderr
 

@@ -21,19 +21,45 @@ DAY = datetime(2026, 10, 14, tzinfo=UTC)
 def _mixed_events(org_id: int) -> list:
     events = []
     for i in range(60):
-        events.append(make_event(org_id, at=DAY + timedelta(minutes=17 * i), status=(200, 201, 404, 500, 503)[i % 5],
-                                 units=1 + i % 3, latency_ms=3 + i * 7.5, key=("tg_live_aaaa", "tg_live_bbbb")[i % 2],
-                                 operation=("sms_send", "status_check")[i % 2], meter=("sms.sent", "delivery.check")[i % 2],
-                                 request_id=f"r{i}"))
-    events += [make_event(org_id, at=DAY + timedelta(hours=2), mode="test", key="tg_test_cccc", units=5, request_id="t")]
+        events.append(
+            make_event(
+                org_id,
+                at=DAY + timedelta(minutes=17 * i),
+                status=(200, 201, 404, 500, 503)[i % 5],
+                units=1 + i % 3,
+                latency_ms=3 + i * 7.5,
+                key=("tg_live_aaaa", "tg_live_bbbb")[i % 2],
+                operation=("sms_send", "status_check")[i % 2],
+                meter=("sms.sent", "delivery.check")[i % 2],
+                request_id=f"r{i}",
+            )
+        )
+    events += [
+        make_event(org_id, at=DAY + timedelta(hours=2), mode="test", key="tg_test_cccc", units=5, request_id="t")
+    ]
     return events
 
 
 def _snapshot(org_id: int) -> list[tuple]:
-    return list(UsageRollup.objects.filter(org_id=org_id).order_by(
-        "granularity", "bucket_start", "api_key_prefix", "operation_id", "meter", "mode", "status_class"
-    ).values_list("granularity", "bucket_start", "api_key_prefix", "operation_id", "meter", "mode", "status_class",
-                  "requests", "units", "billable_units", "errors", "latency_sum_ms", "latency_hist"))
+    return list(
+        UsageRollup.objects.filter(org_id=org_id)
+        .order_by("granularity", "bucket_start", "api_key_prefix", "operation_id", "meter", "mode", "status_class")
+        .values_list(
+            "granularity",
+            "bucket_start",
+            "api_key_prefix",
+            "operation_id",
+            "meter",
+            "mode",
+            "status_class",
+            "requests",
+            "units",
+            "billable_units",
+            "errors",
+            "latency_sum_ms",
+            "latency_hist",
+        )
+    )
 
 
 def test_recomputing_rollups_twice_gives_identical_rows(db, redis_client, org):
@@ -51,7 +77,9 @@ def test_daily_rows_are_the_exact_sum_of_hourly_rows(db, redis_client, org):
     days = UsageRollup.objects.filter(org_id=org.pk, granularity="day")
     for field in ("requests", "units", "billable_units", "errors"):
         assert hours.aggregate(s=Sum(field))["s"] == days.aggregate(s=Sum(field))["s"]
-    assert histogram.merge(*hours.values_list("latency_hist", flat=True)) == histogram.merge(*days.values_list("latency_hist", flat=True))
+    assert histogram.merge(*hours.values_list("latency_hist", flat=True)) == histogram.merge(
+        *days.values_list("latency_hist", flat=True)
+    )
     assert days.aggregate(s=Sum("requests"))["s"] == 61
 
 
@@ -65,7 +93,9 @@ def test_late_event_is_rolled_up_into_its_own_hour(db, redis_client, org):
 
 def test_histogram_percentiles_match_sql_buckets(db, redis_client, org):
     latencies = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0] * 10
-    ingest(redis_client, [make_event(org.pk, at=DAY, latency_ms=ms, request_id=f"l{i}") for i, ms in enumerate(latencies)])
+    ingest(
+        redis_client, [make_event(org.pk, at=DAY, latency_ms=ms, request_id=f"l{i}") for i, ms in enumerate(latencies)]
+    )
     (hist,) = UsageRollup.objects.filter(org_id=org.pk, granularity="hour").values_list("latency_hist", flat=True)
     expected = [0] * histogram.N_BUCKETS
     for ms in latencies:
@@ -83,7 +113,9 @@ def test_billable_units_exclude_test_keys_and_server_errors_and_match_rollups(db
         if e.mode == "live" and e.status < 500:
             expected[e.meter] = expected.get(e.meter, 0) + e.units
     assert billable_units_by_meter(org_id=org.pk, start=DAY, end=DAY + timedelta(days=1)) == expected
-    rollup_billable = UsageRollup.objects.filter(org_id=org.pk, granularity="day").aggregate(s=Sum("billable_units"))["s"]
+    rollup_billable = UsageRollup.objects.filter(org_id=org.pk, granularity="day").aggregate(s=Sum("billable_units"))[
+        "s"
+    ]
     assert rollup_billable == sum(expected.values())
     # Half-open: an event exactly at `end` belongs to the next period.
     assert billable_units_by_meter(org_id=org.pk, start=DAY, end=DAY) == {}
@@ -114,11 +146,19 @@ def test_summary_rows_agree_with_the_full_rollup_for_every_dimension(db, redis_c
     ingest(redis_client, _mixed_events(org.pk))
     for granularity in ("hour", "day"):
         full = UsageRollup.objects.filter(org_id=org.pk, granularity=granularity)
-        for dimension, column in (("all", None), ("key", "api_key_prefix"), ("operation", "operation_id"),
-                                  ("status_class", "status_class"), ("meter", "meter"), ("mode", "mode")):
+        for dimension, column in (
+            ("all", None),
+            ("key", "api_key_prefix"),
+            ("operation", "operation_id"),
+            ("status_class", "status_class"),
+            ("meter", "meter"),
+            ("mode", "mode"),
+        ):
             summary = UsageSummary.objects.filter(org_id=org.pk, granularity=granularity, dimension=dimension)
             if column is None:
                 assert summary.aggregate(s=Sum("requests"))["s"] == full.aggregate(s=Sum("requests"))["s"] == 61
                 continue
-            expected = {str(v): n for v, n in full.values_list(column).annotate(n=Sum("units")).values_list(column, "n")}
-            assert {v: n for v, n in summary.values("value").annotate(n=Sum("units")).values_list("value", "n")} == expected
+            expected = {
+                str(v): n for v, n in full.values_list(column).annotate(n=Sum("units")).values_list(column, "n")
+            }
+            assert dict(summary.values("value").annotate(n=Sum("units")).values_list("value", "n")) == expected

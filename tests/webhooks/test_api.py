@@ -17,8 +17,11 @@ def problem(response, status):
 
 
 def test_webhook_endpoint_lifecycle(member_client, org, receiver):
-    created = member_client.post("/api/billing/webhooks/", {"url": receiver.url, "event_types": ["invoice.paid"],
-                                                            "description": "prod"}, content_type="application/json")
+    created = member_client.post(
+        "/api/billing/webhooks/",
+        {"url": receiver.url, "event_types": ["invoice.paid"], "description": "prod"},
+        content_type="application/json",
+    )
     assert created.status_code == 201
     body = created.json()
     endpoint = WebhookEndpoint.objects.get(organization=org)
@@ -40,11 +43,20 @@ def test_webhook_endpoint_lifecycle(member_client, org, receiver):
 
 def test_webhook_create_validation_and_ssrf_are_problem_json(member_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
-    invalid = problem(member_client.post("/api/billing/webhooks/", {"url": "nope", "event_types": ["nope"]},
-                                         content_type="application/json"), 400)
+    invalid = problem(
+        member_client.post(
+            "/api/billing/webhooks/", {"url": "nope", "event_types": ["nope"]}, content_type="application/json"
+        ),
+        400,
+    )
     assert set(invalid["errors"]) == {"url", "event_types"}
-    unsafe = problem(member_client.post("/api/billing/webhooks/", {"url": "https://127.0.0.1/x",
-                                                                   "event_types": ["invoice.paid"]},
-                                        content_type="application/json"), 400)
+    unsafe = problem(
+        member_client.post(
+            "/api/billing/webhooks/",
+            {"url": "https://127.0.0.1/x", "event_types": ["invoice.paid"]},
+            content_type="application/json",
+        ),
+        400,
+    )
     assert "non-public" in unsafe["detail"]
     assert not WebhookEndpoint.objects.exists()

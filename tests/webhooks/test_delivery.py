@@ -24,8 +24,11 @@ def test_delivery_verifies_with_standardwebhooks_library(org, receiver, django_c
         customer_event_emit(org_id=org.pk, type="invoice.paid", data={"number": "TG-2026-000001", "total_minor": 1500})
     headers, body = receiver.requests[0]
     payload = Webhook(endpoint.secret).verify(body, {k.lower(): v for k, v in headers.items()})
-    assert payload == {"type": "invoice.paid", "timestamp": payload["timestamp"],
-                       "data": {"number": "TG-2026-000001", "total_minor": 1500}}
+    assert payload == {
+        "type": "invoice.paid",
+        "timestamp": payload["timestamp"],
+        "data": {"number": "TG-2026-000001", "total_minor": 1500},
+    }
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts.get().response_status == 200
     # A tampered body fails verification.
@@ -69,10 +72,18 @@ def test_failed_attempt_is_stored_and_scheduled_with_backoff(org, settings, djan
         r.close()
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1/hook", "https://localhost/hook", "https://10.1.2.3/x", "https://169.254.169.254/latest",
-    "https://[::1]/x", "https://192.168.0.10/", "http://example.com/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://10.1.2.3/x",
+        "https://169.254.169.254/latest",
+        "https://[::1]/x",
+        "https://192.168.0.10/",
+        "http://example.com/hook",
+    ],
+)
 def test_ssrf_targets_are_refused(url, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     with pytest.raises(UnsafeTarget):
@@ -90,7 +101,9 @@ def test_ssrf_refused_at_delivery_time_too(org, settings, django_capture_on_comm
 
 def test_portal_form_refuses_private_url(member_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
-    response = member_client.post("/billing/endpoints/", {"url": "https://127.0.0.1/x", "event_types": ["invoice.paid"]})
+    response = member_client.post(
+        "/billing/endpoints/", {"url": "https://127.0.0.1/x", "event_types": ["invoice.paid"]}
+    )
     assert response.status_code == 200 and b"non-public" in response.content
     assert not WebhookEndpoint.objects.exists()
 

@@ -63,8 +63,15 @@ class BatchResult:
 
 
 class IngestConsumer:
-    def __init__(self, redis, *, name: str | None = None, batch: int | None = None, block_ms: int = 1000,
-                 claim_idle_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        redis,
+        *,
+        name: str | None = None,
+        batch: int | None = None,
+        block_ms: int = 1000,
+        claim_idle_ms: int | None = None,
+    ) -> None:
         self.redis = redis
         self.name = name or consumer_name()
         self.batch = batch or settings.USAGE_INGEST_BATCH
@@ -193,7 +200,11 @@ class IngestConsumer:
             by_entry[entry_id][0].extend(rows)
             by_entry[entry_id][1].append(error)
         return [
-            (entry_id, json.dumps([dict(zip(COLUMNS, row)) for row in rows]), "; ".join(dict.fromkeys(errors)))
+            (
+                entry_id,
+                json.dumps([dict(zip(COLUMNS, row, strict=False)) for row in rows]),
+                "; ".join(dict.fromkeys(errors)),
+            )
             for entry_id, (rows, errors) in by_entry.items()
         ]
 
@@ -203,12 +214,21 @@ class IngestConsumer:
         self._own_pending = True
         self.writer.reset()
         result.retry, result.error = True, str(exc).strip()
-        log.warning("usage ingest: database unavailable (%s); %d entries stay pending (attempt %d)",
-                    result.error, result.entries, self.failures)
-        try:
-            self.redis.hset(STATE_KEY, mapping={
-                "last_error": result.error[:500], "last_error_at": time.time(), "consecutive_failures": self.failures,
-            })
+        log.warning(
+            "usage ingest: database unavailable (%s); %d entries stay pending (attempt %d)",
+            result.error,
+            result.entries,
+            self.failures,
+        )
+        try:  # noqa: SIM105 - the except branch says why the error is ignored
+            self.redis.hset(
+                STATE_KEY,
+                mapping={
+                    "last_error": result.error[:500],
+                    "last_error_at": time.time(),
+                    "consecutive_failures": self.failures,
+                },
+            )
         except (RedisConnectionError, RedisTimeoutError):
             pass  # the status is informative only; the entries are safe in the stream
         return result
@@ -221,7 +241,7 @@ class IngestConsumer:
             return 0.0
         ceiling = settings.USAGE_INGEST_RETRY_MAX_SECONDS
         delay = min(ceiling, RETRY_BASE_SECONDS * 2 ** min(self.failures - 1, 30))
-        return delay * random.uniform(0.5, 1.0)
+        return delay * random.uniform(0.5, 1.0)  # noqa: S311 - retry jitter, not a secret
 
     def _after_commit(self, entries: list, dead: list, result: BatchResult) -> None:
         fault_pause("USAGE_INGEST_TEST_PAUSE_BEFORE_ACK")
@@ -232,10 +252,15 @@ class IngestConsumer:
             pipe.xadd(DEAD_LETTER_KEY, {"entry_id": entry_id, "error": error[:2000], "payload": payload})
         # Acknowledge last: after the rows are committed and the dead letters are stored.
         pipe.xack(STREAM_KEY, GROUP, *[entry_id for entry_id, _ in entries])
-        pipe.hset(STATE_KEY, mapping={
-            "last_batch_at": time.time(), "last_consumer": self.name, "last_batch_entries": len(entries),
-            "consecutive_failures": 0,
-        })
+        pipe.hset(
+            STATE_KEY,
+            mapping={
+                "last_batch_at": time.time(),
+                "last_consumer": self.name,
+                "last_batch_entries": len(entries),
+                "consecutive_failures": 0,
+            },
+        )
         pipe.hincrby(STATE_KEY, "events_total", result.events)
         pipe.hincrby(STATE_KEY, "inserted_total", result.inserted)
         if dead:

@@ -46,8 +46,12 @@ def dead_letters(redis, *, ids: list[str] | None = None, count: int | None = Non
     else:
         found = redis.xrange(DEAD_LETTER_KEY, count=count)
     return [
-        DeadLetter(id=_text(dead_id), entry_id=_text(fields.get(b"entry_id", b"")), error=_text(fields.get(b"error", b"")),
-                   payload=fields.get(b"payload", b""))
+        DeadLetter(
+            id=_text(dead_id),
+            entry_id=_text(fields.get(b"entry_id", b"")),
+            error=_text(fields.get(b"error", b"")),
+            payload=fields.get(b"payload", b""),
+        )
         for dead_id, fields in found
     ]
 

@@ -11,8 +11,21 @@ import operator
 from datetime import UTC, datetime
 
 COLUMNS = (
-    "id", "occurred_at", "org_id", "user_id", "api_key_id", "api_key_prefix", "mode", "operation_id",
-    "method", "status", "units", "meter", "latency_ms", "plan", "request_id",
+    "id",
+    "occurred_at",
+    "org_id",
+    "user_id",
+    "api_key_id",
+    "api_key_prefix",
+    "mode",
+    "operation_id",
+    "method",
+    "status",
+    "units",
+    "meter",
+    "latency_ms",
+    "plan",
+    "request_id",
 )
 COLUMN_LIST = ", ".join(COLUMNS)
 

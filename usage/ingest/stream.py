@@ -62,12 +62,14 @@ def ingest_status(redis) -> dict:
     ensure_group(redis)
     info = {k.decode(): v.decode() for k, v in redis.hgetall(STATE_KEY).items()}
     group = next((g for g in redis.xinfo_groups(STREAM_KEY) if g["name"] in (GROUP, GROUP.encode())), {})
-    info.update({
-        "stream_length": redis.xlen(STREAM_KEY),
-        "pending": group.get("pending", 0),
-        "lag": group.get("lag"),
-        "consumers": group.get("consumers", 0),
-        "dead_letters": redis.xlen(DEAD_LETTER_KEY),
-        "dirty_slices": redis.scard(DIRTY_KEY),
-    })
+    info.update(
+        {
+            "stream_length": redis.xlen(STREAM_KEY),
+            "pending": group.get("pending", 0),
+            "lag": group.get("lag"),
+            "consumers": group.get("consumers", 0),
+            "dead_letters": redis.xlen(DEAD_LETTER_KEY),
+            "dirty_slices": redis.scard(DIRTY_KEY),
+        }
+    )
     return info

@@ -29,6 +29,6 @@ class Command(BaseCommand):
         user = User.objects.create_superuser(email=OPERATOR_EMAIL, password=password, full_name="Operator")
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         organization_create_personal(user=user)
-        self.stdout.write(self.style.SUCCESS(
-            f"\n  Operator login (shown once): {OPERATOR_EMAIL} / {password}\n  Admin: /admin/\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"\n  Operator login (shown once): {OPERATOR_EMAIL} / {password}\n  Admin: /admin/\n")
+        )

@@ -32,13 +32,15 @@ class Command(BaseCommand):
         count = 0
         with transaction.atomic(), connection.cursor() as cursor:
             quote = connection.ops.quote_name
-            cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "
-                           f"WHERE {quote(column)} <> '' FOR UPDATE")
+            cursor.execute(
+                f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} WHERE {quote(column)} <> '' FOR UPDATE"
+            )
             for row_id, stored in cursor.fetchall():
                 if sealed_by_current_key(stored):
                     continue
                 value = encrypt_text(decrypt_text(stored, purpose=purpose), purpose=purpose)
-                cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
-                               [value, row_id])
+                cursor.execute(
+                    f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s", [value, row_id]
+                )
                 count += 1
         return count

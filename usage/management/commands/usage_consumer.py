@@ -35,7 +35,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(ingest_status(redis), indent=2, default=str))
             return
         consumer = IngestConsumer(
-            redis, name=options["name"], batch=options["batch"], block_ms=options["block_ms"],
+            redis,
+            name=options["name"],
+            batch=options["batch"],
+            block_ms=options["block_ms"],
             claim_idle_ms=options["claim_idle_ms"],
         )
         if options["once"]:

@@ -47,18 +47,22 @@ class Command(BaseCommand):
             for letter in letters:
                 dead_letter_discard(redis, letter=letter)
             self.stdout.write(f"discarded {len(letters)} dead letters")
-            return
+            return None
         events = 0
         for letter in letters:
             dead_letter_replay(redis, letter=letter)
             events += letter.events or 0
         self.stdout.write(f"replayed {len(letters)} dead letters ({events} events) onto {STREAM_KEY}")
+        return None
 
     def _list(self, letters, *, as_json: bool) -> None:
         for letter in letters:
             if as_json:
-                self.stdout.write(json.dumps({"id": letter.id, "entry_id": letter.entry_id, "events": letter.events,
-                                              "error": letter.error}))
+                self.stdout.write(
+                    json.dumps(
+                        {"id": letter.id, "entry_id": letter.entry_id, "events": letter.events, "error": letter.error}
+                    )
+                )
             else:
                 events = "?" if letter.events is None else letter.events
                 self.stdout.write(f"{letter.id}  entry {letter.entry_id}  {events} events  {letter.error}")
