@@ -75,8 +75,12 @@ def _database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+_ORG_IDS: list[int] = []  # this test's organizations: usage_event is unmanaged, other tests' rows stay
+
+
 def _key_on(plan) -> str:
     org = OrganizationFactory()
+    _ORG_IDS.append(org.pk)
     subscribe(org, plan)
     _, raw = api_key_create(org=org, name="fault", mode="live")
     return raw
@@ -84,7 +88,7 @@ def _key_on(plan) -> str:
 
 def _stored_ids() -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT request_id FROM usage_event")
+        cursor.execute("SELECT request_id FROM usage_event WHERE org_id = ANY(%s)", [_ORG_IDS])
         return [row[0] for row in cursor.fetchall()]
 
 
