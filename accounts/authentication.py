@@ -18,10 +18,10 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from accounts.access_tokens import personal_access_token_touch
 from accounts.models import TOKEN_PREFIX, PersonalAccessToken, User
 from accounts.scopes import scope_required
 from accounts.selectors import personal_access_token_for_secret
-from accounts.services import personal_access_token_touch
 from portal.problems import Problem
 
 WWW_AUTHENTICATE = 'Bearer realm="api"'

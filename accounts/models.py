@@ -150,7 +150,7 @@ class PersonalAccessToken(models.Model):
     scopes = models.JSONField(default=list, help_text="Granted scopes (accounts.scopes.SCOPES); none = nothing.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
-    # Written at most once a minute per token (accounts.services.personal_access_token_touch).
+    # Written at most once a minute per token (accounts.access_tokens.personal_access_token_touch).
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts.access_tokens import personal_access_token_create, personal_access_token_revoke
 from accounts.forms import AccessTokenCreateForm, InvitationCreateForm, OrganizationCreateForm, RoleChangeForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Role, User
@@ -250,7 +251,7 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         membership = selectors.membership_get(user=_signed_in(request), organization_id=data["organization"])
         try:
-            token, secret = services.personal_access_token_create(
+            token, secret = personal_access_token_create(
                 membership=membership,
                 name=data["name"],
                 scopes=data["scopes"],
@@ -271,6 +272,6 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def access_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = selectors.personal_access_token_get(user=_signed_in(request), token_id=token_id)
-    services.personal_access_token_revoke(token=token)
+    personal_access_token_revoke(token=token)
     messages.success(request, f"Revoked “{token.name}”. Requests with it are refused from now on.")
     return redirect("accounts:tokens")

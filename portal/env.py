@@ -45,24 +45,30 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a boolean (use 1/0, true/false).")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = _raw(name)
     if value is None or value == "":
-        return default
+        return _at_least(name, default, minimum)
     try:
-        return int(value)
+        return _at_least(name, int(value), minimum)
     except ValueError:
         raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not an integer.") from None
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     value = _raw(name)
     if value is None or value == "":
-        return default
+        return _at_least(name, default, minimum)
     try:
-        return float(value)
+        return _at_least(name, float(value), minimum)
     except ValueError:
         raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a number.") from None
+
+
+def _at_least[N: (int, float)](name: str, value: N, minimum: N | None) -> N:
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}, got {value}.")
+    return value
 
 
 def env_list(name: str, default: list[str] | None) -> list[str]:
@@ -93,6 +99,19 @@ def _b64_key(name: str, encoded: str, *, length: int) -> bytes:
     if len(key) != length:
         raise ImproperlyConfigured(f"Environment variable {name} must decode to {length} bytes, got {len(key)}.")
     return key
+
+
+def env_secret(name: str, *, derived: str, required: bool, why: str, min_length: int = 32) -> str:
+    """A shared secret of at least ``min_length`` characters; unset, ``derived`` (development)
+    unless ``required``, in which case start-up stops and says ``why``."""
+    value = env_str(name, "")
+    if not value:
+        if required:
+            raise ImproperlyConfigured(f"{name} is required: {why}.")
+        return derived
+    if len(value) < min_length:
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} characters.")
+    return value
 
 
 def env_kid_secrets(name: str, default: list[str]) -> dict[str, str]:

@@ -1,9 +1,6 @@
-"""Tollgate settings: one file, read top to bottom, driven by environment variables.
-
-Every variable is read through a typed helper (``portal/env.py``) that fails loudly on a bad
-value, and every variable has a default that works on a developer machine. With ``DEBUG``
-off the production secrets are required. The README's configuration table lists them all.
-"""
+"""Tollgate settings, read top to bottom from environment variables through the typed helpers of
+``portal/env.py`` (a bad value stops start-up); static wiring is in ``portal/wiring.py``. With
+``DEBUG`` off the production secrets are required. The README's configuration table lists all."""
 
 from __future__ import annotations
 
@@ -12,9 +9,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.utils.csp import CSP
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
 
 from portal import wiring
 from portal.env import (
@@ -27,6 +21,7 @@ from portal.env import (
     env_kid_secrets,
     env_list,
     env_mailers,
+    env_secret,
     env_str,
 )
 
@@ -59,13 +54,10 @@ SITE_NAME = env_str("SITE_NAME", "Tollgate")
 
 # --- Applications (docs/architecture.md: the project core, then each app above the last) --
 INSTALLED_APPS = wiring.INSTALLED_APPS
-
 MIDDLEWARE = wiring.MIDDLEWARE
-
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
-
 TEMPLATES = [{**wiring.TEMPLATES[0], "DIRS": [BASE_DIR / "templates"]}]
 
 # --- Data stores ---------------------------------------------------------------------------
@@ -85,19 +77,12 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0)
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tg"),
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
-            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-            # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
-            # on a timeout: a hung Redis costs at most REDIS_SOCKET_TIMEOUT per command.
-            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
-        },
-    }
+    "default": wiring.redis_cache(
+        REDIS_URL,
+        key_prefix=env_str("CACHE_KEY_PREFIX", "tg"),
+        connect_timeout=REDIS_SOCKET_CONNECT_TIMEOUT,
+        timeout=REDIS_SOCKET_TIMEOUT,
+    )
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -147,25 +132,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST framework and OpenAPI ------------------------------------------------------------
 REST_FRAMEWORK = wiring.REST_FRAMEWORK
 SPECTACULAR_SETTINGS = {
+    **wiring.SPECTACULAR_SETTINGS,
     "TITLE": f"{SITE_NAME} API",
-    "DESCRIPTION": "The monetized API and the customer API of this Tollgate deployment.",
-    "VERSION": "1.0.0",
-    "OAS_VERSION": "3.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
-    "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
-    # One component name per shared choice set, wherever a serializer offers it.
-    "ENUM_NAME_OVERRIDES": {
-        "OperationIdEnum": "public.schema.gateway_operation_ids",
-        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
-        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
-    },
-    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "public.schema.postprocess_tollgate"],
     "CONTACT": {"name": "API support", "url": f"{SITE_URL}/docs/"},
     "EXTERNAL_DOCS": {"description": "Getting started", "url": f"{SITE_URL}/docs/getting-started/"},
 }
@@ -200,14 +168,8 @@ PAYSTACK_CURRENCIES = env_list("PAYSTACK_CURRENCIES", ["NGN", "GHS", "ZAR", "KES
 # An enabled provider without its secret key runs on the local sandbox, where test cards
 # "pay". Production refuses that unless the operator opts in (a demo deployment).
 BILLING_SANDBOX_ALLOWED = env_bool("BILLING_SANDBOX_ALLOWED", DEBUG)
-_SANDBOXED = [
-    name
-    for name, enabled, key in (
-        ("Stripe", STRIPE_ENABLED, STRIPE_SECRET_KEY),
-        ("Paystack", PAYSTACK_ENABLED, PAYSTACK_SECRET_KEY),
-    )
-    if enabled and not key
-]
+_PROVIDERS = {"Stripe": (STRIPE_ENABLED, STRIPE_SECRET_KEY), "Paystack": (PAYSTACK_ENABLED, PAYSTACK_SECRET_KEY)}
+_SANDBOXED = [name for name, (enabled, key) in _PROVIDERS.items() if enabled and not key]
 if _SANDBOXED and not BILLING_SANDBOX_ALLOWED:
     raise ImproperlyConfigured(
         f"{' and '.join(_SANDBOXED)} enabled without a secret key: set the key, turn the provider off "
@@ -218,9 +180,8 @@ BILLING_SANDBOX = bool(_SANDBOXED)  # any provider on the sandbox: the banner sa
 # "inprocess" (Django's test client, no server needed — the default under tests).
 BILLING_SANDBOX_WEBHOOK_DELIVERY = env_str("BILLING_SANDBOX_WEBHOOK_DELIVERY", "inprocess" if TESTING else "http")
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
-# Provider webhooks in: bodies above the cap are refused (413) unread; unsigned deliveries are
-# only counted (per client address and hour, at most this many addresses, then one overflow
-# row); verified events and rejection records are pruned after the horizon (at least 7 days).
+# Provider webhooks in: larger bodies are refused (413) unread; unsigned ones only counted (per
+# address and hour, this many addresses, then one overflow row); events pruned after the horizon.
 PROVIDER_WEBHOOK_MAX_BYTES = env_int("PROVIDER_WEBHOOK_MAX_BYTES", 512 * 1024)
 PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR = env_int("PROVIDER_WEBHOOK_REJECTIONS_PER_HOUR", 50)
 PROVIDER_EVENTS_RETENTION_DAYS = env_int("PROVIDER_EVENTS_RETENTION_DAYS", 90)
@@ -236,28 +197,17 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF, SECURE_REFERRER_POLICY, X_FRAME_OPTIONS = True, "strict-origin-when-cross-origin", "DENY"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_HTTPONLY = True
 _PROVIDER_FORM_TARGETS = (
     ["https://checkout.stripe.com", "https://billing.stripe.com"] if STRIPE_SECRET_KEY else []
 ) + (["https://checkout.paystack.com", "https://paystack.com"] if PAYSTACK_SECRET_KEY else [])
 SECURE_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE],
-    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:"],
-    "connect-src": [CSP.SELF],
-    "font-src": [CSP.SELF, "data:"],
-    "frame-ancestors": [CSP.NONE],
+    **wiring.SECURE_CSP,
     "form-action": [CSP.SELF, *_PROVIDER_FORM_TARGETS, *env_list("CSP_FORM_ACTION_EXTRA", [])],
-    "base-uri": [CSP.SELF],
-    "object-src": [CSP.NONE],
 }
 
 # --- Keys, JWTs and the gateway hot path (docs/keys-and-limits.md) -------------------------
-# How long a process trusts its in-memory copy of a key record, and how long the shared copy
-# lives in Redis. Revocation and rotation do not wait for them: the admission script checks a
-# per-key "dead" marker on every request. Their sum bounds how long a revoked key could still be
-# served if that marker never reached Redis (and the propagation sweep could not run either).
+# Lifetimes of a key record in process memory and in Redis. Revocation does not wait for them (a
+# "dead" marker is checked on every request); their sum bounds it if the marker never arrives.
 KEY_CACHE_LOCAL_TTL = env_int("KEY_CACHE_LOCAL_TTL", 60)
 KEY_CACHE_REDIS_TTL = env_int("KEY_CACHE_REDIS_TTL", 300)
 # Failed authentications (unknown key, malformed credential, invalid token) allowed per client
@@ -274,9 +224,8 @@ JWT_AUDIENCE = env_str("JWT_AUDIENCE", f"{SITE_URL}/v1")
 JWT_SIGNING_KEYS = env_kid_secrets(
     "JWT_SIGNING_KEYS", ["k1:" + hashlib.sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()]
 )
-# Admission leases: far from every limit (each still has LIMITER_LEASE_FLOOR room), the script
-# reserves up to LIMITER_LEASE_MAX admissions that this process hands out with no Redis round
-# trip, for at most LIMITER_LEASE_SECONDS (which bounds how late a revocation can be noticed).
+# Admission leases: with LIMITER_LEASE_FLOOR room left under every limit, up to LIMITER_LEASE_MAX
+# admissions served with no Redis round trip, for at most LIMITER_LEASE_SECONDS.
 LIMITER_LEASE_MAX = env_int("LIMITER_LEASE_MAX", 32)
 LIMITER_LEASE_FLOOR = env_int("LIMITER_LEASE_FLOOR", 1000)
 LIMITER_LEASE_SECONDS = env_float("LIMITER_LEASE_SECONDS", 0.5)
@@ -286,28 +235,21 @@ RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
 GATEWAY_UPSTREAM_URL = env_str("GATEWAY_UPSTREAM_URL", "")  # the proxy endpoints' upstream
 GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")  # for POST /v1/keys/verify; empty = off
 GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)  # bench/ only: unmetered twins
-# HMAC-SHA256 key of the Tollgate-Identity / Tollgate-Signature headers the proxy sends upstream
-# (who calls, live or test key). The upstream holds the same secret, so production must set it
-# once an upstream is configured; development derives one from SECRET_KEY.
-GATEWAY_IDENTITY_SECRET = env_str("GATEWAY_IDENTITY_SECRET", "")
-if not GATEWAY_IDENTITY_SECRET:
-    if GATEWAY_UPSTREAM_URL and not DEBUG:
-        raise ImproperlyConfigured(
-            "GATEWAY_IDENTITY_SECRET is required when GATEWAY_UPSTREAM_URL is set: "
-            "the upstream verifies the proxy's identity headers with it."
-        )
-    GATEWAY_IDENTITY_SECRET = hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest()
-elif len(GATEWAY_IDENTITY_SECRET) < 32:
-    raise ImproperlyConfigured("GATEWAY_IDENTITY_SECRET must be at least 32 characters.")
+# HMAC-SHA256 key of the signed identity headers the proxy sends upstream (who calls, live or test
+# key); the upstream holds it too. Required in production with an upstream; derived in development.
+GATEWAY_IDENTITY_SECRET = env_secret(
+    "GATEWAY_IDENTITY_SECRET",
+    derived=hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest(),
+    required=bool(GATEWAY_UPSTREAM_URL) and not DEBUG,
+    why="the upstream verifies the proxy's identity headers with it (GATEWAY_UPSTREAM_URL is set)",
+)
 
 # --- Usage pipeline (docs/usage.md) --------------------------------------------------------
 USAGE_INGEST_BATCH = env_int("USAGE_INGEST_BATCH", 500)  # stream entries per XREADGROUP
 USAGE_INGEST_CLAIM_IDLE_MS = env_int("USAGE_INGEST_CLAIM_IDLE_MS", 60_000)  # then a dead consumer's entries move
 USAGE_INGEST_DRAIN_SECONDS = env_int("USAGE_INGEST_DRAIN_SECONDS", 8)  # time budget of one beat drain
 # Longest wait between retries of a batch PostgreSQL could not take (connection lost, failover…).
-USAGE_INGEST_RETRY_MAX_SECONDS = env_float("USAGE_INGEST_RETRY_MAX_SECONDS", 10.0)
-if USAGE_INGEST_RETRY_MAX_SECONDS < 0.5:
-    raise ImproperlyConfigured("USAGE_INGEST_RETRY_MAX_SECONDS must be at least 0.5 (the first retry's wait).")
+USAGE_INGEST_RETRY_MAX_SECONDS = env_float("USAGE_INGEST_RETRY_MAX_SECONDS", 10.0, minimum=0.5)  # the first wait
 # Retention (docs/usage.md): whole months of usage events kept before the current one, and days
 # of quota-drift rows; 0 keeps forever.
 USAGE_RETENTION_MONTHS = env_int("USAGE_RETENTION_MONTHS", 13)
@@ -316,9 +258,7 @@ if USAGE_RETENTION_MONTHS and USAGE_RETENTION_MONTHS < 2:
         f"USAGE_RETENTION_MONTHS={USAGE_RETENTION_MONTHS} would drop the last closed period's usage "
         "before it is invoiced: use 0 (keep forever) or at least 2."
     )
-USAGE_QUOTA_DRIFT_RETENTION_DAYS = env_int("USAGE_QUOTA_DRIFT_RETENTION_DAYS", 90)
-if USAGE_QUOTA_DRIFT_RETENTION_DAYS < 0:
-    raise ImproperlyConfigured("USAGE_QUOTA_DRIFT_RETENTION_DAYS must be 0 (keep forever) or a number of days.")
+USAGE_QUOTA_DRIFT_RETENTION_DAYS = env_int("USAGE_QUOTA_DRIFT_RETENTION_DAYS", 90, minimum=0)
 USAGE_ALERT_THRESHOLDS = (80, 100)
 
 # --- Outbound customer webhooks ------------------------------------------------------------
@@ -326,22 +266,13 @@ USAGE_ALERT_THRESHOLDS = (80, 100)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBUG)
 # One attempt's overall deadline (connect, send, the answer's headers and body) and how much of
 # the answer is read, so a receiver cannot hold a worker; the attempt task's time limits lie beyond.
-WEBHOOKS_DELIVERY_TIMEOUT_SECONDS = env_int("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS", 15)
-WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024)
-# A claimed delivery (its attempt enqueued) whose attempt is not recorded within this time (lost
-# message, killed worker) is enqueued again by the sweeper; the attempt's row lock and number
-# make that harmless if the first message still runs.
-WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120)
+WEBHOOKS_DELIVERY_TIMEOUT_SECONDS = env_int("WEBHOOKS_DELIVERY_TIMEOUT_SECONDS", 15, minimum=1)
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 64 * 1024, minimum=1)
+# A claimed delivery whose attempt is not recorded within this time (lost message, killed worker)
+# is enqueued again by the sweeper; the attempt's row lock and number make that harmless.
+WEBHOOKS_CLAIM_SECONDS = env_int("WEBHOOKS_CLAIM_SECONDS", 120, minimum=1)
 # Customer events, deliveries and attempts older than this are deleted (open deliveries never).
-WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 90)
-if (
-    min(WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, WEBHOOKS_CLAIM_SECONDS, WEBHOOKS_RETENTION_DAYS)
-    < 1
-):
-    raise ImproperlyConfigured(
-        "WEBHOOKS_DELIVERY_TIMEOUT_SECONDS, WEBHOOKS_RESPONSE_MAX_BYTES, "
-        "WEBHOOKS_CLAIM_SECONDS and WEBHOOKS_RETENTION_DAYS must be positive."
-    )
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 90, minimum=1)
 
 # --- Docs, pricing and status (docs/api-docs.md) -------------------------------------------
 # Which meter an operation charges (for x-price): a function (path, method, operation_id, view).
@@ -366,11 +297,4 @@ CELERY_TASK_EAGER_PROPAGATES, CELERY_TASK_ACKS_LATE, CELERY_WORKER_PREFETCH_MULT
 CELERY_TASK_SERIALIZER, CELERY_ACCEPT_CONTENT, CELERY_TIMEZONE = "json", ["json"], "UTC"
 CELERY_BEAT_SCHEDULE = wiring.CELERY_BEAT_SCHEDULE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+LOGGING = {**wiring.LOGGING, "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")}}

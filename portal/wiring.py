@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.csp import CSP
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
 # The project core first, then each app above the ones it imports (docs/architecture.md).
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -156,3 +161,67 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "status-probes": {"task": "public.tasks.status_probe_run", "schedule": 60.0},
     "status-prune": {"task": "public.tasks.status_prune", "schedule": 24 * 3600.0},
 }
+
+# drf-spectacular: what does not depend on the deployment (settings.py adds title and links).
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "DESCRIPTION": "The monetized API and the customer API of this Tollgate deployment.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Tags from the segment after /v1/ or /api/ (sms, deliveries, keys, usage…), not "v1"/"api".
+    "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
+    # One component name per shared choice set, wherever a serializer offers it.
+    "ENUM_NAME_OVERRIDES": {
+        "OperationIdEnum": "public.schema.gateway_operation_ids",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
+    # Security schemes, problem+json errors, RateLimit headers, x-price, x-codeSamples.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "public.schema.postprocess_tollgate"],
+}
+
+# Logs go to stderr, one line each (settings.py sets the root level from LOG_LEVEL).
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Content-Security-Policy with nonces; settings.py adds the form targets of the configured
+# payment providers and CSP_FORM_ACTION_EXTRA.
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF, "data:"],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+
+def redis_cache(url: str, *, key_prefix: str, connect_timeout: float, timeout: float) -> dict[str, Any]:
+    """Django's cache on Redis with every command bounded in time (portal/middleware.py answers
+    503 when Redis is stopped or hung)."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+            "SOCKET_TIMEOUT": timeout,
+            # One immediate retry on a broken connection (a pooled one a Redis restart closed), none
+            # on a timeout: a hung Redis costs at most `timeout` per command.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+        },
+    }

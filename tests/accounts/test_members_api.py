@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.access_tokens import personal_access_token_create
 from accounts.models import Invitation, Membership, Role
-from accounts.services import personal_access_token_create
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.access_tokens import personal_access_token_create
 from accounts.models import Membership, Role
-from accounts.services import personal_access_token_create
 from plans.models import Meter
 from products.models import ApiProduct, UnitRule
 from tests.products.conftest import organization_make, plan_make
