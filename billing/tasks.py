@@ -6,7 +6,7 @@ from celery import shared_task
 
 from billing.compensations import compensations_run_due
 from billing.dunning import dunning_expire
-from billing.invoices import invoices_close_due
+from billing.period_close import invoices_close_due
 from billing.subscriptions import subscriptions_end_canceled
 from billing.webhooks_retention import provider_events_prune
 

@@ -16,9 +16,10 @@ from accounts.permissions import has_capability, role_required
 from billing import selectors
 from billing.checkout import CheckoutAlreadyPaid, PaymentNotConfirmed, checkout_confirm, checkout_start
 from billing.models import Checkout, CheckoutStatus
+from billing.plan_changes import subscription_change_plan
 from billing.providers import provider_get
 from billing.providers.base import SignatureInvalid
-from billing.subscriptions import portal_url, subscription_cancel, subscription_change_plan, subscription_resume
+from billing.subscriptions import portal_url, subscription_cancel, subscription_resume
 from billing.webhooks import WebhookBodyTooLarge, webhook_receive
 from plans.models import Plan
 from portal.money import format_minor

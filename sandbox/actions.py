@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sandbox import paystack_api, store, stripe_api
+from sandbox import paystack_api, paystack_core, store, stripe_subscriptions
 from sandbox.cards import card_outcome
 from sandbox.emit import paystack_emit, stripe_emit
 from sandbox.store import new_id, shape
-from sandbox.stripe_api import MONTH, customer_create, now, stripe_charge_customer
+from sandbox.stripe_api import customer_create
+from sandbox.stripe_core import MONTH, now
+from sandbox.stripe_subscriptions import stripe_charge_customer
 
 
 # --- Stripe ---------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def stripe_renewal(subscription_id: str, *, card: str | None = None) -> str:
 
 # --- Paystack -------------------------------------------------------------------------------
 def _iso(dt: datetime) -> str:
-    return paystack_api.iso(dt)
+    return paystack_core.iso(dt)
 
 
 def paystack_complete_transaction(reference: str, card: str) -> dict:
@@ -235,6 +237,6 @@ def subscription_cancel_at_period_end(provider: str, subscription_id: str, *, em
     """The portal's Cancel button: what the provider's own portal does (Stripe: cancel at
     period end; Paystack: disable), with the webhooks that follow."""
     if provider == "stripe":
-        stripe_api.subscription_update({"cancel_at_period_end": "true"}, subscription_id)
+        stripe_subscriptions.subscription_update({"cancel_at_period_end": "true"}, subscription_id)
     else:
         paystack_api.subscription_disable({}, {"code": subscription_id, "token": email_token})

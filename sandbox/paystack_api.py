@@ -11,30 +11,8 @@ from django.urls import reverse
 
 from sandbox import emit, store
 from sandbox.cards import card_outcome
+from sandbox.paystack_core import P, PaystackSandboxError, _get, iso, ok
 from sandbox.store import new_id, shape
-
-P = "paystack"
-
-
-class PaystackSandboxError(Exception):
-    def __init__(self, status: int, message: str):
-        self.status, self.body = status, {"status": False, "message": message}
-
-
-def ok(message: str, data) -> dict:
-    return {"status": True, "message": message, "data": data}
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _get(kind: str, object_id: str) -> dict:
-    found = store.get(P, kind, str(object_id))
-    if found is None:
-        raise PaystackSandboxError(404, f"{kind.capitalize()} not found")
-    return found
-
 
 ROUTES = [
     ("POST", r"/plan", "plan_create"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.dunning import dunning_expire
 from billing.models import BillingProfile, Payment
-from billing.subscriptions import proration_minor
+from billing.plan_changes import proration_minor
 from plans.models import Subscription, SubscriptionStatus
 from plans.selectors import plan_for_org
 from sandbox import actions, store

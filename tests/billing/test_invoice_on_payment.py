@@ -8,8 +8,9 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from billing.checkout import checkout_confirm
-from billing.invoices import invoice_for_payment, invoices_close_due
+from billing.invoices import invoice_for_payment
 from billing.models import Checkout, Invoice, InvoiceStatus, Payment
+from billing.period_close import invoices_close_due
 from billing.providers import provider_get
 from plans.models import MeterPrice, Price, Subscription
 from sandbox import actions, store

@@ -10,8 +10,9 @@ from fractions import Fraction
 import pytest
 from django.db import connection
 
-from billing.invoices import invoice_build, invoice_number_next, invoices_close_due, meter_segments
+from billing.invoices import invoice_build, invoice_number_next, meter_segments
 from billing.models import Invoice, InvoiceStatus
+from billing.period_close import invoices_close_due
 from plans.models import MeterPrice, Subscription
 from portal.money import to_minor
 from sandbox import store
@@ -178,7 +179,7 @@ def test_period_close_reports_stripe_meter_usage_once(usd_client, usd_org, plans
     sub = Subscription.objects.get(organization=usd_org, status="active")
     monkeypatch.setattr("billing.invoices.billable_units", lambda **kw: {"ai.tokens": 100_500})
     [invoice] = deliver(invoices_close_due, now=sub.current_period_end + timedelta(minutes=1))
-    from billing.invoices import invoice_collect
+    from billing.period_close import invoice_collect
 
     deliver(invoice_collect, invoice=invoice)  # reporting again must not double count
     events = store.all_of("stripe", "billing.meter_event")
