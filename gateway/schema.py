@@ -16,7 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from gateway import samples
-from gateway.views import TokenOutput, VerifyInput, VerifyOutput
+from gateway.verify import TokenOutput, VerifyInput, VerifyOutput
 
 
 class ApiKeyAuthentication(BaseAuthentication):

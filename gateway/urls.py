@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import path
 
-from gateway import schema, views
+from gateway import schema, verify, views
 
 app_name = "gateway"
 
@@ -21,8 +21,8 @@ urlpatterns = [
         schema.described_by(views.ai_completion_create, schema.CompletionApi),
         name="ai_completion_create",
     ),
-    path("v1/auth/token", schema.described_by(views.auth_token_create, schema.AuthTokenApi), name="auth_token_create"),
-    path("v1/keys/verify", schema.described_by(views.keys_verify, schema.KeysVerifyApi), name="keys_verify"),
+    path("v1/auth/token", schema.described_by(verify.auth_token_create, schema.AuthTokenApi), name="auth_token_create"),
+    path("v1/keys/verify", schema.described_by(verify.keys_verify, schema.KeysVerifyApi), name="keys_verify"),
     path("v1/proxy/<path:path>", views.upstream_proxy, name="upstream_proxy"),
 ]
 

@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from portal.redis import redis_client
 from public.models import Component, Incident, IncidentImpact, IncidentStatus, ProbeResult
-from usage import selectors as usage_selectors
 from usage.events import STREAM_KEY
+from usage.selectors_operator import operator_usage
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def uptime_percent(series: list[dict]) -> float | None:
 
 def endpoint_latency(*, days: int = 7) -> list[dict]:
     """p95 latency per endpoint over the last ``days``, from real traffic (the usage rollups:
-    the endpoint rows of ``usage.selectors.operator_usage``). Only the endpoint and its p95 are
+    the endpoint rows of ``usage.selectors_operator.operator_usage``). Only the endpoint and its p95 are
     published (request volumes are the operator's business). Cached 60 s.
     """
     cache_key = f"status:latency:{days}"
@@ -254,7 +254,7 @@ def endpoint_latency(*, days: int = 7) -> list[dict]:
     if cached is not None:
         return cached
     now = timezone.now()
-    rows = usage_selectors.operator_usage(since=now - timedelta(days=days), until=now, limit=50)["endpoints"]
+    rows = operator_usage(since=now - timedelta(days=days), until=now, limit=50)["endpoints"]
     result = [
         {
             "endpoint": row["operation"],

@@ -33,6 +33,10 @@ def quota_key(org_id: int) -> str:
     return f"{org_tag(org_id)}:quota"
 
 
+def window_key(org_id: int) -> str:
+    return f"{org_tag(org_id)}:rl"
+
+
 def _requests_recorded(*, org_id: int, since: int) -> int:
     """Requests of the organization PostgreSQL recorded since epoch ``since`` — the same count
     as ``usage.selectors.requests_in_period_db`` (not imported: selectors read the limiter)."""

@@ -26,7 +26,7 @@ from django.conf import settings
 from keys.cache import LAST_USED_HASH
 from portal.redis import redis_client
 from usage.events import STREAM_FIELD, STREAM_KEY, UsageEvent, pack
-from usage.limiter import leases_release_all, leases_requeue, leases_sweep
+from usage.leases import leases_release_all, leases_requeue, leases_sweep
 
 log = logging.getLogger(__name__)
 MAX_BUFFERED = 200_000

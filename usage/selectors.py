@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
-from accounts.models import Organization
 from keys.models import ApiKey
 from plans.selectors import current_period, plan_for_org
 from usage import histogram
 from usage.limiter import quota_used
-from usage.models import Granularity, UsageAlert, UsageRollup, UsageSummary
+from usage.models import Granularity, UsageAlert, UsageRollup
 
 BILLABLE_SQL = "mode = 'live' AND status < 500"
 
@@ -269,43 +267,3 @@ def default_range(window: str, *, org_id: int, now: datetime | None = None) -> t
         start, end = usage_period_for_org(org_id=org_id, now=now)
         return start, end, Granularity.DAY
     return end_hour - timedelta(hours=24), end_hour, Granularity.HOUR
-
-
-# --- operator overview (staff; the console app renders it) ---------------------------------
-def operator_usage(*, since: datetime, until: datetime, limit: int = 10) -> dict:
-    """Top customers and endpoints by requests, with error rates and p95 (daily rollups)."""
-    qs = UsageSummary.objects.filter(
-        granularity=Granularity.DAY, dimension="all", bucket_start__gte=since, bucket_start__lt=until
-    )
-    customers = list(
-        qs.values("org_id")
-        .annotate(requests=Sum("requests"), units=Sum("units"), errors=Sum("errors"))
-        .order_by("-requests")[:limit]
-    )
-    names = dict(Organization.objects.filter(pk__in=[c["org_id"] for c in customers]).values_list("pk", "name"))
-    for c in customers:
-        c["name"] = names.get(c["org_id"], f"#{c['org_id']}")
-        c["error_rate"] = round(c["errors"] / c["requests"], 4) if c["requests"] else 0.0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT value, sum(requests), sum(errors), {_HIST_SUM} FROM usage_summary "
-            "WHERE granularity = 'day' AND dimension = 'operation' AND bucket_start >= %s AND bucket_start < %s GROUP BY 1 ORDER BY 2 DESC LIMIT %s",  # noqa: E501
-            [since, until, limit * 2],
-        )
-        rows = [
-            {
-                "operation": op,
-                "requests": int(requests),
-                "errors": int(errors),
-                "error_rate": round(errors / requests, 4) if requests else 0.0,
-                "p95_ms": histogram.percentile(hist, 0.95),
-            }
-            for op, requests, errors, hist in cursor.fetchall()
-        ]
-    total = qs.aggregate(requests=Sum("requests"), errors=Sum("errors"))
-    return {
-        "customers": customers,
-        "endpoints": rows,
-        "requests": total["requests"] or 0,
-        "errors": total["errors"] or 0,
-    }

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from billing.selectors import revenue_overview
 from portal.redis import redis_client
 from usage.ingest.stream import ingest_status
-from usage.selectors import operator_usage
+from usage.selectors_operator import operator_usage
 
 
 @staff_member_required

@@ -27,7 +27,7 @@ def seeded(db):
 
 def settle():
     """End this process's admission leases and flush: Redis counters are then exact."""
-    from usage.limiter import leases_release_all
+    from usage.leases import leases_release_all
 
     leases_release_all()
     recorder.flush()

@@ -7,7 +7,7 @@ from plans.models import Subscription
 from portal.redis import redis_client
 from tests.factories import PlanFactory, subscribe
 from tests.gateway.conftest import TRACKING, race_admissions, settle
-from usage import limiter
+from usage import leases, limiter
 from usage.entitlements import entitlements_key, entitlements_publish
 from usage.ingest.consumer import IngestConsumer
 from usage.limiter import quota_used
@@ -165,5 +165,5 @@ def test_an_ended_lease_refund_never_recreates_a_lost_quota_counter(org, live_ke
     _key, _ = live_key
     pstart = redis_client.hget(entitlements_key(org.pk), "pstart").decode()
     redis_client.delete(limiter.quota_key(org.pk))
-    redis_client.eval(limiter.REFUND_SCRIPT, 2, limiter.window_key(org.pk), limiter.quota_key(org.pk), 5, 0, 0, pstart)
+    redis_client.eval(leases.REFUND_SCRIPT, 2, limiter.window_key(org.pk), limiter.quota_key(org.pk), 5, 0, 0, pstart)
     assert redis_client.hexists(limiter.quota_key(org.pk), pstart) is False

@@ -29,25 +29,22 @@ import json
 import logging
 import random
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-import psycopg
 from django.conf import settings
-from django.db import DatabaseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from usage.events import STREAM_FIELD, STREAM_KEY
 from usage.ingest.errors import is_duplicate, refused_for_content
-from usage.ingest.rows import COLUMNS, PoisonEntry, rows_of, slices_of
+from usage.ingest.isolate import DB_ERRORS, dead_letters_of, write_isolating
+from usage.ingest.rows import PoisonEntry, rows_of, slices_of
 from usage.ingest.stream import DEAD_LETTER_KEY, DIRTY_KEY, GROUP, STATE_KEY, consumer_name, ensure_group
 from usage.ingest.writer import EventWriter, fault_pause
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 0.5
-_DB_ERRORS = (DatabaseError, psycopg.Error)
 
 
 @dataclass
@@ -139,7 +136,7 @@ class IngestConsumer:
         try:
             try:
                 result.inserted = self.writer.copy_fast(stream)
-            except _DB_ERRORS as exc:
+            except DB_ERRORS as exc:
                 duplicate = is_duplicate(exc)
                 if not duplicate and not refused_for_content(exc):
                     raise
@@ -147,66 +144,19 @@ class IngestConsumer:
                     pass
                 if duplicate:  # some rows are stored already (a redelivery after a crash)
                     log.info("usage ingest: batch holds events already stored (redelivery); deduplicating")
-                    result.inserted, refused = self._write_isolating(units)
+                    result.inserted, refused = write_isolating(self.writer, units)
                 else:
                     log.warning("usage ingest: PostgreSQL refused part of the batch (%s); isolating it", exc)
-                    result.inserted, refused = self._write_isolating(units, refusal=exc)
-        except _DB_ERRORS as exc:
+                    result.inserted, refused = write_isolating(self.writer, units, refusal=exc)
+        except DB_ERRORS as exc:
             return self._defer(result, exc)
-        dead += self._dead_letters_of(refused)
+        dead += dead_letters_of(refused)
         for _, rows, slices in units:
             result.dirty |= slices
             result.events += len(rows)
         result.events -= sum(len(rows) for _, rows, _ in refused)
         self._after_commit(entries, dead, result)
         return result
-
-    def _write_isolating(self, units: list[tuple], *, refusal: BaseException | None = None) -> tuple[int, list]:
-        """Write ``units`` (deduplicating); when PostgreSQL refuses them for their content,
-        bisect — across entries, then across the events of one entry — until the refused
-        events stand alone. Returns (rows inserted, [(entry_id, refused rows, error)]).
-        Database trouble propagates: the caller leaves the whole batch pending."""
-        if not any(rows for _, rows, _ in units):
-            return 0, []
-        if refusal is None:
-            try:
-                return self.writer.write_dedup([(rows, slices) for _, rows, slices in units]), []
-            except _DB_ERRORS as exc:
-                if not refused_for_content(exc):
-                    raise
-                refusal = exc
-        if len(units) == 1 and len(units[0][1]) == 1:
-            entry_id, rows, _ = units[0]
-            return 0, [(entry_id, rows, f"database refused: {refusal}".strip())]
-        if len(units) > 1:
-            mid = len(units) // 2
-            halves = [units[:mid], units[mid:]]
-        else:
-            entry_id, rows, slices = units[0]
-            mid = len(rows) // 2
-            halves = [[(entry_id, rows[:mid], slices)], [(entry_id, rows[mid:], slices)]]
-        inserted, refused = 0, []
-        for half in halves:
-            count, refused_here = self._write_isolating(half)
-            inserted += count
-            refused += refused_here
-        return inserted, refused
-
-    @staticmethod
-    def _dead_letters_of(refused: list[tuple]) -> list[tuple]:
-        """One dead letter per entry, holding only its refused events (replayable as is)."""
-        by_entry: dict = defaultdict(lambda: ([], []))
-        for entry_id, rows, error in refused:
-            by_entry[entry_id][0].extend(rows)
-            by_entry[entry_id][1].append(error)
-        return [
-            (
-                entry_id,
-                json.dumps([dict(zip(COLUMNS, row, strict=False)) for row in rows]),
-                "; ".join(dict.fromkeys(errors)),
-            )
-            for entry_id, (rows, errors) in by_entry.items()
-        ]
 
     def _defer(self, result: BatchResult, exc: BaseException) -> BatchResult:
         """Database trouble: acknowledge nothing, dead-letter nothing; retry after a backoff."""
