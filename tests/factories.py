@@ -46,7 +46,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.DEVELOPER
 
 
-# --- plans and keys (issue 3) ---------------------------------------------------------------
+# --- plans and keys ------------------------------------------------------------------------
 class PlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "plans.Plan"
@@ -73,10 +73,10 @@ def subscribe(org, plan, **kwargs):
     return Subscription.objects.create(organization=org, plan=plan, **defaults)
 
 
-# --- usage (issue 4) ------------------------------------------------------------------------
+# --- usage ------------------------------------------------------------------------------
 
 
-# --- billing (issue 5) ----------------------------------------------------------------------
+# --- billing ----------------------------------------------------------------------------
 
 
-# --- docs and status (issue 6) --------------------------------------------------------------
+# --- docs and status --------------------------------------------------------------------
