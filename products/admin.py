@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 
 from products.catalogue import catalogue_changed
-from products.models import ApiDocument, ApiProduct, Operation
+from products.models import DOCUMENT_FIELDS, ApiDocument, ApiProduct, Operation
 from products.validators import base_paths_overlap
 
 
@@ -76,21 +76,7 @@ class OperationAdmin(_AnnouncesChanges):
     list_display = ["operation_id", "product", "method", "path_template", "meter", "unit_rule", "enabled", "removed_at"]
     list_filter = ["product", "enabled", "unit_rule"]
     search_fields = ["operation_id", "path_template", "summary"]
-    readonly_fields = [
-        "product",
-        "operation_id",
-        "method",
-        "path_template",
-        "summary",
-        "description",
-        "tag",
-        "parameters",
-        "request_body",
-        "responses",
-        "fingerprint",
-        "removed_at",
-        "created_at",
-    ]
+    readonly_fields = ["product", "operation_id", *DOCUMENT_FIELDS, "removed_at", "created_at"]
 
     def has_add_permission(self, request: Any) -> bool:
         return False  # operations come from an imported document

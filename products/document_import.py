@@ -22,7 +22,7 @@ from accounts.models import User
 from portal.problems import Problem
 from products.catalogue import catalogue_changed
 from products.diff import ExistingOperation, ImportPreview, operations_diff
-from products.models import ApiDocument, ApiProduct, Operation, UnitRule
+from products.models import DOCUMENT_FIELDS, ApiDocument, ApiProduct, Operation, UnitRule
 from products.operation_ids import ids_assign
 from products.reading import document_read
 
@@ -105,21 +105,7 @@ def _operations_write(product: ApiProduct, preview: ImportPreview, *, enable_new
         _copy_spec(row, spec)
         row.updated_at = now
         updated.append(row)
-    fields = [
-        "method",
-        "path_template",
-        "summary",
-        "description",
-        "tag",
-        "parameters",
-        "request_body",
-        "responses",
-        "fingerprint",
-        "removed_at",
-        "enabled",
-        "updated_at",
-    ]
-    Operation.objects.bulk_update(updated, fields, batch_size=200)
+    Operation.objects.bulk_update(updated, [*DOCUMENT_FIELDS, "removed_at", "enabled", "updated_at"], batch_size=200)
     created = []
     for spec in preview.added:
         if spec.operation_id not in rows:
@@ -137,34 +123,12 @@ def _operations_write(product: ApiProduct, preview: ImportPreview, *, enable_new
 
 
 def _copy_spec(row: Operation, spec: Any) -> None:
-    for name in (
-        "method",
-        "path_template",
-        "summary",
-        "description",
-        "tag",
-        "parameters",
-        "request_body",
-        "responses",
-        "fingerprint",
-    ):
+    for name in DOCUMENT_FIELDS:
         setattr(row, name, getattr(spec, name))
 
 
 def _existing_operations(product: ApiProduct) -> list[ExistingOperation]:
-    rows = product.operations.values_list(
-        "operation_id",
-        "method",
-        "path_template",
-        "summary",
-        "description",
-        "tag",
-        "parameters",
-        "request_body",
-        "responses",
-        "fingerprint",
-        "removed_at",
-    )
+    rows = product.operations.values_list("operation_id", *DOCUMENT_FIELDS, "removed_at")
     return [ExistingOperation(*row[:-1], removed=row[-1] is not None) for row in rows]
 
 

@@ -176,6 +176,19 @@ RULES_NEEDING_NAMED_SOURCE = (UnitRule.REQUEST_FORM_FIELD_COUNT, UnitRule.RESPON
 RULES_WITHOUT_SOURCE = (UnitRule.FIXED, UnitRule.FREE)
 # Rules whose units are only known after the upstream answered: the gateway reserves max_units.
 RULES_REPORTED = (UnitRule.RESPONSE_HEADER, UnitRule.RESPONSE_JSON_FIELD)
+# The fields of an Operation that come from the imported document (the rest is the operator's
+# pricing and switches): what a re-import copies, what the diff compares, what the admin shows.
+DOCUMENT_FIELDS = (
+    "method",
+    "path_template",
+    "summary",
+    "description",
+    "tag",
+    "parameters",
+    "request_body",
+    "responses",
+    "fingerprint",
+)
 
 
 class Operation(models.Model):
