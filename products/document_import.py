@@ -128,8 +128,13 @@ def _copy_spec(row: Operation, spec: Any) -> None:
 
 
 def _existing_operations(product: ApiProduct) -> list[ExistingOperation]:
-    rows = product.operations.values_list("operation_id", *DOCUMENT_FIELDS, "removed_at")
-    return [ExistingOperation(*row[:-1], removed=row[-1] is not None) for row in rows]
+    rows = product.operations.values("operation_id", *DOCUMENT_FIELDS, "removed_at")
+    return [
+        ExistingOperation(
+            **{name: row[name] for name in ("operation_id", *DOCUMENT_FIELDS)}, removed=row["removed_at"] is not None
+        )
+        for row in rows
+    ]
 
 
 def _known_routes(existing: list[ExistingOperation]) -> dict[tuple[str, str], str]:
