@@ -36,7 +36,7 @@ SCRIPT = (Path(__file__).parent / "lua" / "admit.lua").read_text()
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 - EVALSHA names scripts by SHA-1; not a security use
 
 ADMITTED, LIMIT_SECOND, LIMIT_MINUTE, LIMIT_QUOTA, KEY_DEAD, NO_ENTITLEMENTS = 0, 1, 2, 3, 4, 5
-IDEM_REPLAY, IDEM_IN_PROGRESS, IDEM_MISMATCH = 6, 7, 8
+IDEM_REPLAY, IDEM_IN_PROGRESS, IDEM_MISMATCH, PLAN_EXCLUDED = 6, 7, 8, 9
 IDEM_PENDING_TTL = 60
 
 
@@ -101,6 +101,7 @@ def admit(
     idem: str | None = None,
     idem_scope: int | None = None,
     fingerprint: str = "",
+    plans: frozenset[str] = frozenset(),
 ) -> Decision:
     """Decide and count one request: one Redis round trip (two on a cold organization), or
     none while this process holds a lease for the key.
@@ -113,8 +114,12 @@ def admit(
     ``idem`` is the client's Idempotency-Key, scoped to ``idem_scope`` (the key record's
     ``idem_scope``; default: the key itself), and ``fingerprint`` a digest of the request it
     was first used with.
+
+    ``plans``, when not empty, are the plans that include the called API product: another
+    plan is refused (``PLAN_EXCLUDED``) by the script without counting. Such calls take no
+    lease (a lease is per key, not per product).
     """
-    lease_max = settings.LIMITER_LEASE_MAX if (cost == 1 and not idem) else 0
+    lease_max = settings.LIMITER_LEASE_MAX if (cost == 1 and not idem and not plans) else 0
     ended = None
     if lease_max:
         taken = take_from_lease(org_id, key_id)
@@ -128,13 +133,15 @@ def admit(
     args = [cost, fingerprint, IDEM_PENDING_TTL, lease_max, settings.LIMITER_LEASE_FLOOR]
     if ended is not None:  # give its unused admissions back in this same round trip
         args += [ended.left, ended.sw, ended.mw, ended.pstart]
+    elif plans:
+        args += [0, "", "", "", ",".join(sorted(plans))]
     raw = _run(client, keys, args)
     if raw[0] == NO_ENTITLEMENTS:
         # Cold or stale (new period) organization: publish from the database, then decide.
         entitlements_publish(org_id=org_id)
         # The first run already applied the ended lease's refund (it runs before every
         # check): retry without it, or the unused admissions would be given back twice.
-        raw = _run(client, keys, args[:5])
+        raw = _run(client, keys, args[:5] + ([0, "", "", "", args[9]] if plans else []))
     extra = raw[12]
     decision = Decision(
         code=int(raw[0]),

@@ -30,12 +30,14 @@ ARGV[4] lease: at most this many extra admissions to reserve for the calling pro
 ARGV[5] lease floor: reserve only if every limit that applies still has this much room
 ARGV[6..9] refund of the caller's ended lease: unused count, its second and minute window ids,
         its period start (applied first, exactly as refund.lua does; 0 = nothing to refund)
+ARGV[10] plans that include the called API product, comma-separated (absent or "" = every plan)
 
 Returns {code, plan, rps, s_left, s_reset, rpm, m_left, m_reset, quota, used, q_reset, overage, extra,
          leased, now_sec, now_usec, pstart}
 code: 0 admitted, 1 per-second limit, 2 per-minute limit, 3 quota, 4 key dead,
       5 entitlements missing or stale, 6 idempotent replay (extra = stored response),
-      7 idempotent request still in progress, 8 idempotency key reused with another request.
+      7 idempotent request still in progress, 8 idempotency key reused with another request,
+      9 the organization's plan does not include the API product (nothing counted).
 Limits that do not apply are returned as -1.
 ]]
 
@@ -76,6 +78,10 @@ local ent = redis.call('HMGET', KEYS[1], 'plan', 'rps', 'rpm', 'quota', 'policy'
 local plan = ent[1]
 if not plan or not ent[8] or now >= tonumber(ent[8]) then
   return {5, '', -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, ''}
+end
+local only = ARGV[10]
+if only and only ~= '' and not string.find(',' .. only .. ',', ',' .. plan .. ',', 1, true) then
+  return {9, plan, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, ''}
 end
 local rps = tonumber(ent[2]) or -1
 local rpm = tonumber(ent[3]) or -1
