@@ -30,10 +30,11 @@ SCOPES: dict[str, str] = {
     "members:read": "List members and invitations",
     "members:write": "Invite, change roles of and remove members",
     "products:write": "Push API product catalogues (operators only)",
+    "keys:verify": "Verify and charge customers' keys from your backend (operators only)",
 }
 
 # Granted only to staff users (operators), and honoured only while the user is still staff.
-STAFF_ONLY_SCOPES = frozenset({"products:write"})
+STAFF_ONLY_SCOPES = frozenset({"products:write", "keys:verify"})
 
 
 def scopes_grantable(*, is_staff: bool) -> list[str]:

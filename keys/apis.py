@@ -15,8 +15,7 @@ from rest_framework.views import APIView
 from accounts.permissions import OrgCapability, active_organization
 from keys.models import ApiKey, KeyMode
 from keys.selectors import api_key_get, api_keys_for_org
-from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate
-from plans.operations import OPERATION_CHOICES
+from keys.services import MAX_OVERLAP, api_key_create, api_key_revoke, api_key_rotate, scope_errors
 
 
 class KeyOutput(serializers.ModelSerializer):
@@ -75,15 +74,22 @@ class KeyCreateApi(APIView):
         name = serializers.CharField(max_length=80)
         mode = serializers.ChoiceField(choices=KeyMode.choices, default=KeyMode.TEST)
         scopes = serializers.ListField(
-            child=serializers.ChoiceField(choices=OPERATION_CHOICES),
+            child=serializers.CharField(max_length=200),
             required=False,
             default=list,
-            help_text="Allowed operation ids; empty = all operations.",
+            help_text="What the key may call: `product:<slug>` for a whole API product, or an operation's "
+            "scope (its operation id unless the operator chose another); empty = everything.",
         )
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
         class Meta:
             ref_name = "KeyCreateInput"
+
+        def validate_scopes(self, value: list[str]) -> list[str]:
+            errors = scope_errors(value)
+            if errors:
+                raise serializers.ValidationError(errors)
+            return value
 
     @extend_schema(
         operation_id="keys_create", tags=["Keys"], request=InputSerializer, responses={201: KeyWithSecretOutput}

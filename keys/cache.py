@@ -31,6 +31,7 @@ from django.db.models.functions import Substr
 from keys.models import ApiKey
 from portal.crypto import secret_digest
 from portal.redis import org_tag, redis_client
+from products.selectors import PRODUCT_SCOPE_PREFIX
 
 KEY_PREFIXES = ("tg_live_", "tg_test_")
 KEY_RANDOM_CHARS = 32  # secrets.token_urlsafe(24): 192 random bits
@@ -56,7 +57,7 @@ class KeyRecord:
     org_id: int
     prefix: str
     mode: str
-    scopes: tuple[str, ...]  # allowed operation ids; empty = all
+    scopes: tuple[str, ...]  # operation scopes and "product:<slug>" scopes it may call; empty = all
     valid_until: float | None  # epoch seconds (expiry or end of a rotation overlap)
     revoked: bool
     user_id: int | None
@@ -64,8 +65,11 @@ class KeyRecord:
     # client retrying with the key that replaced the old one is still deduplicated.
     idem_scope: int = 0
 
-    def allows(self, operation_id: str) -> bool:
-        return not self.scopes or operation_id in self.scopes
+    def allows(self, scope: str, product_slug: str = "") -> bool:
+        """May this key call an operation that requires ``scope`` (of product ``product_slug``)?"""
+        if not self.scopes or scope in self.scopes:
+            return True
+        return bool(product_slug) and f"{PRODUCT_SCOPE_PREFIX}{product_slug}" in self.scopes
 
     def refusal(self, now: float | None = None) -> str | None:
         """Why this key may not be used now (checked locally; the dead marker covers news)."""

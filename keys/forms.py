@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
 from keys.models import KeyMode
-from plans.operations import OPERATIONS
+from products.selectors import key_scope_choices
 
 OVERLAP_CHOICES = [
     (0, "Stop the old key now"),
@@ -24,9 +26,12 @@ class KeyCreateForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Allowed operations (none ticked = all)",
-        choices=[(op.operation_id, f"{op.operation_id} — {op.summary}") for op in OPERATIONS.values()],
+        label="Allowed products and operations (none ticked = all)",
     )
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = key_scope_choices(org=org)
 
     def clean_expires_at(self):
         value = self.cleaned_data.get("expires_at")

@@ -13,9 +13,9 @@ from redis.exceptions import RedisError
 
 from keys.cache import KEY_PREFIXES, LAST_USED_HASH, key_digest, key_known_add, key_publish
 from keys.models import ApiKey, KeyMode, KeyPropagation
-from plans.operations import OPERATIONS
 from portal.problems import Conflict, Problem
 from portal.redis import redis_client
+from products.selectors import key_scopes_known
 from webhooks.events import customer_event_emit
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,10 @@ def _generate(mode: str) -> str:
     return prefix + secrets.token_urlsafe(24)  # 192 random bits, 32 url-safe characters
 
 
-def _known_operations() -> set[str]:
-    return set(OPERATIONS)
+def scope_errors(scopes: list[str]) -> list[str]:
+    """One message per scope that names no product and no operation's scope."""
+    unknown = sorted(set(scopes) - key_scopes_known()) if scopes else []
+    return [f"Unknown scope {scope!r}: name a product (product:<slug>) or an operation's scope." for scope in unknown]
 
 
 @transaction.atomic
@@ -54,12 +56,9 @@ def api_key_create(
     if mode not in KeyMode.values:
         raise InvalidKeyRequest(f"Mode must be one of {', '.join(KeyMode.values)}.", errors={"mode": ["Invalid mode."]})
     scopes = sorted(set(scopes or []))
-    unknown = set(scopes) - _known_operations()
-    if unknown:
-        raise InvalidKeyRequest(
-            f"Unknown operations: {', '.join(sorted(unknown))}.",
-            errors={"scopes": [f"Unknown operation {op!r}." for op in sorted(unknown)]},
-        )
+    errors = scope_errors(scopes)
+    if errors:
+        raise InvalidKeyRequest("One or more scopes are unknown; see `errors`.", errors={"scopes": errors})
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidKeyRequest("The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]})
     raw = _generate(mode)

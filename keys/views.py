@@ -21,7 +21,7 @@ def _context(request, **extra):
     return {
         "keys": api_keys_for_org(org=request.org),
         "can_manage": has_capability(request.membership, "manage_keys"),
-        "form": KeyCreateForm(),
+        "form": KeyCreateForm(org=request.org),
         "rotate_form": KeyRotateForm(),
         **extra,
     }
@@ -37,12 +37,12 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("manage_keys")
 def key_create(request: HttpRequest) -> HttpResponse:
-    form = KeyCreateForm(request.POST)
+    form = KeyCreateForm(request.POST, org=request.org)
     created = raw = None
     if form.is_valid():
         try:
             created, raw = api_key_create(org=request.org, user=request.user, **form.cleaned_data)
-            form = KeyCreateForm()
+            form = KeyCreateForm(org=request.org)
         except Problem as problem:
             form.add_error(None, problem.detail)
     context = _context(request, form=form, created=created, secret=raw)

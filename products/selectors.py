@@ -27,6 +27,33 @@ def products_visible_to(*, org: Organization | None) -> QuerySet[ApiProduct]:
     ).distinct()
 
 
+PRODUCT_SCOPE_PREFIX = "product:"  # keys.cache.KeyRecord.allows reads the same prefix
+
+
+def key_scope_choices(*, org: Organization | None) -> list[tuple[str, str]]:
+    """What a key of ``org`` may be limited to: each product it sees (``product:<slug>``: every
+    operation of it) and each scope its live operations require, in catalogue order."""
+    products = list(products_visible_to(org=org).order_by("name", "id"))
+    choices = [(f"{PRODUCT_SCOPE_PREFIX}{p.slug}", f"{p.name} — every operation") for p in products]
+    seen: set[str] = set()
+    rows = (
+        Operation.objects.filter(product__in=products, removed_at__isnull=True)
+        .order_by("product__name", "tag", "path_template", "method")
+        .values_list("required_scope", "method", "path_template", "product__base_path")
+    )
+    for scope, method, template, base_path in rows:
+        if scope not in seen:
+            seen.add(scope)
+            choices.append((scope, f"{scope} — {method} {base_path}{template}"))
+    return choices
+
+
+def key_scopes_known() -> set[str]:
+    """Every scope a key may name, whichever organization (validation of a key's scopes)."""
+    products = {f"{PRODUCT_SCOPE_PREFIX}{slug}" for slug in ApiProduct.objects.values_list("slug", flat=True)}
+    return products | set(Operation.objects.filter(removed_at__isnull=True).values_list("required_scope", flat=True))
+
+
 def products_for_operator() -> QuerySet[ApiProduct]:
     """Every product with its count of live operations (the console's list)."""
     live = Q(operations__removed_at__isnull=True)
