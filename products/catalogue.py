@@ -3,33 +3,41 @@ compiled into a ``products.router.Router`` and refreshed when an operator change
 
 Protocol:
 
-1. ``catalogue()`` returns the current snapshot. At most once per ``CHECK_INTERVAL_S``
-   (monotonic clock) it reads the version number at ``VERSION_KEY`` from Redis — one GET per
-   process per second, not per request; a warm lookup runs no SQL and no Redis command.
-2. When the version differs from the snapshot's, the process rebuilds the snapshot from
+1. ``catalogue()`` returns the current snapshot. Every ``CHECK_INTERVAL_S`` a checker thread
+   (one per process, started on first use, busy or idle) reads the version at
+   ``VERSION_KEY`` from Redis — one GET per process per second, never per request and never on
+   a request's time: a warm lookup runs no SQL and no Redis command, and a slow Redis or
+   PostgreSQL does not slow requests down through the catalogue.
+2. When the version differs from the snapshot's, the checker rebuilds the snapshot from
    PostgreSQL (four queries whatever the size) and swaps it in; requests already holding the
    old one finish with it. The version is read *before* the rows, so a change that commits
    during the rebuild is caught by the next check.
 3. Every service that changes products, operations or documents calls ``catalogue_changed()``,
-   which INCRs the version after commit: every worker sees the change within
-   ``CHECK_INTERVAL_S`` + one rebuild (< 2 s); the changing process re-checks on its next call.
+   which sets a new version after commit: every worker sees the change within
+   ``CHECK_INTERVAL_S`` + one rebuild (< 2 s); the changing process drops its snapshot and
+   rebuilds it on its next call, before answering.
 
 Redis down: the process keeps serving its snapshot and retries on the next check. A cold
-process without Redis builds from PostgreSQL and re-checks every interval until Redis answers.
+process (no snapshot yet) builds on the request's thread; without Redis it builds from
+PostgreSQL without a version, and the next check rebuilds once Redis answers.
 
-Key: ``tg:catalogue:version`` — a counter, no expiry (deployment-wide, not per organization).
+Key: ``tg:catalogue:version`` — a random token, no expiry (deployment-wide, not per organization).
+A token, not a counter: a counter that Redis lost would start again at 1 and could repeat the
+version a worker already holds, which would then never rebuild.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import TypedDict
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import connection, transaction
 from redis.exceptions import RedisError
 
 from portal.redis import redis_client
@@ -47,7 +55,7 @@ CHECK_INTERVAL_S = 1.0
 class Catalogue:
     """One immutable snapshot: the router and the version it was built at."""
 
-    version: int | None
+    version: str | None
     router: Router
 
     def match(self, method: str, path: str) -> Route | None:
@@ -66,7 +74,7 @@ class Catalogue:
 
 class _State:
     snapshot: Catalogue | None = None
-    checked_at = float("-inf")
+    checker_pid = 0  # the process whose checker thread runs (a forked worker starts its own)
 
 
 _state = _State()
@@ -74,53 +82,72 @@ _lock = threading.Lock()
 
 
 def catalogue() -> Catalogue:
-    """The current snapshot (see the protocol above). Call from synchronous code; async code
-    uses ``acatalogue``."""
+    """The current snapshot (see the protocol above). Never waits on Redis or PostgreSQL once
+    the process has one: the version check runs on the process's checker thread."""
     snapshot = _state.snapshot
-    if snapshot is not None and time.monotonic() - _state.checked_at < CHECK_INTERVAL_S:
-        return snapshot
-    return _refresh()
+    return snapshot if snapshot is not None else _build_now()
 
 
 async def acatalogue() -> Catalogue:
-    """``catalogue()`` for async views: the warm path without a thread hop."""
+    """``catalogue()`` for async views: only a cold process hops to a thread (to build)."""
     snapshot = _state.snapshot
-    if snapshot is not None and time.monotonic() - _state.checked_at < CHECK_INTERVAL_S:
-        return snapshot
-    return await sync_to_async(_refresh)()
+    return snapshot if snapshot is not None else await sync_to_async(_build_now)()
 
 
-def _refresh() -> Catalogue:
-    current = _state.snapshot
-    # One thread checks; the others keep serving the snapshot they have (a cold process waits).
-    if current is None:
-        _lock.acquire()
-    elif not _lock.acquire(blocking=False):
-        return current
+def _build_now() -> Catalogue:
+    """A cold process (or one that changed the catalogue itself) builds before it answers."""
+    _checker_ensure()
+    with _lock:
+        if _state.snapshot is not None:
+            return _state.snapshot
+        try:
+            version: str | None = version_read()
+        except RedisError:
+            log.warning("catalogue: Redis unavailable; building without a version", exc_info=True)
+            version = None
+        _state.snapshot = Catalogue(version=version, router=Router(routes_load()))
+        return _state.snapshot
+
+
+def _checker_ensure() -> None:
+    """One checker thread per process, busy or idle, started on first use."""
+    if _state.checker_pid == os.getpid():
+        return
+    with _lock:
+        if _state.checker_pid == os.getpid():
+            return
+        _state.checker_pid = os.getpid()
+    threading.Thread(target=_check_forever, name="catalogue-check", daemon=True).start()
+
+
+def _check_forever() -> None:
+    while True:
+        time.sleep(CHECK_INTERVAL_S)
+        if _state.snapshot is not None:
+            _check()
+
+
+def _check() -> None:
+    """Compare the version in Redis with the snapshot's; rebuild and swap when it moved. Any
+    failure keeps the current snapshot (retried at the next interval)."""
     try:
         current = _state.snapshot
-        if current is not None and time.monotonic() - _state.checked_at < CHECK_INTERVAL_S:
-            return current
-        try:
-            version: int | None = version_read()
-        except RedisError:
-            log.warning("catalogue: Redis unavailable, keeping the current snapshot", exc_info=True)
-            if current is not None:
-                _state.checked_at = time.monotonic()
-                return current
-            version = None
-        if current is None or current.version is None or version != current.version:
-            current = Catalogue(version=version, router=Router(routes_load()))
-            _state.snapshot = current
-        _state.checked_at = time.monotonic()
-        return current
+        version = version_read()
+        if current is None or current.version != version:
+            rebuilt = Catalogue(version=version, router=Router(routes_load()))
+            with _lock:
+                if _state.snapshot is current:  # not reset or rebuilt meanwhile
+                    _state.snapshot = rebuilt
+    except Exception:
+        log.warning("catalogue: version check failed; keeping the current snapshot", exc_info=True)
     finally:
-        _lock.release()
+        connection.close()  # this thread's own connection, if the rebuild opened one
 
 
-def version_read() -> int:
+def version_read() -> str:
+    """The current version; "" while no change was ever published (or Redis lost it)."""
     raw = redis_client().get(VERSION_KEY)
-    return int(raw) if raw is not None else 0
+    return raw.decode() if isinstance(raw, bytes) else (raw or "")
 
 
 def catalogue_changed() -> None:
@@ -129,9 +156,10 @@ def catalogue_changed() -> None:
 
 
 def _publish() -> None:
-    _state.checked_at = float("-inf")  # this process: look again on the next call
+    with _lock:
+        _state.snapshot = None  # this process: rebuild on the next call, before answering
     try:
-        redis_client().incr(VERSION_KEY)
+        redis_client().set(VERSION_KEY, uuid.uuid4().hex)
     except RedisError:
         log.exception("catalogue: could not publish a change; other workers keep the old catalogue until the next one")
 
@@ -140,7 +168,6 @@ def catalogue_reset() -> None:
     """Forget this process's snapshot (tests simulate a fresh worker with it)."""
     with _lock:
         _state.snapshot = None
-        _state.checked_at = float("-inf")
 
 
 def routes_load() -> list[Route]:
