@@ -1,4 +1,5 @@
-"""``make run``: services, migrations, demo data, Celery worker + beat, and the ASGI server.
+"""``make run``: services, migrations, demo data, Celery worker + beat, the demo product's
+upstream API (``devtools/demo_upstream.py``) and the ASGI server.
 
 Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM stops the
 server and the worker, then the embedded databases this run started, and exits 0. Running
@@ -9,6 +10,7 @@ embedded databases before exiting non-zero.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from devtools import services
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 WEB_WORKERS = os.environ.get("WEB_WORKERS", "2")
+DEMO_UPSTREAM_PORT = os.environ.get("DEMO_UPSTREAM_PORT", "8100")
 
 
 def _bin(name: str) -> str:
@@ -45,6 +48,25 @@ def _serve() -> int:
 
     children: list[subprocess.Popen] = []
     try:
+        # The demo product's upstream: the gateway reaches it only through the catalogue.
+        children.append(
+            subprocess.Popen(
+                [
+                    _bin("granian"),
+                    "--interface",
+                    "asginl",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    DEMO_UPSTREAM_PORT,
+                    "--log-level",
+                    "warning",
+                    "devtools.demo_upstream:app",
+                ],
+                # It refuses calls whose Tollgate-Signature does not verify, like a real upstream.
+                env={**os.environ, "TOLLGATE_IDENTITY_SECRET": os.environ["GATEWAY_IDENTITY_SECRET"]},
+            )
+        )
         children.append(
             subprocess.Popen(
                 [
@@ -97,6 +119,9 @@ def main() -> int:
     started_embedded = [name for name in service_env.pop("TOLLGATE_EMBEDDED_STARTED").split(",") if name]
     os.environ.update(service_env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # Shared by the gateway and the demo upstream for the signed identity headers.
+    os.environ.setdefault("GATEWAY_IDENTITY_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("DEMO_UPSTREAM_URL", f"http://127.0.0.1:{DEMO_UPSTREAM_PORT}")
     # Links in emails point at the address this run actually serves on.
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     code = 0

@@ -1,6 +1,6 @@
 """Who is calling: the credential of a gateway request (API key or a JWT minted from one),
 resolved from process memory to its key record, with failed authentications counted per
-client address (``gateway.guard``). Used by the metered views (``gateway.hotpath``), the
+client address (``gateway.guard``). Used by the gateway (``gateway.proxy``), the
 token exchange, the verify API and the proxy.
 """
 

@@ -1,10 +1,10 @@
 """Signed identity headers for the upstream: who is calling, and is it a live or a test key.
 
-The upstream behind ``/v1/proxy/…`` never sees the customer's credential, so it cannot tell a
+The upstream of an API product never sees the customer's credential, so it cannot tell a
 ``tg_test_`` key from a live one by itself; unsigned ``X-Tollgate-*`` headers could be sent by
 anyone who reaches it. Each proxied request therefore carries ``Tollgate-Identity`` (organization,
-key, mode, plan, operation, request id, time) and ``Tollgate-Signature: v1=<hex HMAC-SHA256>`` of
-that exact string, keyed with ``GATEWAY_IDENTITY_SECRET``. docs/keys-and-limits.md gives the
+key, mode, plan, product, operation, request id, time) and ``Tollgate-Signature: v1=<hex HMAC-SHA256>`` of
+that exact string, keyed with ``GATEWAY_IDENTITY_SECRET``. docs/products.md gives the
 upstream's verification snippet.
 """
 
@@ -24,9 +24,14 @@ SIGNATURE_HEADER = "Tollgate-Signature"
 RESERVED_PREFIXES = ("tollgate-", "x-tollgate-")
 
 
-def identity_string(*, key: KeyRecord, plan: str, operation: str, request_id: str, timestamp: int) -> str:
-    # Every value is an id, a slug or a request id matching [A-Za-z0-9._:-]: no ";" or "=" inside.
-    return f"org={key.org_id};key={key.id};mode={key.mode};plan={plan};op={operation};rid={request_id};ts={timestamp}"
+def identity_string(*, key: KeyRecord, plan: str, product: str, operation: str, request_id: str, timestamp: int) -> str:
+    # Every value is an id, a slug, a request id matching [A-Za-z0-9._:-] or an operation id;
+    # ";" and "=" in an operation id (an OpenAPI operationId may hold anything) are escaped.
+    operation = operation.replace("%", "%25").replace(";", "%3B").replace("=", "%3D")
+    return (
+        f"org={key.org_id};key={key.id};mode={key.mode};plan={plan};product={product};op={operation};"
+        f"rid={request_id};ts={timestamp}"
+    )
 
 
 def identity_signature(identity: str, *, secret: str | None = None) -> str:
@@ -35,12 +40,13 @@ def identity_signature(identity: str, *, secret: str | None = None) -> str:
 
 
 def identity_headers(
-    *, key: KeyRecord, plan: str, operation: str, request_id: str, now: float | None = None
+    *, key: KeyRecord, plan: str, product: str, operation: str, request_id: str, now: float | None = None
 ) -> dict[str, str]:
     """The two headers that tell the upstream, verifiably, who this call is for."""
     identity = identity_string(
         key=key,
         plan=plan,
+        product=product,
         operation=operation,
         request_id=request_id,
         timestamp=int(now if now is not None else time.time()),

@@ -61,6 +61,34 @@ class MethodNotAllowed(Problem):
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
 
 
+class UnitsUncountable(Problem):
+    """The operation is charged per item of a field of the request body (e.g. one unit per
+    recipient in `to`), and the body has no such field. `pointer` names the field."""
+
+    status, slug, title = 400, "units-uncountable", "Units cannot be counted from the request"
+
+
+class RouteNotFound(Problem):
+    """No operation of any API product matches the method and path. The docs list them."""
+
+    status, slug, title = 404, "no-route", "No such operation"
+
+
+class BadGateway(Problem):
+    status, slug, title = 502, "bad-gateway", "Bad gateway"
+
+
+class GatewayTimeout(Problem):
+    status, slug, title = 504, "gateway-timeout", "The upstream API timed out"
+
+
+class PlanExcluded(Problem):
+    """The API product is not part of your organization's plan. `upgrade_url` lists the plans
+    that include it."""
+
+    status, slug, title = 403, "plan-excluded", "Not included in your plan"
+
+
 def rate_limit_headers(decision: limiter.Decision) -> dict[str, str]:
     """IETF draft-ietf-httpapi-ratelimit-headers: one named policy per limit that applies."""
     policies = decision.policies()

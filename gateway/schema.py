@@ -1,6 +1,6 @@
 """OpenAPI description of the gateway (drf-spectacular).
 
-The gateway's views are lean Django views (see gateway/hotpath.py), so each URL callback
+The gateway's views are lean Django views (see gateway/proxy.py), so each URL callback
 carries ``cls`` = a DRF ``APIView`` subclass that exists only to describe it: operation id,
 request/response serializers, problem responses and the security schemes. drf-spectacular
 reads ``callback.cls`` exactly as it does for ``APIView.as_view()``; requests never reach it.
@@ -9,18 +9,19 @@ reads ``callback.cls`` exactly as it does for ``APIView.as_view()``; requests ne
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from gateway import samples
+from accounts.authentication import PersonalAccessTokenAuthentication
+from accounts.permissions import TokenScope
 from gateway.verify import TokenOutput, VerifyInput, VerifyOutput
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """Marker for the schema: the gateway itself authenticates in gateway/hotpath.py."""
+    """Marker for the schema: the gateway itself authenticates in gateway/credentials.py."""
 
     def authenticate(self, request):  # pragma: no cover - never used to serve requests
         return None
@@ -111,63 +112,6 @@ class _Doc(APIView):
     permission_classes = [CredentialRequired]
 
 
-class SmsSendApi(_Doc):
-    @extend_schema(
-        operation_id="sms_send",
-        summary="Send an SMS",
-        tags=["Messaging"],
-        description="Queues the message for each recipient. **Units: 1 per recipient** (meter `sms.sent`).",
-        parameters=[IDEMPOTENCY, *RATE_HEADERS],
-        request=samples.SmsSendInput,
-        responses={201: samples.SmsSendOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput},
-        examples=[
-            OpenApiExample(
-                "Two recipients",
-                request_only=True,
-                value={"to": ["+2348012345678", "+2348098765432"], "message": "Your code is 123456"},
-            )
-        ],
-    )
-    def post(self, request):  # pragma: no cover
-        raise NotImplementedError
-
-
-class DeliveryStatusApi(_Doc):
-    @extend_schema(
-        operation_id="delivery_status_get",
-        summary="Check a delivery's status",
-        tags=["Messaging"],
-        description="**Units: 1 per call** (meter `delivery.status_check`).",
-        parameters=[
-            OpenApiParameter(
-                "tracking_id",
-                str,
-                OpenApiParameter.PATH,
-                description="From the `recipients` of a sent SMS.",
-                pattern=samples.TRACKING_ID.pattern,
-            ),
-            *RATE_HEADERS,
-        ],
-        responses={200: samples.DeliveryStatusOutput, **METERED_ERRORS},
-    )
-    def get(self, request, tracking_id):  # pragma: no cover
-        raise NotImplementedError
-
-
-class CompletionApi(_Doc):
-    @extend_schema(
-        operation_id="ai_completion_create",
-        summary="Generate a text completion",
-        tags=["AI"],
-        description="Deterministic sample text. **Units: total tokens** (meter `ai.tokens`).",
-        parameters=[IDEMPOTENCY, *RATE_HEADERS],
-        request=samples.CompletionInput,
-        responses={200: samples.CompletionOutput, **METERED_ERRORS, 409: ProblemOutput, 422: ProblemOutput},
-    )
-    def post(self, request):  # pragma: no cover
-        raise NotImplementedError
-
-
 class AuthTokenApi(_Doc):
     @extend_schema(
         operation_id="auth_token_create",
@@ -183,8 +127,10 @@ class AuthTokenApi(_Doc):
 
 
 class KeysVerifyApi(APIView):
-    authentication_classes = [OperatorTokenAuthentication]
-    permission_classes = [CredentialRequired]
+    # The deployment's verify token, or an operator's personal access token (scope keys:verify).
+    authentication_classes = [OperatorTokenAuthentication, PersonalAccessTokenAuthentication]
+    permission_classes = [CredentialRequired, TokenScope]
+    required_scope = "keys:verify"
 
     @extend_schema(
         operation_id="keys_verify",

@@ -1,6 +1,10 @@
 """Gateway endpoints for the operator and token clients: ``POST /v1/auth/token`` (exchange an
-API key for a short-lived token) and ``POST /v1/keys/verify`` (the operator's own backend asks:
-may this key make this call? If so, charge it)."""
+API key for a short-lived token) and ``POST /v1/keys/verify`` (the operator's own backend, which
+does not sit behind the gateway, asks: may this key call this catalogue operation? If so, charge
+it — with the same checks, limits and usage event as a proxied call).
+
+The verify API takes the deployment's ``GATEWAY_VERIFY_TOKEN`` or an operator's personal access
+token with the ``keys:verify`` scope (staff only, like ``products:write``)."""
 
 from __future__ import annotations
 
@@ -13,15 +17,24 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 
+from accounts.models import TOKEN_PREFIX
+from accounts.selectors import personal_access_token_for_secret
+from gateway import units as unit_rules
 from gateway.credentials import authenticate, credential_of
-from gateway.hotpath import JSON, json_body, request_id_of, validate
-from gateway.responses import InvalidCredentials, MethodNotAllowed, problem_response, rate_limit_headers
+from gateway.requests import JSON, json_body, request_id_of, validate
+from gateway.responses import (
+    InvalidCredentials,
+    InvalidRequest,
+    MethodNotAllowed,
+    problem_response,
+    rate_limit_headers,
+)
 from keys.cache import KeyRecord, dead_key, looks_like_key
 from keys.models import KeyMode
 from keys.tokens import token_issue
-from plans.operations import OPERATION_CHOICES, meter_for
 from portal.problems import Problem
 from portal.redis import redis_client
+from products.catalogue import catalogue
 from usage import limiter
 from usage.events import usage_event_build
 from usage.recorder import recorder
@@ -64,19 +77,23 @@ def auth_token_create(request: HttpRequest) -> HttpResponse:
 # --- POST /v1/keys/verify -----------------------------------------------------------------------------
 class VerifyInput(serializers.Serializer):
     key = serializers.CharField(max_length=2048, help_text="The customer's API key or token, as they sent it to you.")
-    operation_id = serializers.ChoiceField(choices=OPERATION_CHOICES, help_text="The operation the customer calls.")
+    product = serializers.SlugField(max_length=80, help_text="The API product's slug.")
+    operation_id = serializers.CharField(max_length=200, help_text="The catalogue operation the customer calls.")
     units = serializers.IntegerField(
         min_value=0,
         max_value=1_000_000_000,
         required=False,
-        help_text="Units to charge (for operations whose units the endpoint reports).",
+        help_text="Units to charge. Required for operations whose units are counted from the request "
+        "or reported by the upstream; fixed and free operations ignore it.",
     )
     charge = serializers.BooleanField(default=True, help_text="Count the call against limits and bill it.")
 
 
 class VerifyOutput(serializers.Serializer):
     valid = serializers.BooleanField()
-    code = serializers.ChoiceField(choices=["ok", "invalid_key", "forbidden_scope", "rate_limited", "quota_exceeded"])
+    code = serializers.ChoiceField(
+        choices=["ok", "invalid_key", "forbidden_scope", "not_in_plan", "rate_limited", "quota_exceeded"]
+    )
     org_id = serializers.IntegerField(allow_null=True)
     key_id = serializers.IntegerField(allow_null=True)
     mode = serializers.ChoiceField(
@@ -88,11 +105,36 @@ class VerifyOutput(serializers.Serializer):
     scopes = serializers.ListField(
         child=serializers.CharField(),
         allow_null=True,
-        help_text="Operation ids the key may call (empty = all). Null when the key is unknown.",
+        help_text="Scopes of the key: operation scopes and `product:<slug>` (empty = all). "
+        "Null when the key is unknown.",
     )
     plan = serializers.CharField(allow_blank=True)
+    meter = serializers.CharField(
+        allow_blank=True, help_text="The meter the units count on; empty for free operations."
+    )
     units = serializers.IntegerField()
     retry_after = serializers.IntegerField(allow_null=True)
+
+
+class UnknownOperation(Problem):
+    """`product` / `operation_id` name no enabled operation of the catalogue."""
+
+    status, slug, title = 404, "unknown-operation", "Unknown operation"
+
+
+def _operator_allowed(request: HttpRequest) -> bool:
+    """The deployment's verify token, or a staff member's token with the ``keys:verify`` scope."""
+    given = request.META.get("HTTP_AUTHORIZATION", "")[7:].strip()
+    token = settings.GATEWAY_VERIFY_TOKEN
+    if token and hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    if not given.startswith(TOKEN_PREFIX):
+        return False
+    access = personal_access_token_for_secret(raw=given)
+    if access is None or "keys:verify" not in access.scopes:
+        return False
+    user = access.membership.user
+    return user.is_active and user.is_staff
 
 
 @csrf_exempt
@@ -100,16 +142,34 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
     """For the operator's own backend: may this key make this call? If so, charge it."""
     request_id = request_id_of(request)
     started = time.perf_counter()
-    token = settings.GATEWAY_VERIFY_TOKEN
-    given = request.META.get("HTTP_AUTHORIZATION", "")[7:].strip()
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+    if request.method != "POST":
+        return problem_response(MethodNotAllowed("Use POST.").as_dict(), request_id, {"Allow": "POST"})
+    if not _operator_allowed(request):
         return problem_response(
-            InvalidCredentials("Send the operator verify token (GATEWAY_VERIFY_TOKEN) as a Bearer token.").as_dict(),
+            InvalidCredentials(
+                "Send the operator verify token (GATEWAY_VERIFY_TOKEN) or an operator's personal access token "
+                "with the keys:verify scope as a Bearer token."
+            ).as_dict(),
             request_id,
             {"WWW-Authenticate": 'Bearer realm="verify"'},
         )
     try:
         data = validate(VerifyInput, json_body(request))
+        route = catalogue().operation(data["product"], data["operation_id"])
+        if route is None:
+            raise UnknownOperation(
+                f"No enabled operation {data['operation_id']!r} in the product {data['product']!r}.",
+                product=data["product"],
+                operation_id=data["operation_id"],
+            )
+        units = unit_rules.units_known(route)
+        if units is None:
+            if "units" not in data:
+                raise InvalidRequest(
+                    "This operation's units are counted per call; send `units`.",
+                    errors={"units": ["Required for this operation."]},
+                )
+            units = data["units"]
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
 
@@ -124,6 +184,7 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
                     "mode": record.mode if record else None,
                     "scopes": list(record.scopes) if record else None,
                     "plan": plan,
+                    "meter": route.meter or "",
                     "units": units,
                     "retry_after": retry_after,
                 }
@@ -135,21 +196,24 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
             response[name] = value
         return response
 
-    fake = HttpRequest()
-    fake.META["HTTP_AUTHORIZATION"] = f"Bearer {data['key']}"
+    stand_in = HttpRequest()
+    stand_in.META["HTTP_AUTHORIZATION"] = f"Bearer {data['key']}"
     try:
-        record = authenticate(fake)
+        record = authenticate(stand_in)
     except Problem:
         return answer(False, "invalid_key")
-    operation_id = data["operation_id"]
-    if not record.allows(operation_id):
+    if route.private and record.org_id not in route.organization_ids:
+        return answer(False, "forbidden_scope", record)
+    if not record.allows(route.required_scope, route.product_slug):
         return answer(False, "forbidden_scope", record)
     if not data["charge"]:
         alive = _key_alive(record)
         return answer(alive, "ok" if alive else "invalid_key", record)
-    decision = limiter.admit(org_id=record.org_id, key_id=record.id)
+    decision = limiter.admit(org_id=record.org_id, key_id=record.id, plans=route.plan_codes)
     if decision.code == limiter.KEY_DEAD:
         return answer(False, "invalid_key", record)
+    if decision.code == limiter.PLAN_EXCLUDED:
+        return answer(False, "not_in_plan", record, decision.plan)
     if decision.code != limiter.ADMITTED:
         code = "quota_exceeded" if decision.code == limiter.LIMIT_QUOTA else "rate_limited"
         return answer(
@@ -160,16 +224,14 @@ def keys_verify(request: HttpRequest) -> HttpResponse:
             retry_after=max(decision.retry_after, 1),
             headers=rate_limit_headers(decision),
         )
-    meter, units_mode, per_call = meter_for(operation_id)
-    units = data.get("units", per_call) if units_mode == "reported" else per_call
     recorder.record(
         usage_event_build(
             key=record,
-            operation_id=operation_id,
+            operation_id=route.operation_id,
             method="VERIFY",
             status=200,
             units=units,
-            meter=meter,
+            meter=route.meter or "",
             plan=decision.plan,
             request_id=request_id,
             started=started,

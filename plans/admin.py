@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
-from plans.models import Meter, MeterPrice, OperationMeter, Plan, Price, Subscription
+from plans.models import Meter, MeterPrice, Plan, Price, Subscription
 from plans.pricing import InvalidTiers, tiers_validate
 
 
@@ -72,13 +72,6 @@ class PlanAdmin(admin.ModelAdmin):
 class MeterAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "unit_label", "stripe_event_name"]
     search_fields = ["code", "name"]
-
-
-@admin.register(OperationMeter)
-class OperationMeterAdmin(admin.ModelAdmin):
-    list_display = ["operation_id", "meter", "units_mode", "units_per_call"]
-    list_select_related = ["meter"]
-    autocomplete_fields = ["meter"]
 
 
 @admin.register(MeterPrice)

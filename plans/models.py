@@ -167,28 +167,3 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} on {self.plan.code} ({self.status})"
-
-
-class UnitsMode(models.TextChoices):
-    FIXED = "fixed", "Fixed units per call"
-    REPORTED = "reported", "Reported by the endpoint (e.g. tokens, recipients)"
-
-
-class OperationMeter(models.Model):
-    """Which meter an API operation (OpenAPI operation id) counts on, and how many units.
-
-    ``fixed``: every served call charges ``units_per_call`` units. ``reported``: the endpoint
-    says how many units it used (recipients of an SMS, tokens of a completion). The hot path
-    reads this table from an in-process copy (see ``plans.selectors.operation_meters``).
-    """
-
-    operation_id = models.CharField(max_length=100, unique=True)
-    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="operations")
-    units_mode = models.CharField(max_length=16, choices=UnitsMode.choices, default=UnitsMode.FIXED)
-    units_per_call = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        ordering = ["operation_id"]
-
-    def __str__(self) -> str:
-        return f"{self.operation_id} → {self.meter.code}"

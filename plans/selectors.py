@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from plans.models import LIVE_STATUSES, OperationMeter, Plan, Subscription
+from plans.models import LIVE_STATUSES, Plan, Subscription
 
 FREE_PLAN_CODE = "free"
 
@@ -69,12 +69,4 @@ def entitlements_for_org(*, org_id: int, now=None) -> dict:
         "grace": plan.grace_percent,
         "pstart": int(start.timestamp()),
         "pend": int(end.timestamp()),
-    }
-
-
-def operation_meters() -> dict[str, tuple[str, str, int]]:
-    """operation id -> (meter code, units mode, units per call), from the operator's table."""
-    return {
-        row.operation_id: (row.meter.code, row.units_mode, row.units_per_call)
-        for row in OperationMeter.objects.select_related("meter")
     }

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from plans.models import Meter, MeterPrice, OperationMeter, OveragePolicy, Plan, Price
-from plans.operations import OPERATIONS
+from plans.models import Meter, MeterPrice, OveragePolicy, Plan, Price
 
 # The seed article's tiers and pay-as-you-go prices (../shared/seed): Free 1,000 req/month ₦0,
 # Pro 50,000 ₦15,000, Enterprise unlimited/custom; ₦5 per SMS, ₦10 per status check, $0.002 per
@@ -95,13 +94,6 @@ def plans_seed_demo() -> list[Plan]:
     for spec in DEMO_METERS:
         meter, _ = Meter.objects.update_or_create(code=spec["code"], defaults=spec)
         meters[meter.code] = meter
-    # The catalogue's metered operations start on their default meters; the operator may move them.
-    for op in OPERATIONS.values():
-        if op.meter:
-            OperationMeter.objects.update_or_create(
-                operation_id=op.operation_id,
-                defaults={"meter": meters[op.meter], "units_mode": op.units_mode, "units_per_call": op.units_per_call},
-            )
     plans = []
     for spec in DEMO_PLANS:
         spec = dict(spec)

@@ -232,16 +232,17 @@ LIMITER_LEASE_SECONDS = env_float("LIMITER_LEASE_SECONDS", 0.5)
 # Usage recorder: flush the in-process buffer every N ms, at most this many events per entry.
 RECORDER_FLUSH_MS = env_int("RECORDER_FLUSH_MS", 50)
 RECORDER_BATCH_SIZE = env_int("RECORDER_BATCH_SIZE", 500)
-GATEWAY_UPSTREAM_URL = env_str("GATEWAY_UPSTREAM_URL", "")  # the proxy endpoints' upstream
-GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")  # for POST /v1/keys/verify; empty = off
-GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)  # bench/ only: unmetered twins
-# HMAC-SHA256 key of the signed identity headers the proxy sends upstream (who calls, live or test
-# key); the upstream holds it too. Required in production with an upstream; derived in development.
+GATEWAY_VERIFY_TOKEN = env_str("GATEWAY_VERIFY_TOKEN", "")  # POST /v1/keys/verify (or operators' tokens)
+GATEWAY_BASELINE_ENABLED = env_bool("GATEWAY_BASELINE_ENABLED", False)  # bench/ only: the unmetered twin
+GATEWAY_UPSTREAM_MAX_CONNECTIONS = env_int("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 200, minimum=1)  # pooled per worker
+GATEWAY_UPSTREAM_KEEPALIVE_S = env_float("GATEWAY_UPSTREAM_KEEPALIVE_S", 30.0)  # then an idle one is closed
+DEMO_UPSTREAM_URL = env_str("DEMO_UPSTREAM_URL", "http://127.0.0.1:8100")  # seed_demo's demo product upstream
+# HMAC-SHA256 key of the identity headers signed for every product's upstream (who calls, live or test).
 GATEWAY_IDENTITY_SECRET = env_secret(
     "GATEWAY_IDENTITY_SECRET",
     derived=hashlib.sha256(f"gateway-identity:{SECRET_KEY}".encode()).hexdigest(),
-    required=bool(GATEWAY_UPSTREAM_URL) and not DEBUG,
-    why="the upstream verifies the proxy's identity headers with it (GATEWAY_UPSTREAM_URL is set)",
+    required=not DEBUG,
+    why="every product's upstream verifies the gateway's identity headers with it",
 )
 
 # --- Usage pipeline (docs/usage.md) --------------------------------------------------------

@@ -176,7 +176,6 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SCHEMA_PATH_PREFIX": r"/(?:v1|api)",
     # One component name per shared choice set, wherever a serializer offers it.
     "ENUM_NAME_OVERRIDES": {
-        "OperationIdEnum": "public.schema.gateway_operation_ids",
         "InvoiceStatusEnum": "billing.models.InvoiceStatus",
         "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
@@ -190,7 +189,13 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request at INFO: one line per proxied call would flood the logs (and cost
+    # the hot path); the gateway records every call as a usage event instead.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # Content-Security-Policy with nonces; settings.py adds the form targets of the configured

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from plans.models import OveragePolicy
-from plans.operations import OPERATIONS, meter_for
 from plans.selectors import plans_public
 from portal.money import format_price, format_unit_price, to_major
 
@@ -25,23 +24,14 @@ def operation_meter(*, path: str, method: str, operation_id: str | None, view: A
     Looked up, in order: the view's ``meter_code`` (or ``meter``) attribute, then the
     ``DOCS_OPERATION_METERS`` setting (operationId → meter code). Point
     ``DOCS_OPERATION_METER_RESOLVER`` at another function with this signature to use a
-    different source (e.g. the gateway's own operation table).
+    different source. (API products' operations carry their meter in the catalogue;
+    ``public.product_docs`` prices them from there.)
     """
     for attr in ("meter_code", "meter"):
         value = getattr(view, attr, None) if view is not None else None
         if isinstance(value, str) and value:
             return value
-    configured = getattr(settings, "DOCS_OPERATION_METERS", {}).get(operation_id or "")
-    if configured:
-        return configured
-    return _gateway_meter(operation_id)
-
-
-def _gateway_meter(operation_id: str | None) -> str | None:
-    """The gateway's own table (code defaults overridden by the operator's plans.OperationMeter)."""
-    if not operation_id or operation_id not in OPERATIONS:
-        return None
-    return meter_for(operation_id)[0] or None
+    return getattr(settings, "DOCS_OPERATION_METERS", {}).get(operation_id or "") or None
 
 
 def meter_price_table() -> dict[str, dict[str, Any]]:

@@ -22,7 +22,6 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from plans.operations import OPERATIONS
 from portal.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from public import pricing, samples
 from public.oas import V1_PREFIX, iter_operations
@@ -91,11 +90,6 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
     "X-Request-Id": {"description": "Unique id of this request; quote it to support.", "schema": {"type": "string"}},
 }
-
-
-def gateway_operation_ids() -> list[str]:
-    """The gateway's operation ids (ENUM_NAME_OVERRIDES: one ``OperationIdEnum`` component)."""
-    return sorted(OPERATIONS)
 
 
 def _problem_response(description: str, slug: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:

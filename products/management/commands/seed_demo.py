@@ -1,4 +1,5 @@
-"""Seed demo data idempotently: plans, prices, meters and an operator login (printed once)."""
+"""Seed demo data idempotently: plans, prices, meters, the demo API product (imported from its
+OpenAPI document, pointed at ``DEMO_UPSTREAM_URL``) and an operator login (printed once)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services import organization_create_personal
-from plans.services import plans_seed_demo
+from products.demo import demo_product_seed
 
 OPERATOR_EMAIL = "operator@tollgate.local"
 
 
 class Command(BaseCommand):
-    help = "Create or update demo plans and meters, and an operator account."
+    help = "Create or update demo plans, meters and the demo API product, and an operator account."
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        plans = plans_seed_demo()
-        self.stdout.write(f"Plans: {', '.join(p.name for p in plans)}")
+        product = demo_product_seed()
+        self.stdout.write(
+            f"Demo product: {product.name} at {product.base_path}/… → {product.upstream_url} "
+            f"({product.operations.filter(enabled=True).count()} operations)"
+        )
         if User.objects.filter(email=OPERATOR_EMAIL).exists():
             self.stdout.write(f"Operator account {OPERATOR_EMAIL} already exists (password printed on first run).")
             return
