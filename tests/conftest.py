@@ -11,19 +11,25 @@ import pytest
 from django_redis import get_redis_connection
 
 from plans.services import plans_seed_demo
+from products.catalogue import catalogue_reset
+from products.demo import demo_product_seed
 from sandbox.models import SandboxObject
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.servers import granian_start, stop
 
 os.environ.setdefault("TESTING", "1")
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis(settings):
-    """Each test starts with an empty Redis database."""
+    """Each test starts with an empty Redis database (and so with no catalogue snapshot: its
+    version lived there)."""
     redis = get_redis_connection("default")
     redis.flushdb()
+    catalogue_reset()
     yield
     redis.flushdb()
+    catalogue_reset()
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +40,29 @@ def _eager_celery(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session")
+def demo_upstream_url():
+    """The demo product's upstream (devtools/demo_upstream.py), served by granian for the session.
+    It verifies the gateway's signed identity headers, as ``make run`` starts it."""
+    from django.conf import settings
+
+    proc, port = granian_start(
+        "devtools.demo_upstream:app", env={"TOLLGATE_IDENTITY_SECRET": settings.GATEWAY_IDENTITY_SECRET}
+    )
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+@pytest.fixture
+def demo_product(db, demo_upstream_url):
+    """The demo plans and the demo API product (imported from its OpenAPI document and priced
+    like ``seed_demo`` does), in the catalogue of this process."""
+    product = demo_product_seed(upstream_url=demo_upstream_url)
+    catalogue_reset()
+    yield product
+    catalogue_reset()
 
 
 @pytest.fixture

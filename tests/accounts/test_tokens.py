@@ -20,14 +20,14 @@ from accounts.access_tokens import personal_access_token_create, personal_access
 from accounts.authentication import PersonalAccessTokenAuthentication
 from accounts.models import Membership, PersonalAccessToken, Role
 from accounts.permissions import OrgCapability, TokenScope
-from accounts.scopes import SCOPES, scope_required
+from accounts.scopes import SCOPES, STAFF_ONLY_SCOPES, scope_required
 from accounts.services import membership_change_role
 from keys.models import ApiKey
 from keys.services import api_key_create
 from portal.crypto import secret_digest
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
-ALL_SCOPES = [scope for scope in SCOPES if scope != "products:write"]
+ALL_SCOPES = [scope for scope in SCOPES if scope not in STAFF_ONLY_SCOPES]
 
 
 def issue(membership: Membership, scopes=("keys:read", "keys:write"), **kwargs) -> str:

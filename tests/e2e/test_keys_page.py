@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from plans.services import plans_seed_demo
-
 
 @pytest.fixture
-def signed_in(page, live_server, user, org):
-    plans_seed_demo()
+def signed_in(page, live_server, user, org, demo_product):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", user.email)
     page.fill("input[name=password]", "correct-horse-battery")

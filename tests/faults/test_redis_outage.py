@@ -26,12 +26,12 @@ import pytest
 from django.db import connection
 
 from keys.services import api_key_create
-from plans.services import plans_seed_demo
+from products.demo import demo_product_seed
 from tests.factories import OrganizationFactory, PlanFactory, subscribe
 from tests.faults._redis import ROOT, RedisServer, start_app_server, stop_app_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PATH = "/v1/deliveries/trk_0123456789abcdef01234567"
+PATH = "/v1/demo/deliveries/trk_0123456789abcdef01234567"
 THREADS = 6
 PAUSE_AT, PAUSE_FOR = 3.0, 5.0
 KILL_AT, DOWN_FOR = 11.0, 3.0
@@ -106,9 +106,9 @@ def hard_timeout():
     signal.signal(signal.SIGALRM, previous)
 
 
-def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_timeout):
+def test_redis_paused_then_killed_and_restarted_under_traffic(tmp_path, hard_timeout, demo_upstream_url):
     test_started = time.monotonic()
-    plans_seed_demo()
+    demo_product_seed(upstream_url=demo_upstream_url)
     raw_busy = _key_on(PlanFactory(monthly_quota=None, overage_policy="bill"))
     raw_quota = _key_on(PlanFactory(monthly_quota=QUOTA))
     raw_rps = _key_on(PlanFactory(monthly_quota=None, rate_per_second=5))

@@ -7,16 +7,11 @@ import pytest
 from gateway.guard import blocks_clear
 from keys.cache import local_cache_clear
 from keys.services import api_key_create
-from plans.services import plans_seed_demo
 from usage.recorder import recorder
 
 
 @pytest.fixture(autouse=True)
-def seeded(db):
-    from plans.operations import table_reset
-
-    plans_seed_demo()
-    table_reset()
+def seeded(demo_product):
     local_cache_clear()
     blocks_clear()
     yield

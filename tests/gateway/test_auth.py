@@ -11,7 +11,7 @@ from django.utils import timezone
 from keys.services import api_key_revoke, api_key_rotate
 from tests.gateway.conftest import TRACKING
 
-PATH = f"/v1/deliveries/{TRACKING}"
+PATH = f"/v1/demo/deliveries/{TRACKING}"
 pytestmark = pytest.mark.usefixtures("roomy")
 
 
@@ -93,11 +93,11 @@ def test_rotation_with_zero_overlap_refuses_old_key_at_once(api, live_key, djang
 def test_scopes_limit_operations(api, org, make_key):
     _, raw = make_key(org, scopes=["delivery_status_get"])
     assert api.get(PATH, raw).status_code == 200
-    response = api.post("/v1/sms", raw, {"to": ["+2348012345678"], "message": "hi"})
+    response = api.post("/v1/demo/sms", raw, {"to": ["+2348012345678"], "message": "hi"})
     assert response.status_code == 403
     assert response.json()["operation"] == "sms_send"
 
 
 def test_wrong_method_is_405(api, live_key):
     _, raw = live_key
-    assert api.get("/v1/sms", raw).status_code == 405
+    assert api.get("/v1/demo/sms", raw).status_code == 405

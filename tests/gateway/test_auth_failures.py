@@ -12,7 +12,7 @@ from keys.cache import KNOWN_DIGESTS, key_digest, known_member, local_cache_clea
 from keys.tasks import api_keys_known_refresh_task
 from tests.gateway.conftest import TRACKING
 
-PATH = f"/v1/deliveries/{TRACKING}"
+PATH = f"/v1/demo/deliveries/{TRACKING}"
 pytestmark = pytest.mark.usefixtures("roomy")
 
 

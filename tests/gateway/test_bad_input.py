@@ -7,8 +7,11 @@ import time
 import pytest
 
 from plans.models import Subscription
+from products.catalogue import catalogue_reset
+from products.services import product_update
 from tests.factories import PlanFactory, subscribe
-from tests.gateway.test_samples import stream_events
+from tests.gateway.catalogue_kit import stream_events
+from tests.gateway.conftest import settle
 from usage.entitlements import entitlements_publish
 from usage.limiter import quota_used
 
@@ -34,7 +37,7 @@ def assert_problem(response, status: int, slug: str) -> dict:
 def test_deeply_nested_json_on_the_gateway_is_a_400_problem(raw_client, live_key):
     _, raw = live_key
     response = raw_client.post(
-        "/v1/sms", data=NESTED, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+        "/v1/demo/sms", data=NESTED, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
     )
     assert_problem(response, 400, "malformed-request")
 
@@ -45,17 +48,31 @@ def test_deeply_nested_json_on_the_customer_api_is_a_400_problem(raw_client, mem
 
 
 @pytest.mark.usefixtures("roomy")
-def test_body_over_the_upload_limit_on_the_gateway_is_a_413_problem(raw_client, live_key, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+def test_body_over_the_products_limit_on_the_gateway_is_a_413_problem_counted_with_no_units(
+    raw_client, org, live_key, demo_product, redis_client
+):
+    product_update(product=demo_product, max_request_bytes=1024)
+    catalogue_reset()
     _, raw = live_key
     response = raw_client.post(
-        "/v1/sms",
-        data='{"message": "' + "x" * 2000 + '"}',
+        "/v1/demo/sms",
+        data='{"to": ["+2348012345678"], "message": "' + "x" * 2000 + '"}',
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
     body = assert_problem(response, 413, "payload-too-large")
-    assert body["max_bytes"] == 1024
+    assert body["max_bytes"] == 1024 and response["X-Usage-Units"] == "0"
+    settle()
+    assert quota_used(org_id=org.pk) == 1
+    assert [(event.status, event.units) for event in stream_events(redis_client)] == [(413, 0)]
+    # Within the limit the same operation is served.
+    small = raw_client.post(
+        "/v1/demo/sms",
+        data='{"to": ["+2348012345678"], "message": "hi"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert small.status_code == 201 and small["X-Usage-Units"] == "1"
 
 
 def test_body_over_the_upload_limit_on_the_customer_api_is_a_413_problem(raw_client, member_client, settings):
@@ -76,7 +93,7 @@ def test_invalid_requests_count_toward_the_per_second_limit(raw_client, org, liv
         second = int(time.time())
         statuses = [
             raw_client.post(
-                "/v1/sms", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+                "/v1/demo/sms", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
             ).status_code
             for body in (NESTED, "{not json", '{"to": [], "message": ""}', NESTED, "{}")
         ]
@@ -88,7 +105,7 @@ def test_invalid_requests_count_toward_the_per_second_limit(raw_client, org, liv
 @pytest.mark.usefixtures("roomy")
 def test_invalid_input_is_counted_as_a_request_with_no_units(api, org, live_key, redis_client):
     _, raw = live_key
-    response = api.post("/v1/sms", raw, {"to": ["0801"], "message": ""})
+    response = api.post("/v1/demo/sms", raw, {"to": ["0801"], "message": ""})
     assert response.status_code == 400
     assert response["X-Usage-Units"] == "0"
     assert quota_used(org_id=org.pk) == 1

@@ -12,7 +12,7 @@ from usage.entitlements import entitlements_key, entitlements_publish
 from usage.ingest.consumer import IngestConsumer
 from usage.limiter import quota_used
 
-PATH = f"/v1/deliveries/{TRACKING}"
+PATH = f"/v1/demo/deliveries/{TRACKING}"
 
 
 def away_from_minute_boundary():

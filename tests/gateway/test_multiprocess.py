@@ -3,80 +3,40 @@
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from keys.services import api_key_create, api_key_revoke
 from plans.models import Plan
-from plans.services import plans_seed_demo
+from products.catalogue import CHECK_INTERVAL_S
+from products.demo import demo_product_seed
 from tests.factories import PlanFactory, subscribe
+from tests.servers import portal_start, stop
 from usage.entitlements import entitlements_publish
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# Never a fixed port: another checkout's suite running at the same time would answer (granian
-# binds with SO_REUSEPORT, so both servers would share the connections).
-PORT = _free_port()
-PATH = "/v1/deliveries/trk_0123456789abcdef01234567"
+PORT = 0  # set by the server fixture (a free port)
+PATH = "/v1/demo/deliveries/trk_0123456789abcdef01234567"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
-    env = dict(os.environ)
-    db = connection.settings_dict  # the test database, once pytest-django has set it up
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env["REDIS_URL"] = settings.REDIS_URL
-    granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen(
-        [
-            granian,
-            "--interface",
-            "asginl",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PORT),
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "portal.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("granian did not start")
+    global PORT
+    proc, PORT = portal_start(workers=2)
     yield proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc)
+
+
+def seed_and_wait(upstream_url: str) -> None:
+    """The demo product, committed; then the 2 s in which every server worker picks it up."""
+    demo_product_seed(upstream_url=upstream_url)
+    time.sleep(CHECK_INTERVAL_S * 2 + 0.1)
 
 
 def call(raw, conn=None):
@@ -87,8 +47,8 @@ def call(raw, conn=None):
     return response.status
 
 
-def test_revoked_key_is_refused_by_every_process_within_one_second(server, org):
-    plans_seed_demo()
+def test_revoked_key_is_refused_by_every_process_within_one_second(server, org, demo_upstream_url):
+    seed_and_wait(demo_upstream_url)
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)
     key, raw = api_key_create(org=org, name="k", mode="live")
@@ -101,8 +61,8 @@ def test_revoked_key_is_refused_by_every_process_within_one_second(server, org):
     assert set(statuses) == {401}
 
 
-def test_exactly_the_limit_is_admitted_across_processes(server, org):
-    plans_seed_demo()
+def test_exactly_the_limit_is_admitted_across_processes(server, org, demo_upstream_url):
+    seed_and_wait(demo_upstream_url)
     subscribe(org, PlanFactory(rate_per_minute=100, monthly_quota=None))
     entitlements_publish(org_id=org.pk)
     _, raw = api_key_create(org=org, name="k", mode="live")
@@ -127,12 +87,12 @@ def test_exactly_the_limit_is_admitted_across_processes(server, org):
     assert results.count(429) == 64 * 3 - 100
 
 
-def test_rotated_out_key_is_refused_by_every_process_when_the_overlap_ends(server, org):
+def test_rotated_out_key_is_refused_by_every_process_when_the_overlap_ends(server, org, demo_upstream_url):
     from datetime import timedelta
 
     from keys.services import api_key_rotate
 
-    plans_seed_demo()
+    seed_and_wait(demo_upstream_url)
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)
     key, raw = api_key_create(org=org, name="k", mode="live")
@@ -146,10 +106,10 @@ def test_rotated_out_key_is_refused_by_every_process_when_the_overlap_ends(serve
     assert {call(new_raw) for _ in range(20)} == {200}
 
 
-def test_revocation_reaches_processes_holding_admission_leases_within_one_second(server, org):
+def test_revocation_reaches_processes_holding_admission_leases_within_one_second(server, org, demo_upstream_url):
     """Unlimited plan: each worker admits from a local lease with no Redis round trip, yet a
     revoked key is refused by every worker within LIMITER_LEASE_SECONDS (0.5 s)."""
-    plans_seed_demo()
+    seed_and_wait(demo_upstream_url)
     subscribe(org, PlanFactory(monthly_quota=None, overage_policy="bill"))
     entitlements_publish(org_id=org.pk)
     key, raw = api_key_create(org=org, name="k", mode="live")

@@ -1,112 +1,124 @@
+"""A product's call is forwarded with the customer's credential stripped and metered; the verify
+API answers and charges like a proxied call for an operator's own backend."""
+
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from asgiref.sync import async_to_sync
-from django.test import AsyncClient
+from django.conf import settings
 
+from accounts.access_tokens import InvalidTokenRequest, personal_access_token_create
 from keys.services import api_key_revoke
+from tests.factories import MembershipFactory, UserFactory
+from tests.gateway.catalogue_kit import problem_slug, product_make, stream_events
+from tests.gateway.conftest import settle
 from tests.gateway.test_limits import on_plan
-from usage.events import STREAM_KEY, unpack
+from tests.gateway.upstream import RecordingUpstream, proxy_call
+from tests.servers import free_port
 from usage.limiter import quota_used
-from usage.recorder import recorder
 
-
-class Echo(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        self.send_response(404 if "/missing" in self.path else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.send_header("X-Upstream", "yes")
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        pass
+UPSTREAM_KEY = "upstream-credential-" + "u" * 20
+OPERATIONS = [("GET", "/things/{id}", "thing_get"), ("GET", "/missing", "missing_get")]
+FIXED = {"meter": "things.read", "unit_rule": "fixed", "units_fixed": 1}
 
 
 @pytest.fixture(scope="module")
 def upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)  # a free port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = RecordingUpstream(secret=settings.GATEWAY_IDENTITY_SECRET).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def proxied(settings, upstream, roomy):
-    settings.GATEWAY_UPSTREAM_URL = upstream + "/api"
+def things(upstream, roomy):
+    upstream.received.clear()
+    return product_make(
+        slug="things",
+        upstream_url=upstream.url + "/api",
+        operations=OPERATIONS,
+        pricing={"thing_get": FIXED, "missing_get": FIXED},
+        upstream_auth_header="X-Upstream-Key",
+        upstream_auth_secret=UPSTREAM_KEY,
+    )
 
 
-def fetch_streamed(path, **headers):
-    """Call the async proxy view and read its streamed body on the same event loop."""
-
-    async def run():
-        response = await AsyncClient().get(path, headers=headers)
-        return response, b"".join([chunk async for chunk in response.streaming_content])
-
-    return async_to_sync(run)()
-
-
-def test_proxy_forwards_strips_credentials_and_meters(proxied, org, live_key, redis_client):
+def test_proxy_forwards_strips_credentials_and_meters(things, upstream, org, live_key, redis_client):
     key, raw = live_key
-    response, content = fetch_streamed(
-        "/v1/proxy/things/42?x=1",
+    response, content = proxy_call(
+        "GET",
+        "/v1/things/things/42?x=1",
         authorization=f"Bearer {raw}",
+        cookie="sessionid=portal-session",
         x_trace="t1",
         x_hop="private",
         connection="keep-alive, X-Hop",
     )
-    assert response.status_code == 200
-    body = json.loads(content)
-    assert body["path"] == "/api/things/42?x=1"
-    sent = body["headers"]
-    assert "authorization" not in sent and "x-api-key" not in sent and "x-hop" not in sent
-    assert sent["x-trace"] == "t1" and sent["x-tollgate-org"] == str(org.pk) and sent["x-tollgate-plan"] == "enterprise"
+    assert response.status_code == 200, content
+    got = upstream.last()
+    assert got.target == "/api/things/42?x=1"
+    sent = {name.lower() for name, _ in got.headers}
+    assert not sent & {"authorization", "x-api-key", "cookie", "x-hop", "x-tollgate-org", "x-tollgate-plan"}
+    assert got.header("X-Trace") == ["t1"] and got.header("X-Upstream-Key") == [UPSTREAM_KEY]
+    assert got.identity is not None and (got.identity["product"], got.identity["op"]) == ("things", "thing_get")
     assert response["X-Upstream"] == "yes" and response["X-Usage-Units"] == "1"
-    assert "Connection" not in response and response["X-Request-Id"] == sent["x-request-id"]
-    recorder.flush_all()
-    [entry] = redis_client.xrange(STREAM_KEY)
-    [event] = unpack(entry[1][b"b"])
-    assert event.operation_id == "upstream_proxy" and event.status == 200 and event.api_key_id == key.pk
+    assert response["X-Usage-Meter"] == "things.read" and "RateLimit" in response
+    assert "Connection" not in response and got.header("X-Request-Id") == [response["X-Request-Id"]]
+    [event] = stream_events(redis_client)
+    assert (event.operation_id, event.status, event.api_key_id, event.units, event.meter) == (
+        "thing_get",
+        200,
+        key.pk,
+        1,
+        "things.read",
+    )
 
 
-def test_proxy_requires_a_key_and_scope(client, proxied, org, make_key):
-    assert client.get("/v1/proxy/things").status_code == 401
-    _, raw = make_key(org, scopes=["sms_send"])
-    assert client.get("/v1/proxy/things", HTTP_X_API_KEY=raw).status_code == 403
+def test_proxy_requires_a_key_and_scope(client, things, upstream, org, make_key):
+    missing = client.get("/v1/things/things/1")
+    assert missing.status_code == 401 and problem_slug(missing) == "unauthenticated"
+    for scopes, status in [
+        (["sms_send"], 403),
+        (["product:demo"], 403),
+        (["thing_get"], 200),
+        (["product:things"], 200),
+    ]:
+        _, raw = make_key(org, scopes=scopes)
+        response = client.get("/v1/things/things/1", HTTP_X_API_KEY=raw)
+        assert response.status_code == status, (scopes, response.content)
+        if status == 403:
+            assert problem_slug(response) == "scope" and response.json()["operation"] == "thing_get"
+    assert len(upstream.received) == 2  # only the allowed calls got through
 
 
-def test_upstream_errors_are_not_charged_units(client, proxied, live_key):
+def test_upstream_errors_are_not_charged_units(client, things, live_key, redis_client):
     _, raw = live_key
-    response = client.get("/v1/proxy/missing", HTTP_X_API_KEY=raw)
+    response = client.get("/v1/things/missing", HTTP_X_API_KEY=raw)
     assert response.status_code == 404 and response["X-Usage-Units"] == "0"
+    assert response["X-Upstream"] == "yes"  # the upstream's own answer, passed through
+    assert [(event.status, event.units) for event in stream_events(redis_client)] == [(404, 0)]
 
 
-def test_unreachable_upstream_is_a_502_problem(client, settings, roomy, live_key):
-    settings.GATEWAY_UPSTREAM_URL = "http://127.0.0.1:1"
+def test_unreachable_upstream_is_a_502_problem_counted_with_no_units(client, roomy, org, live_key, redis_client):
+    product_make(
+        slug="gone", upstream_url=f"http://127.0.0.1:{free_port()}", operations=OPERATIONS, pricing={"thing_get": FIXED}
+    )
     _, raw = live_key
-    response = client.get("/v1/proxy/x", HTTP_X_API_KEY=raw)
-    assert response.status_code == 502 and response["Content-Type"] == "application/problem+json"
+    response = client.get("/v1/gone/things/1", HTTP_X_API_KEY=raw)
+    assert response.status_code == 502 and problem_slug(response) == "bad-gateway"
+    assert response["X-Usage-Units"] == "0"
+    assert [(event.status, event.units) for event in stream_events(redis_client)] == [(502, 0)]
 
 
 # --- POST /v1/keys/verify ---------------------------------------------------------------------
 @pytest.fixture
 def operator(settings):
-    settings.GATEWAY_VERIFY_TOKEN = "op-secret-token"
-    return {"HTTP_AUTHORIZATION": "Bearer op-secret-token"}
+    settings.GATEWAY_VERIFY_TOKEN = "op-secret-token-" + "o" * 20
+    return {"HTTP_AUTHORIZATION": f"Bearer {settings.GATEWAY_VERIFY_TOKEN}"}
 
 
 def verify(client, headers, **data):
+    data.setdefault("product", "demo")
     return client.post("/v1/keys/verify", json.dumps(data), content_type="application/json", **headers)
 
 
@@ -114,8 +126,7 @@ def test_verify_charges_the_call(client, operator, org, live_key, redis_client):
     key, raw = live_key
     response = verify(client, operator, key=raw, operation_id="ai_completion_create", units=321)
     assert response.status_code == 200
-    body = response.json()
-    assert body == {
+    assert response.json() == {
         "valid": True,
         "code": "ok",
         "org_id": org.pk,
@@ -123,37 +134,76 @@ def test_verify_charges_the_call(client, operator, org, live_key, redis_client):
         "mode": "live",
         "scopes": [],
         "plan": "free",
+        "meter": "ai.tokens",
         "units": 321,
         "retry_after": None,
     }
+    settle()
     assert quota_used(org_id=org.pk) == 1
-    recorder.flush_all()
-    [entry] = redis_client.xrange(STREAM_KEY)
-    assert unpack(entry[1][b"b"])[0].units == 321
+    [event] = stream_events(redis_client)
+    assert (event.operation_id, event.units, event.meter, event.method) == (
+        "ai_completion_create",
+        321,
+        "ai.tokens",
+        "VERIFY",
+    )
 
 
-def test_verify_without_charge_counts_nothing(client, operator, org, live_key):
+def test_verify_units_follow_the_operation_rule(client, operator, live_key):
     _, raw = live_key
-    assert verify(client, operator, key=raw, operation_id="sms_send", charge=False).json()["valid"] is True
-    assert quota_used(org_id=org.pk) == 0
+    fixed = verify(client, operator, key=raw, operation_id="delivery_status_get", units=50).json()
+    assert fixed["valid"] is True and fixed["units"] == 1 and fixed["meter"] == "delivery.status_check"
+    counted = verify(client, operator, key=raw, operation_id="sms_send")
+    assert counted.status_code == 400 and "units" in counted.json()["errors"]
+    for unknown in ({"operation_id": "nope"}, {"operation_id": "sms_send", "product": "nope"}):
+        missing = verify(client, operator, key=raw, **unknown)
+        assert missing.status_code == 404 and problem_slug(missing) == "unknown-operation"
+
+
+def test_verify_without_charge_counts_nothing(client, operator, org, live_key, redis_client):
+    _, raw = live_key
+    assert verify(client, operator, key=raw, operation_id="sms_send", units=2, charge=False).json()["valid"] is True
+    settle()
+    assert quota_used(org_id=org.pk) == 0 and stream_events(redis_client) == []
 
 
 def test_verify_reports_invalid_scope_and_limits(client, operator, org, make_key, django_capture_on_commit_callbacks):
     on_plan(org, rate_per_minute=1, monthly_quota=None)
     key, raw = make_key(org, scopes=["sms_send"])
-    assert verify(client, operator, key="tg_live_" + "n" * 32, operation_id="sms_send").json()["code"] == "invalid_key"
+    sms = {"operation_id": "sms_send", "units": 1}
+    assert verify(client, operator, key="tg_live_" + "n" * 32, **sms).json()["code"] == "invalid_key"
     assert verify(client, operator, key=raw, operation_id="delivery_status_get").json()["code"] == "forbidden_scope"
-    assert verify(client, operator, key=raw, operation_id="sms_send").json()["valid"] is True
-    limited = verify(client, operator, key=raw, operation_id="sms_send").json()
-    assert limited["code"] == "rate_limited" and limited["retry_after"] >= 1
+    assert verify(client, operator, key=raw, **sms).json()["valid"] is True
+    limited = verify(client, operator, key=raw, **sms).json()
+    assert limited["code"] == "rate_limited" and limited["valid"] is False and limited["retry_after"] >= 1
     with django_capture_on_commit_callbacks(execute=True):
         api_key_revoke(key=key)
-    assert verify(client, operator, key=raw, operation_id="sms_send").json()["code"] == "invalid_key"
+    assert verify(client, operator, key=raw, **sms).json()["code"] == "invalid_key"
 
 
-def test_verify_requires_the_operator_token(client, operator, live_key):
+def test_verify_requires_the_operator_token(client, operator, settings, live_key):
     _, raw = live_key
-    assert verify(client, {}, key=raw, operation_id="sms_send").status_code == 401
-    assert verify(client, {"HTTP_AUTHORIZATION": "Bearer wrong"}, key=raw, operation_id="sms_send").status_code == 401
-    bad = verify(client, operator, key=raw, operation_id="nope")
-    assert bad.status_code == 400 and "operation_id" in bad.json()["errors"]
+    call = {"key": raw, "operation_id": "delivery_status_get"}
+    assert verify(client, operator, **call).status_code == 200
+    assert verify(client, {}, **call).status_code == 401
+    assert verify(client, {"HTTP_AUTHORIZATION": "Bearer wrong"}, **call).status_code == 401
+    settings.GATEWAY_VERIFY_TOKEN = ""  # off: an empty bearer must not match it
+    assert verify(client, {"HTTP_AUTHORIZATION": "Bearer "}, **call).status_code == 401
+    assert verify(client, operator, **call).status_code == 401
+
+
+def test_verify_takes_a_staff_members_token_with_the_keys_verify_scope(client, settings, org, live_key):
+    settings.GATEWAY_VERIFY_TOKEN = ""
+    _, raw = live_key
+    call = {"key": raw, "operation_id": "delivery_status_get"}
+    staff = MembershipFactory(organization=org, user=UserFactory(is_staff=True))
+    _, verify_token = personal_access_token_create(membership=staff, name="backend", scopes=["keys:verify"])
+    _, read_token = personal_access_token_create(membership=staff, name="reader", scopes=["keys:read"])
+    assert verify(client, {"HTTP_AUTHORIZATION": f"Bearer {verify_token}"}, **call).json()["valid"] is True
+    assert verify(client, {"HTTP_AUTHORIZATION": f"Bearer {read_token}"}, **call).status_code == 401
+    staff.user.is_staff = False
+    staff.user.save(update_fields=["is_staff"])
+    assert verify(client, {"HTTP_AUTHORIZATION": f"Bearer {verify_token}"}, **call).status_code == 401
+    member = MembershipFactory(organization=org, user=UserFactory())
+    with pytest.raises(InvalidTokenRequest):
+        personal_access_token_create(membership=member, name="nope", scopes=["keys:verify"])

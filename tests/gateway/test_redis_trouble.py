@@ -12,7 +12,7 @@ from keys.cache import local_cache_clear
 from tests.gateway.conftest import TRACKING
 from tests.redis_trouble import blackhole, closed_port, redis_at
 
-PATH = f"/v1/deliveries/{TRACKING}"
+PATH = f"/v1/demo/deliveries/{TRACKING}"
 pytestmark = pytest.mark.usefixtures("roomy")
 
 

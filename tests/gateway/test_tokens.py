@@ -11,7 +11,7 @@ from keys.services import api_key_revoke
 from keys.tokens import token_issue
 from tests.gateway.conftest import TRACKING
 
-PATH = f"/v1/deliveries/{TRACKING}"
+PATH = f"/v1/demo/deliveries/{TRACKING}"
 pytestmark = pytest.mark.usefixtures("roomy")
 
 
@@ -112,4 +112,4 @@ def test_token_keeps_the_key_scopes(api, org, make_key):
     _, raw = make_key(org, scopes=["delivery_status_get"])
     token = exchange(api, raw).json()["access_token"]
     assert api.get(PATH, token).status_code == 200
-    assert api.post("/v1/ai/completions", token, {"prompt": "hi"}).status_code == 403
+    assert api.post("/v1/demo/ai/completions", token, {"prompt": "hi"}).status_code == 403

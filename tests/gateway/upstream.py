@@ -74,7 +74,10 @@ class RecordingUpstream:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        return self._serve_with(Handler)
+
+    def _serve_with(self, handler: type[BaseHTTPRequestHandler]):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -88,7 +91,15 @@ class RecordingUpstream:
         return self.received[-1]
 
 
-def proxy_call(method: str, target: str, *, body: bytes = b"", raw_path: bool = True, **headers: str) -> tuple:
+def proxy_call(
+    method: str,
+    target: str,
+    *,
+    body: bytes = b"",
+    raw_path: bool = True,
+    content_type: str = "application/json",
+    **headers: str,
+) -> tuple:
     """Call the gateway as an ASGI server does, through Django's test handler: ``path`` decoded as
     UTF-8, the still-encoded ``raw_path`` (left out with ``raw_path=False``, as some servers do),
     the raw query string. Reads the streamed body on the same event loop: (response, content)."""
@@ -99,7 +110,7 @@ def proxy_call(method: str, target: str, *, body: bytes = b"", raw_path: bool = 
         "query_string": parts.query.encode("latin-1"),
         "headers": [
             (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
+            (b"content-type", content_type.encode("latin-1")),
             (b"content-length", str(len(body)).encode()),
             *[(name.replace("_", "-").lower().encode(), value.encode("latin-1")) for name, value in headers.items()],
         ],

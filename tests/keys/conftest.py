@@ -4,13 +4,11 @@ import pytest
 
 from accounts.models import Role
 from keys.cache import local_cache_clear
-from plans.services import plans_seed_demo
 from tests.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def seeded(db):
-    plans_seed_demo()
+def seeded(demo_product):
     local_cache_clear()
 
 

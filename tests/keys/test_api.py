@@ -8,7 +8,7 @@ from plans.models import Plan
 from tests.factories import subscribe
 from tests.gateway.conftest import TRACKING
 
-GATEWAY = f"/v1/deliveries/{TRACKING}"
+GATEWAY = f"/v1/demo/deliveries/{TRACKING}"
 
 
 def create(client, **data):

@@ -13,17 +13,15 @@ from keys.models import ApiKey
 from keys.services import api_key_create, api_key_revoke, api_key_rotate
 from keys.tasks import api_keys_propagate_pending_task
 from plans.models import Plan
-from plans.services import plans_seed_demo
 from tests.factories import subscribe
 from tests.redis_trouble import closed_port, redis_at
 from usage.entitlements import entitlements_publish
 
-PATH = "/v1/deliveries/trk_0123456789abcdef01234567"
+PATH = "/v1/demo/deliveries/trk_0123456789abcdef01234567"
 
 
 @pytest.fixture
-def working_key(db, org, user):
-    plans_seed_demo()
+def working_key(demo_product, org, user):
     subscribe(org, Plan.objects.get(code="enterprise"))
     entitlements_publish(org_id=org.pk)
     local_cache_clear()

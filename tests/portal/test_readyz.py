@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,59 +16,26 @@ from django.conf import settings
 from django.test import Client
 
 from portal import views
+from tests.servers import free_port, granian_start
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
 def test_readyz_says_down_without_hosts_ports_or_users_and_logs_the_cause():
     """A real server whose PostgreSQL and Redis are unreachable (nothing listens on their ports)."""
-    pg_port, redis_port, port = _free_port(), _free_port(), _free_port()
+    pg_port, redis_port = free_port(), free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": f"postgres://tollgate_rw@127.0.0.1:{pg_port}/tollgate_prod",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/3",
         "CELERY_BROKER_URL": settings.REDIS_URL,
     }
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "granian"),
-            "--interface",
-            "asginl",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "portal.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = granian_start("portal.asgi:application", env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/readyz")
-                response = conn.getresponse()
-                body = response.read().decode()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    pytest.fail("granian did not start")
-                time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/readyz")
+        response = conn.getresponse()
+        body = response.read().decode()
     finally:
         proc.terminate()
         _, log = proc.communicate(timeout=20)

@@ -9,7 +9,6 @@ import pytest
 
 from keys.models import ApiKey
 from keys.services import api_key_create
-from plans.services import plans_seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +38,7 @@ def test_the_key_api_answers_with_a_new_key_are_never_cached(member_client, org)
     assert never_stored(rotated), rotated.get("Cache-Control")
 
 
-def test_a_jwt_from_the_token_endpoint_is_never_cached(client, org):
-    plans_seed_demo()
+def test_a_jwt_from_the_token_endpoint_is_never_cached(client, org, demo_product):
     _, raw = api_key_create(org=org, name="k", mode="test")
     response = client.post("/v1/auth/token", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200 and response.json()["access_token"].count(".") == 2
@@ -51,24 +49,27 @@ def test_a_jwt_from_the_token_endpoint_is_never_cached(client, org):
     "path",
     [
         "/docs/",
-        "/docs/operations/delivery_status_get/",
+        "/docs/operations/demo.delivery_status_get/",
         "/docs/getting-started/",
         "/docs/postman.json",
         "/docs/authentication/",
     ],
 )
-def test_docs_pages_made_with_the_docs_test_key_are_never_cached(member_client, path):
-    plans_seed_demo()
+def test_docs_pages_made_with_the_docs_test_key_are_never_cached(member_client, path, demo_product):
     response = member_client.get(path)
     assert response.status_code == 200
     assert never_stored(response), (path, response.get("Cache-Control"))
 
 
-def test_the_docs_test_key_is_in_the_pages_checked_above(member_client, org):
-    plans_seed_demo()
+def test_the_docs_test_key_is_in_the_pages_checked_above(member_client, org, demo_product):
     member_client.get("/docs/")
     [docs_key] = ApiKey.objects.filter(organization=org, name="Docs test key")
-    for path in ("/docs/", "/docs/operations/delivery_status_get/", "/docs/getting-started/", "/docs/postman.json"):
+    for path in (
+        "/docs/",
+        "/docs/operations/demo.delivery_status_get/",
+        "/docs/getting-started/",
+        "/docs/postman.json",
+    ):
         assert docs_key.prefix in member_client.get(path).content.decode(), path
 
 

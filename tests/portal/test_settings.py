@@ -22,6 +22,7 @@ MANAGED = (
     "TESTING",
     "SECURE_HSTS_SECONDS",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "GATEWAY_IDENTITY_SECRET",
 )
 
 
@@ -42,6 +43,7 @@ def _production(**overrides: str) -> dict[str, str]:
         "STRIPE_SECRET_KEY": "sk_live_example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
         "PAYSTACK_SECRET_KEY": "sk_live_paystack_example",
+        "GATEWAY_IDENTITY_SECRET": secrets.token_urlsafe(40),
     }
     return _env(**{**production, **overrides})
 

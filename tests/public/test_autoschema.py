@@ -52,12 +52,15 @@ def test_read_only_field_over_a_nullable_column_is_nullable():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/keys/-5/", "/v1/definitely-not-routed", "/api/nothing/here/"])
-def test_unrouted_api_urls_answer_problem_json(client, url):
+@pytest.mark.parametrize(
+    "url,slug",
+    [("/api/keys/-5/", "not-found"), ("/v1/definitely-not-routed", "no-route"), ("/api/nothing/here/", "not-found")],
+)
+def test_unrouted_api_urls_answer_problem_json(client, url, slug):
     response = client.get(url)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["type"].endswith("/docs/problems/#not-found")
+    assert response.json()["type"].endswith(f"/docs/problems/#{slug}")
 
 
 @pytest.mark.django_db

@@ -93,11 +93,11 @@ def test_prune_drops_results_past_retention(settings):
     assert ProbeResult.objects.count() == 1
 
 
-def test_p95_latency_per_endpoint_comes_from_real_gateway_traffic(client, org, user, demo_plans, redis_client):
+def test_p95_latency_per_endpoint_comes_from_real_gateway_traffic(client, org, user, demo_product, redis_client):
     """Real calls through the gateway → usage stream → consumer → rollups → /status.json."""
     _key, secret = api_key_create(org=org, name="traffic", mode="test", user=user)
     for _ in range(2):  # the Free plan allows 2 requests per second
-        response = client.get("/v1/deliveries/trk_" + "0" * 24, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        response = client.get("/v1/demo/deliveries/trk_" + "0" * 24, HTTP_AUTHORIZATION=f"Bearer {secret}")
         assert response.status_code == 200
     recorder.flush_all()
     usage_ingest_drain()  # beat's drain; enqueues the rollup of the touched slices (eager here)

@@ -51,9 +51,9 @@ def test_a_revoked_docs_key_is_replaced(member_client, org, demo_plans):
     assert ApiKey.objects.filter(organization=org, name="Docs test key", revoked_at__isnull=True).count() == 1
 
 
-def test_the_docs_key_calls_the_api_and_counts_as_test_usage(member_client, org, demo_plans, client):
+def test_the_docs_key_calls_the_api_and_counts_as_test_usage(member_client, org, demo_product, client):
     key = _config(member_client.get("/docs/"))["apiKey"]
-    response = client.get("/v1/deliveries/trk_" + "0" * 24, HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.get("/v1/demo/deliveries/trk_" + "0" * 24, HTTP_AUTHORIZATION=f"Bearer {key}")
     assert response.status_code == 200
     assert "RateLimit" in response and "RateLimit-Policy" in response
 
@@ -75,9 +75,9 @@ def test_billing_role_gets_no_key(client, user, org, demo_plans):
     assert not ApiKey.objects.exists()
 
 
-def test_signed_in_samples_and_postman_carry_the_test_key(member_client, org, demo_plans):
+def test_signed_in_samples_and_postman_carry_the_test_key(member_client, org, demo_product):
     key = _config(member_client.get("/docs/"))["apiKey"]
-    page = member_client.get("/docs/operations/delivery_status_get/").content.decode()
+    page = member_client.get("/docs/operations/demo.delivery_status_get/").content.decode()
     assert f"Authorization: Bearer {key}" in page
     collection = member_client.get("/docs/postman.json").json()
     assert {v["key"]: v["value"] for v in collection["variable"]}["apiKey"] == key
