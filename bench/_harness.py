@@ -1,7 +1,8 @@
 """Shared by the bench scripts: start the portal like `make run` does, prepare a bench org.
 
-Environment: DATABASE_URL and REDIS_URL (as for `make run`; `make bench` sets them), and
-BENCH_PORT (default 8300).
+Environment: DATABASE_URL and REDIS_URL (as for `make run`; `make bench` sets them),
+BENCH_PORT (default 8300) and BENCH_UPSTREAM_PORT (default 8301: the demo product's upstream,
+which `start_server` starts beside the portal as `make run` does).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+UPSTREAM_PORT = int(os.environ.get("BENCH_UPSTREAM_PORT", "8301"))
+# The demo product points here (seed_demo reads it); gateway and upstream share the identity secret.
+os.environ.setdefault("DEMO_UPSTREAM_URL", f"http://127.0.0.1:{UPSTREAM_PORT}")
+os.environ.setdefault("GATEWAY_IDENTITY_SECRET", "bench-identity-secret-" + "x" * 32)
+_upstreams: list[subprocess.Popen] = []
 
 
 def prepare_database() -> None:
@@ -110,21 +116,50 @@ def start_server(
         ]
     else:
         raise ValueError(kind)
+    if app != UPSTREAM_APP and not _upstreams:
+        _upstreams.append(upstream_start())
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    _wait_healthy(proc, port, kind)
+    return proc
+
+
+UPSTREAM_APP = "devtools.demo_upstream:app"
+
+
+def upstream_start(workers: int = 1) -> subprocess.Popen:
+    """The demo product's upstream on UPSTREAM_PORT. It verifies the identity signature unless
+    BENCH_UPSTREAM_TRUSTING is set (bench_proxy calls it directly too, without one)."""
+    env = dict(os.environ)
+    if not os.environ.get("BENCH_UPSTREAM_TRUSTING"):
+        env["TOLLGATE_IDENTITY_SECRET"] = os.environ["GATEWAY_IDENTITY_SECRET"]
+    cmd = [str(BIN / "granian"), "--interface", "asginl", "--host", "127.0.0.1", "--port", str(UPSTREAM_PORT)]
+    cmd += ["--workers", str(workers), "--log-level", "warning", UPSTREAM_APP]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    _wait_healthy(proc, UPSTREAM_PORT, "demo upstream")
+    return proc
+
+
+def _wait_healthy(proc: subprocess.Popen, port: int, what: str) -> None:
     deadline = time.time() + 40
     while time.time() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                return proc
+                return
         except OSError:
             time.sleep(0.25)
-    stop_server(proc)
-    raise RuntimeError(f"{kind} did not start on port {port}")
+    _stop(proc)
+    raise RuntimeError(f"{what} did not start on port {port}")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
+    _stop(proc)
+    while _upstreams:
+        _stop(_upstreams.pop())
+
+
+def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -51,7 +51,7 @@ def main() -> int:
             if now % 60 > 45:  # keep the whole run inside one fixed minute window
                 time.sleep(61 - now % 60)
             result = wrk(
-                f"http://127.0.0.1:{PORT}/v1/deliveries/trk_0123456789abcdef01234567",
+                f"http://127.0.0.1:{PORT}/v1/demo/deliveries/trk_0123456789abcdef01234567",
                 seconds=5,
                 connections=args.connections,
                 threads=2,
