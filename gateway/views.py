@@ -22,7 +22,8 @@ BASELINE_PREFIX = "/v1/_baseline"
 async def gateway_call_unmetered(request: HttpRequest, path: str = "") -> HttpResponse:
     request_id = request_id_of(request)
     catalogue = await acatalogue()
-    route = catalogue.match(request.method or "GET", raw_path(request).removeprefix(BASELINE_PREFIX))
+    path = "/v1" + raw_path(request).removeprefix(BASELINE_PREFIX)  # /v1/_baseline/demo/… → /v1/demo/…
+    route = catalogue.match(request.method or "GET", path)
     try:
         if route is None:
             raise RouteNotFound(f"No operation matches {request.method} {request.path}.")

@@ -6,4 +6,11 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from django.conf import settings  # noqa: E402 - after Django is set up
+
+from gateway.asgi import GatewayFastLane  # noqa: E402 - imports models: after Django is set up
+
+# API product calls skip the middleware stack (gateway/asgi.py); everything else is Django's.
+application = GatewayFastLane(django_application, baseline=settings.GATEWAY_BASELINE_ENABLED)

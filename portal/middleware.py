@@ -74,7 +74,7 @@ _GENERIC = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "method
 _logged = {"at": 0.0, "quiet": 0}
 
 
-def _log_unavailable(request: HttpRequest, exc: Exception) -> None:
+def log_unavailable(request: HttpRequest, exc: Exception) -> None:
     """One warning per 10 s per process, with the count of those left out: an outage under
     traffic must not turn into a logging flood."""
     now = time.monotonic()
@@ -123,7 +123,7 @@ class ApiErrorMiddleware:
         if not request.path.startswith(API_PREFIXES):
             return None
         if redis_unavailable(exception):
-            _log_unavailable(request, exception)
+            log_unavailable(request, exception)
             return unavailable_response()
         if isinstance(exception, RequestDataTooBig):
             return too_large_response()
