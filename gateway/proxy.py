@@ -24,12 +24,13 @@ from typing import cast
 import httpx
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from gateway import units as unit_rules
-from gateway.credentials import authenticate
+from gateway.credentials import authenticate, authenticate_local
 from gateway.idempotency import STORED_MAX, answer_store, idempotency_key_of, replay, request_fingerprint
 from gateway.proxy_url import raw_path, upstream_url
 from gateway.requests import request_id_of
@@ -66,20 +67,27 @@ from usage.recorder import recorder
 
 
 @dataclass(slots=True)
-class Admitted:
+class Prepared:
+    """What the gateway knows about a call before admission."""
+
     key: KeyRecord
-    decision: limiter.Decision
     url: httpx.URL | None
     units: int | None  # known before the call (fixed, free, counted from the request)
-    body: bytes | None  # read for counting; else streamed from the request
+    body: bytes | None  # read for counting or idempotency; else streamed from the request
     invalid: Problem | None  # what is wrong with the request, answered after admission
     idem: str | None = None  # the client's Idempotency-Key
     fingerprint: str = ""
 
 
-def _admit(request: HttpRequest, route: Route) -> Admitted:
-    """Credential, visibility, scope, units and admission (synchronous: cache, Redis)."""
-    key = authenticate(request)
+@dataclass(slots=True)
+class Admitted:
+    prepared: Prepared
+    decision: limiter.Decision
+
+
+def _prepare(request: HttpRequest, route: Route, key: KeyRecord) -> Prepared:
+    """Visibility, scope, upstream URL, body limit and units: no I/O (the body is in memory or
+    Django's spooled file)."""
     if route.private and key.org_id not in route.organization_ids:
         raise RouteNotFound(f"No operation matches {request.method} {request.path}.")
     if not key.allows(route.required_scope, route.product_slug):
@@ -93,8 +101,7 @@ def _admit(request: HttpRequest, route: Route) -> Admitted:
     try:
         idem = idempotency_key_of(request)
         url = upstream_url(route, request.META.get("QUERY_STRING", ""))
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > route.max_request_bytes:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > route.max_request_bytes:
             raise _body_too_large(route)
         if idem or route.unit_rule in unit_rules.COUNTED_FROM_REQUEST:
             body = request.read(route.max_request_bytes + 1)
@@ -105,18 +112,50 @@ def _admit(request: HttpRequest, route: Route) -> Admitted:
     except Problem as problem:
         invalid, units = problem, 0
     fingerprint = request_fingerprint(request, body or b"") if idem else ""
+    return Prepared(key, url, units, body, invalid, idem, fingerprint)
+
+
+def _admit(request: HttpRequest, route: Route, prepared: Prepared | None) -> Admitted:
+    """Credential (when not known yet), then the admission script (synchronous: cache, Redis,
+    and PostgreSQL for a cold key or organization)."""
+    if prepared is None:
+        prepared = _prepare(request, route, authenticate(request))
+    key = prepared.key
     decision = limiter.admit(
         org_id=key.org_id,
         key_id=key.id,
-        idem=idem,
+        idem=prepared.idem,
         idem_scope=key.idem_scope,
-        fingerprint=fingerprint,
+        fingerprint=prepared.fingerprint,
         plans=route.plan_codes,
     )
-    return Admitted(key, decision, url, units, body, invalid, idem, fingerprint)
+    return Admitted(prepared, decision)
 
 
-_admit_async = sync_to_async(_admit)
+def _admit_on_thread(request: HttpRequest, route: Route, prepared: Prepared | None) -> Admitted:
+    try:
+        return _admit(request, route, prepared)
+    finally:
+        # A cold key or organization opened this short-lived thread's database connection:
+        # close it (unless a transaction is open: Django's test client runs it on its thread).
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+_admit_async = sync_to_async(_admit_on_thread)
+
+
+async def _admission(request: HttpRequest, route: Route) -> Admitted:
+    """A key held in memory with a live admission lease is admitted on the event loop, with no
+    I/O; anything else (a cold key, Redis, idempotency, a product limited to plans) goes to a
+    thread. Under steady traffic most calls take the first way (docs/keys-and-limits.md)."""
+    key = authenticate_local(request)
+    prepared = _prepare(request, route, key) if key is not None else None
+    if prepared is not None and not prepared.idem and not route.plan_codes:
+        decision = limiter.admit_local(org_id=prepared.key.org_id, key_id=prepared.key.id)
+        if decision is not None:
+            return Admitted(prepared, decision)
+    return await _admit_async(request, route, prepared)
 
 
 def _body_too_large(route: Route) -> PayloadTooLarge:
@@ -142,7 +181,7 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
         problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
         return problem_response(problem.as_dict(), request_id, {})
     try:
-        admitted = await _admit_async(request, route)
+        admitted = await _admission(request, route)
     except Problem as problem:
         return problem_response(problem.as_dict(), request_id, problem.headers)
     decision = admitted.decision
@@ -160,31 +199,32 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
     if decision.code != limiter.ADMITTED:
         return refusal_response(decision, request_id)
     call = _Call(request, route, admitted, request_id, started)
-    if admitted.invalid is not None:
-        return call.problem(admitted.invalid)
+    if admitted.prepared.invalid is not None:
+        return call.problem(admitted.prepared.invalid)
     return await call.forward()
 
 
 class _Call:
     """One admitted call: forwards it and answers, recording exactly one usage event."""
 
-    __slots__ = ("admitted", "limits", "request", "request_id", "route", "started")
+    __slots__ = ("decision", "limits", "prepared", "request", "request_id", "route", "started")
 
     def __init__(self, request: HttpRequest, route: Route, admitted: Admitted, request_id: str, started: float):
-        self.request, self.route, self.admitted = request, route, admitted
+        self.request, self.route = request, route
+        self.prepared, self.decision = admitted.prepared, admitted.decision
         self.request_id, self.started = request_id, started
         self.limits = rate_limit_headers(admitted.decision)
 
     def record(self, status: int, units: int) -> None:
         recorder.record(
             usage_event_build(
-                key=self.admitted.key,
+                key=self.prepared.key,
                 operation_id=self.route.operation_id,
                 method=self.request.method or "GET",
                 status=status,
                 units=units,
                 meter=self.route.meter or "",
-                plan=self.admitted.decision.plan,
+                plan=self.decision.plan,
                 request_id=self.request_id,
                 started=self.started,
             )
@@ -199,16 +239,16 @@ class _Call:
 
     def keep(self, response: HttpResponseBase, body: bytes) -> None:
         """Store the answer of an idempotent call for its retries."""
-        admitted = self.admitted
-        if admitted.idem:
+        prepared = self.prepared
+        if prepared.idem:
             answer_store(
-                key=admitted.key, idem=admitted.idem, fingerprint=admitted.fingerprint, response=response, body=body
+                key=prepared.key, idem=prepared.idem, fingerprint=prepared.fingerprint, response=response, body=body
             )
 
     async def forward(self) -> HttpResponseBase:
-        route, admitted, request = self.route, self.admitted, self.request
-        content: bytes | AsyncIterator[bytes] | None = admitted.body
-        headers = forwarded_headers(request, route, admitted.key, admitted.decision.plan, self.request_id)
+        route, prepared, request = self.route, self.prepared, self.request
+        content: bytes | AsyncIterator[bytes] | None = prepared.body
+        headers = forwarded_headers(request, route, prepared.key, self.decision.plan, self.request_id)
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if content is None and length > 0:
             content = request_stream(request, route.max_request_bytes)
@@ -218,7 +258,7 @@ class _Call:
         client = upstream_client()
         outgoing = client.build_request(
             request.method or "GET",
-            cast(httpx.URL, admitted.url),  # set whenever the request was not invalid
+            cast(httpx.URL, prepared.url),  # set whenever the request was not invalid
             headers=headers,
             content=content,
             timeout=httpx.Timeout(route.read_timeout_s, connect=route.connect_timeout_s, pool=route.connect_timeout_s),
@@ -246,11 +286,11 @@ class _Call:
             await upstream.aclose()
             return self.problem(too_large(route))
         succeeded = upstream.status_code < 400
-        units = self.admitted.units
+        units = self.prepared.units
         # Decoded when the units are in the body; small answers of known length are read whole
         # (cheaper than streaming them chunk by chunk); the rest is streamed as it arrives.
         decode = route.unit_rule == unit_rules.RESPONSE_JSON_FIELD
-        small = declared.isdigit() and int(declared) <= (STORED_MAX if self.admitted.idem else BUFFER_MAX)
+        small = declared.isdigit() and int(declared) <= (STORED_MAX if self.prepared.idem else BUFFER_MAX)
         buffered: bytes | None = None
         if decode or small:
             try:
@@ -290,7 +330,7 @@ class _Call:
         response["X-Usage-Units"] = str(units)
         if route.meter:
             response["X-Usage-Meter"] = route.meter
-        if self.admitted.decision.overage:
+        if self.decision.overage:
             response["X-Usage-Overage"] = "true"
         self.record(upstream.status_code, units)
         if buffered is not None:

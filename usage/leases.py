@@ -49,8 +49,9 @@ _leases_lock = threading.Lock()
 _refunds: list[_Lease] = []
 
 
-def take_from_lease(org_id: int, key_id: int) -> Decision | _Lease | None:
-    """A decision from this process's lease, else the ended lease to refund (or None)."""
+def take_from_lease(org_id: int, key_id: int, *, live_only: bool = False) -> Decision | _Lease | None:
+    """A decision from this process's lease, else the ended lease to refund (or None).
+    ``live_only``: only take from a live lease; an ended one stays for the next full call."""
     with _leases_lock:
         lease = _leases.get((org_id, key_id))
         if lease is None:
@@ -63,6 +64,8 @@ def take_from_lease(org_id: int, key_id: int) -> Decision | _Lease | None:
             d.quota_used += 1
             d.overage = 0 <= d.quota < d.quota_used
             return replace(d)
+        if live_only:
+            return None
         del _leases[(org_id, key_id)]
         return lease if lease.left > 0 else None  # refunded by the caller's script call
 

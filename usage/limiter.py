@@ -93,6 +93,15 @@ def _run(client, keys: list[str], args: list) -> list:
         return client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
 
 
+def admit_local(*, org_id: int, key_id: int) -> Decision | None:
+    """One admission from this process's live lease for the key, with no I/O at all; None when
+    there is none (then ``admit`` decides). Async callers use it to skip a thread hop."""
+    if not settings.LIMITER_LEASE_MAX:
+        return None
+    taken = take_from_lease(org_id, key_id, live_only=True)
+    return taken if isinstance(taken, Decision) else None
+
+
 def admit(
     *,
     org_id: int,
