@@ -1,7 +1,7 @@
 """Shared by the bench scripts: start the portal like `make run` does, prepare a bench org.
 
 Environment: DATABASE_URL and REDIS_URL (as for `make run`; `make bench` sets them),
-BENCH_PORT (default 8300) and BENCH_UPSTREAM_PORT (default 8301: the demo product's upstream,
+BENCH_PORT (default 8300) and BENCH_UPSTREAM_PORT (default 8309: the demo product's upstream,
 which `start_server` starts beside the portal as `make run` does).
 """
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-UPSTREAM_PORT = int(os.environ.get("BENCH_UPSTREAM_PORT", "8301"))
+UPSTREAM_PORT = int(os.environ.get("BENCH_UPSTREAM_PORT", "8309"))
 # The demo product points here (seed_demo reads it); gateway and upstream share the identity secret.
 os.environ.setdefault("DEMO_UPSTREAM_URL", f"http://127.0.0.1:{UPSTREAM_PORT}")
 os.environ.setdefault("GATEWAY_IDENTITY_SECRET", "bench-identity-secret-" + "x" * 32)
