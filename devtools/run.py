@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -124,6 +125,11 @@ def main() -> int:
     os.environ.setdefault("DEMO_UPSTREAM_URL", f"http://127.0.0.1:{DEMO_UPSTREAM_PORT}")
     # Links in emails point at the address this run actually serves on.
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
+    # Prometheus counters of every web and Celery process, added up at /metrics: emptied
+    # first, or the files of the last run would add their old counts (docs/metrics.md).
+    metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(services.VAR / "prometheus"))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
     code = 0
     try:
         code = _serve()

@@ -118,6 +118,9 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 # Seconds each process reuses /readyz's Celery probe (a broker broadcast that waits up to 0.5 s),
 # so a flood of anonymous readiness calls cannot become a flood of broker pings.
 READYZ_CELERY_CACHE_SECONDS = env_float("READYZ_CELERY_CACHE_SECONDS", 10.0)
+# Bearer token of the Prometheus endpoint /metrics (docs/metrics.md); empty: no endpoint (404).
+# The multiprocess directory is PROMETHEUS_MULTIPROC_DIR, read by prometheus-client itself.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # --- E-mail: EMAIL_URL, else printed on the console ------------------------------------------
 # Development prints decoded messages so links can be copied; without DEBUG Django's own
@@ -191,7 +194,7 @@ DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "NGN")
 # --- Security (TLS-ready; see `manage.py check --deploy`) ---------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers on the internal port
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
