@@ -49,7 +49,8 @@ COPY --from=builder /opt/venv /opt/venv
 # The code belongs to root and is read-only for the app; only var/ (beat's schedule) is its own.
 COPY . .
 COPY --from=static /app/var/staticfiles /app/var/staticfiles
-RUN chmod 0755 deploy/entrypoint.sh && mkdir -p var && chown tollgate:tollgate var
+RUN chmod 0755 deploy/entrypoint.sh && mkdir -p var /var/lib/tollgate/metrics \
+    && chown tollgate:tollgate var /var/lib/tollgate/metrics
 USER tollgate:tollgate
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["python", "deploy/healthcheck.py"]

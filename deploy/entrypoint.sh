@@ -30,6 +30,13 @@ usage() {
 process=$1
 shift
 
+# Prometheus multiprocess files (docs/metrics.md): processes of every container add up through
+# one shared directory; a container that (re)starts drops only its own old files.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    rm -f "$PROMETHEUS_MULTIPROC_DIR"/*_"$(hostname)"-*.db
+fi
+
 case "$process" in
 web)
     # Migrations first: a new release's code must not serve on the old schema. The advisory
