@@ -15,9 +15,10 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
 # A file compiled with hashes (pip-tools) is installed with --require-hashes: every package,
-# dependencies included, must match its pinned digest.
+# dependencies included, must match its pinned digest. Wheels only: pip does not hash-check the
+# build dependencies of a source build (every runtime package has a wheel for this base).
 RUN if grep -q -- '--hash=' /tmp/requirements.txt; then \
-        pip install --require-hashes -r /tmp/requirements.txt; \
+        pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt; \
     else \
         pip install -r /tmp/requirements.txt; \
     fi

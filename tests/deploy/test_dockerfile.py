@@ -49,7 +49,7 @@ def test_builder_installs_requirements_with_hashes_when_the_file_has_them():
     runs = [rest for keyword, rest in _stages()["builder"] if keyword == "RUN"]
     install = next(run for run in runs if "requirements.txt" in run)
     assert "grep -q -- '--hash='" in install
-    assert "pip install --require-hashes -r /tmp/requirements.txt" in install
+    assert "pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt" in install
     assert "pip install -r /tmp/requirements.txt" in install
 
 
