@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
 from django.utils.csp import CSP
@@ -70,27 +71,18 @@ DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1)  # seconds to 
 # Optional read replica for dashboards and the usage API (usage selectors read through
 # portal.db.REPLICA); unset, they read the primary.
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
-DATABASES = {
-    "default": wiring.database(
-        DATABASE_URL,
-        pool_min=DB_POOL_MIN,
-        pool_max=DB_POOL_MAX,
-        pool_timeout=DB_POOL_TIMEOUT,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-    )
-}
+_database = partial(
+    wiring.database,
+    pool_min=DB_POOL_MIN,
+    pool_max=DB_POOL_MAX,
+    pool_timeout=DB_POOL_TIMEOUT,
+    conn_max_age=env_int("DB_CONN_MAX_AGE", 60),  # only without the pool
+)
+DATABASES = {"default": _database(DATABASE_URL)}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", f"test_{DATABASES['default']['NAME']}")}
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = {
-        **wiring.database(
-            DATABASE_REPLICA_URL,
-            pool_min=DB_POOL_MIN,
-            pool_max=DB_POOL_MAX,
-            pool_timeout=DB_POOL_TIMEOUT,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        ),
-        "TEST": {"MIRROR": "default"},  # tests read the replica alias from the test database
-    }
+    # Tests read the replica alias from the test database.
+    DATABASES["replica"] = {**_database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.postgresql.base import DatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 
 from portal.db import REPLICA, read_alias
@@ -24,8 +25,10 @@ def replica(monkeypatch):
     # this one connects now (the test client keeps connections open between requests).
     connections[REPLICA].connect()
     yield REPLICA
-    connections[REPLICA].close()
-    connections[REPLICA].close_pool()
+    wrapper = connections[REPLICA]
+    assert isinstance(wrapper, DatabaseWrapper)
+    wrapper.close()
+    wrapper.close_pool()
     del connections[REPLICA]
     del connections.settings[REPLICA]
 
@@ -43,7 +46,9 @@ def test_the_primary_is_pooled_with_no_persistent_connections():
         "max_size": settings.DB_POOL_MAX,
         "timeout": settings.DB_POOL_TIMEOUT,
     }
-    assert connections[DEFAULT_DB_ALIAS].pool is not None
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    assert isinstance(wrapper, DatabaseWrapper)
+    assert wrapper.pool is not None
 
 
 # Committed data: the replica is another connection, it cannot see the test's open transaction.
