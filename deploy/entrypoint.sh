@@ -5,7 +5,7 @@
 #
 #   web       apply migrations (one replica at a time), then serve the ASGI app with granian
 #   worker    a Celery worker on WORKER_QUEUES
-#   beat      Celery beat: the clock of the periodic tasks (exactly one in a deployment)
+#   beat      Celery beat: the clock of the periodic tasks (redbeat: one sends, others wait)
 #   consumer  the usage stream consumer (manage.py usage_consumer)
 #   migrate   apply migrations and exit (a release phase, a one-off job)
 #
@@ -14,7 +14,6 @@
 #   HOST [0.0.0.0], PORT [8000], WEB_WORKERS [2]          web
 #   WORKER_QUEUES [usage,billing,webhooks,celery],        worker
 #   WORKER_CONCURRENCY [2]
-#   BEAT_SCHEDULE_FILE [var/celerybeat-schedule]          beat
 #   CELERY_LOG_LEVEL [INFO]                               worker, beat
 set -eu
 
@@ -53,8 +52,8 @@ worker)
         --concurrency "${WORKER_CONCURRENCY:-2}" --loglevel "${CELERY_LOG_LEVEL:-INFO}" "$@"
     ;;
 beat)
-    exec celery -A portal beat \
-        --schedule "${BEAT_SCHEDULE_FILE:-var/celerybeat-schedule}" --loglevel "${CELERY_LOG_LEVEL:-INFO}" "$@"
+    # celery-redbeat keeps the schedule in Redis under a lock: a second beat only waits.
+    exec celery -A portal beat --loglevel "${CELERY_LOG_LEVEL:-INFO}" "$@"
     ;;
 consumer)
     exec python manage.py usage_consumer "$@"
