@@ -33,7 +33,7 @@ from gateway import units as unit_rules
 from gateway.credentials import authenticate, authenticate_local
 from gateway.idempotency import STORED_MAX, answer_store, idempotency_key_of, replay, request_fingerprint
 from gateway.proxy_url import raw_path, upstream_url
-from gateway.requests import request_id_of
+from gateway.requests import access_logged, request_id_of
 from gateway.responses import (
     BadGateway,
     GatewayTimeout,
@@ -177,14 +177,24 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
         allowed = catalogue.methods_for(raw)
         if allowed:
             problem: Problem = MethodNotAllowed(f"Use {', '.join(sorted(allowed))}.")
-            return problem_response(problem.as_dict(), request_id, {"Allow": ", ".join(sorted(allowed))})
-        problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
-        return problem_response(problem.as_dict(), request_id, {})
+            response = problem_response(problem.as_dict(), request_id, {"Allow": ", ".join(sorted(allowed))})
+        else:
+            problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
+            response = problem_response(problem.as_dict(), request_id, {})
+        access_logged(request, request_id, started, response.status_code, None)
+        return response
     try:
         admitted = await _admission(request, route)
     except Problem as problem:
-        return problem_response(problem.as_dict(), request_id, problem.headers)
+        response = problem_response(problem.as_dict(), request_id, problem.headers)
+        access_logged(request, request_id, started, response.status_code, None, route.operation_id)
+        return response
     decision = admitted.decision
+    if decision.code == limiter.ADMITTED:
+        call = _Call(request, route, admitted, request_id, started)
+        if admitted.prepared.invalid is not None:
+            return call.problem(admitted.prepared.invalid)
+        return await call.forward()
     if decision.code == limiter.PLAN_EXCLUDED:
         excluded = PlanExcluded(
             f"Your {decision.plan} plan does not include {route.product_slug}; "
@@ -193,15 +203,13 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
             plan=decision.plan,
             upgrade_url=f"{settings.SITE_URL}/pricing/",
         )
-        return problem_response(excluded.as_dict(), request_id, {})
-    if decision.code == limiter.IDEM_REPLAY:
-        return replay(decision, request_id)
-    if decision.code != limiter.ADMITTED:
-        return refusal_response(decision, request_id)
-    call = _Call(request, route, admitted, request_id, started)
-    if admitted.prepared.invalid is not None:
-        return call.problem(admitted.prepared.invalid)
-    return await call.forward()
+        response = problem_response(excluded.as_dict(), request_id, {})
+    elif decision.code == limiter.IDEM_REPLAY:
+        response = replay(decision, request_id)
+    else:
+        response = refusal_response(decision, request_id)
+    access_logged(request, request_id, started, response.status_code, admitted.prepared.key, route.operation_id)
+    return response
 
 
 class _Call:
@@ -216,6 +224,7 @@ class _Call:
         self.limits = rate_limit_headers(admitted.decision)
 
     def record(self, status: int, units: int) -> None:
+        access_logged(self.request, self.request_id, self.started, status, self.prepared.key, self.route.operation_id)
         recorder.record(
             usage_event_build(
                 key=self.prepared.key,

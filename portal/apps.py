@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from portal.observability import django_instrument
+
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        django_instrument()  # tracing on: Django's requests get spans (edits MIDDLEWARE, so here)
