@@ -44,7 +44,7 @@ def request_id_from(given: str | None) -> str:
 REDACTED = "[redacted]"
 # API keys and personal access tokens: the visible prefix stays (the part the console shows,
 # useless to an attacker), the secret after it goes.
-_KEY = re.compile(r"((?:tg_live_|tg_test_|tgp_)[A-Za-z0-9_-]{0,8})[A-Za-z0-9_-]+")
+_KEY = re.compile(r"((?:tg_live_|tg_test_|tgp_)[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+")
 # Credentials written as headers (``Authorization: Bearer …``) or as name=value / "name": "value"
 # pairs (query strings, form bodies, JSON, reprs).
 _HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|(?:set-)?cookie)(\W{0,3}?[:=]\s*[\"']?)[^\"'\r\n]+")
