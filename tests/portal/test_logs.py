@@ -20,7 +20,7 @@ TOKEN = "tgp_WxYz9876" + "t0k3n" * 5
 
 
 @pytest.mark.parametrize(
-    ("text", "gone", "kept"),
+    "text, gone, kept",
     [
         (f"key {KEY} refused", KEY[16:], "tg_live_AbCd1234"),
         (f"Authorization: Bearer {TOKEN}", "Bearer", "Authorization: "),
