@@ -47,6 +47,7 @@ def _sentry_init(dsn: str, environment: str, traces_sample_rate: float) -> None:
     import sentry_sdk  # noqa: PLC0415 - loaded only when switched on
     from sentry_sdk.integrations.celery import CeleryIntegration  # noqa: PLC0415 - loaded only when switched on
     from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415 - loaded only when switched on
+    from sentry_sdk.integrations.redis import RedisIntegration  # noqa: PLC0415 - loaded only when switched on
 
     sentry_sdk.init(
         dsn=dsn,
@@ -55,6 +56,8 @@ def _sentry_init(dsn: str, environment: str, traces_sample_rate: float) -> None:
         max_request_body_size="never",
         traces_sample_rate=traces_sample_rate,
         integrations=[DjangoIntegration(), CeleryIntegration()],
+        # Redis commands name keys that hold secrets (session ids in cache keys, key digests).
+        disabled_integrations=[RedisIntegration()],
         before_send=sentry_before_send,
         before_breadcrumb=sentry_before_breadcrumb,
     )
@@ -134,22 +137,19 @@ _URL_ATTRIBUTES = ("http.url", "url.full")
 
 
 def _span_without_query(span: Any, request: Any, response: Any = None) -> None:
-    if span is None or not span.is_recording():
-        return
-    span.set_attribute("http.target", request.path)
-    span.set_attribute("url.query", "")
-    for name in _URL_ATTRIBUTES:
-        value = span.attributes.get(name) if hasattr(span, "attributes") else None
-        if isinstance(value, str):
-            span.set_attribute(name, _without_query(value))
+    _drop_query(span, request.path)
 
 
 def _asgi_span_without_query(span: Any, scope: dict[str, Any]) -> None:
+    _drop_query(span, scope.get("path", ""))
+
+
+def _drop_query(span: Any, path: str) -> None:
     if span is None or not span.is_recording():
         return
-    span.set_attribute("http.target", scope.get("path", ""))
+    span.set_attribute("http.target", path)
     span.set_attribute("url.query", "")
     for name in _URL_ATTRIBUTES:
-        value = span.attributes.get(name) if hasattr(span, "attributes") else None
+        value = getattr(span, "attributes", {}).get(name)
         if isinstance(value, str):
             span.set_attribute(name, _without_query(value))
