@@ -79,7 +79,7 @@ class GatewayFastLane:
     async def _serve(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
-        request.request_id = request_id  # type: ignore[attr-defined] - read by gateway.requests.request_id_of
+        request.request_id = request_id  # type: ignore[attr-defined]  # gateway.requests.request_id_of
         token = request_id_var.set(request_id)
         try:
             if self.baseline and request.path.startswith(BASELINE_PREFIX + "/"):

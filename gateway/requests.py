@@ -31,7 +31,7 @@ def access_logged(
     level check when access lines are off)."""
     if not access_log.isEnabledFor(logging.INFO):
         return
-    request.access_logged = True  # type: ignore[attr-defined] - RequestIdMiddleware writes none
+    request.access_logged = True  # type: ignore[attr-defined]  # RequestIdMiddleware writes none
     access_line(
         method=request.method or "GET",
         path=request.path,

@@ -14,10 +14,13 @@ their query strings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from portal.logs import redact
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 # The SDKs are imported only by the switch that needs them: together they add ~0.2 s to the
 # start-up of every process, for nothing when they are off.
@@ -64,7 +67,7 @@ def _sentry_init(dsn: str, environment: str, traces_sample_rate: float) -> None:
     _state["sentry"] = True
 
 
-def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def sentry_before_send(event: Event, hint: Hint) -> Event:
     """Keep method and path; drop headers, cookies, query string, body and environment, then
     scrub every remaining string (messages, exception values, local variables)."""
     request = event.get("request")
@@ -78,7 +81,7 @@ def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str,
     return _scrubbed(event)
 
 
-def sentry_before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def sentry_before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
     return _scrubbed(crumb)
 
 

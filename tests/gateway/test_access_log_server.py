@@ -43,6 +43,7 @@ def test_a_granian_server_writes_json_lines_with_request_ids_and_never_the_key(o
         page = get(port, "/pricing/", Cookie=f"sessionid=abc; tok={raw}")
     finally:
         stop(proc)
+    assert proc.stderr is not None
     stderr = proc.stderr.read()
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     access = {line["request_id"]: line for line in lines if line["logger"] == "tollgate.access"}

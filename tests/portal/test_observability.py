@@ -39,10 +39,6 @@ class Collector:
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                elif encoding == "br":
-                    import brotli
-
-                    body = brotli.decompress(body)
                 outer.posts.append((self.path, body))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
