@@ -10,7 +10,7 @@ PYTHON ?= $(shell for c in "$$(pyenv root 2>/dev/null)/versions/$$(cat .python-v
 	p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help run test venv system-packages services stop check check-steps check-django check-mypy mypy-check mypy-baseline mypy-sync bench clean
+.PHONY: help run test venv requirements system-packages services stop check check-steps check-django check-mypy mypy-check mypy-baseline mypy-sync bench clean
 
 help:
 	@echo "make run    set up everything and serve the portal with demo data on http://127.0.0.1:8000"
@@ -18,16 +18,30 @@ help:
 	@echo "make check  Django checks, migrations up to date, ruff lint + format, mypy (against mypy-baseline.txt)"
 	@echo "make bench  run the benchmarks in bench/ (see docs/performance.md)"
 	@echo "make stop   stop the embedded PostgreSQL/Redis started under var/"
+	@echo "make requirements  recompile requirements*.txt (hashes) from requirements*.in"
 
-$(STAMP): requirements.txt
+# One virtualenv for every target: `make run` needs the embedded PostgreSQL/Redis of
+# requirements-dev.txt on machines that have none, and test/check/bench need the rest of it.
+# Production installs requirements.txt alone. Both files are hash-locked (--require-hashes):
+# pip refuses any file that is not the one that was locked.
+$(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then echo "error: Python >= 3.12 not found (Django 6.1 needs it). Install Python 3.13 (e.g. 'pyenv install 3.13.0') or set PYTHON=/path/to/python3.13." >&2; exit 1; fi
 	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
 	@[ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt -r requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Recompile requirements.txt and requirements-dev.txt from the .in files (README "Dependencies").
+# Pins already in the .txt files are kept unless a .in asks otherwise; add
+# PIP_COMPILE_ARGS="--upgrade-package NAME" to move one package that only comes with others.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make requirements" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
+
+requirements: venv
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 # Browser tests drive Debian's Chromium through Playwright (no `playwright install`).
 # Debian packages the suite uses: chromium (browser tests through Playwright, no browser

@@ -20,6 +20,7 @@ from billing.changes import subscription_changed
 from billing.compensations import compensation_record
 from billing.invoices import invoice_for_payment
 from billing.models import Checkout, CheckoutStatus, CompensationKind, Payment
+from billing.payments import payment_counted
 from billing.profiles import profile_for
 from billing.providers import provider_get, provider_name_for_currency
 from billing.providers.base import PaymentInfo, PaymentProvider, ProviderError, SubscriptionInfo
@@ -200,11 +201,13 @@ def checkout_confirm(*, provider: PaymentProvider, reference: str) -> Subscripti
     )
     checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.COMPLETED, subscription, now
     checkout.save(update_fields=["status", "subscription", "completed_at"])
-    Payment.objects.get_or_create(
+    payment_row, created = Payment.objects.get_or_create(
         provider=provider.name,
         reference=reference,
         defaults={"organization": org, "amount_minor": payment.amount_minor, "currency": payment.currency},
     )
+    if created:
+        payment_counted(payment_row)
     invoice_for_payment(
         subscription=subscription,
         provider=provider.name,
@@ -230,11 +233,13 @@ def _checkout_refund(
     org_id, now = checkout.organization_id, timezone.now()
     checkout.status, checkout.subscription, checkout.completed_at = CheckoutStatus.REFUNDED, live, now
     checkout.save(update_fields=["status", "subscription", "completed_at"])
-    Payment.objects.get_or_create(
+    payment_row, created = Payment.objects.get_or_create(
         provider=provider.name,
         reference=checkout.reference,
         defaults={"organization_id": org_id, "amount_minor": checkout.amount_minor, "currency": checkout.currency},
     )
+    if created:
+        payment_counted(payment_row)
     reason = f"checkout {checkout.reference} paid while {live.plan.name} was live"
     compensation_record(
         org_id=org_id,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from billing.models import Payment, PaymentStatus
+from portal.metrics import PAYMENTS
 
 
 def payment_record(
@@ -43,4 +46,11 @@ def payment_record(
     if failed:
         payment.status = PaymentStatus.FAILED
     payment.save()
+    payment_counted(payment)
     return payment
+
+
+def payment_counted(payment: Payment) -> None:
+    """Count a payment created or changed (``tollgate_payments_total``), once its transaction commits."""
+    provider, status = payment.provider, str(payment.status)
+    transaction.on_commit(lambda: PAYMENTS.labels(provider, status).inc())

@@ -71,33 +71,50 @@ def invoice_collect(*, invoice: Invoice) -> Invoice:
     return invoice_mark_paid(invoice=invoice)
 
 
+def subscriptions_due_for_close(*, now: datetime | None = None) -> list[int]:
+    """The live subscriptions whose current period has ended (one close task each)."""
+    due = Subscription.objects.filter(status__in=LIVE_STATUSES, current_period_end__lte=now or timezone.now())
+    return list(due.order_by("pk").values_list("pk", flat=True))
+
+
 def invoices_close_due(*, now: datetime | None = None) -> list[Invoice]:
-    """Beat task body: close every live subscription's finished period."""
+    """Close every live subscription's finished period, one after the other (the beat task
+    fans out over ``subscriptions_due_for_close`` instead)."""
     now = now or timezone.now()
-    closed = []
-    for sub in Subscription.objects.select_related("plan", "price", "organization").filter(
-        status__in=LIVE_STATUSES, current_period_end__lte=now
-    ):
-        start, end = sub.current_period_start, sub.current_period_end
-        # The provider advances its subscriptions' periods by webhook; until it does, later runs
-        # find this period closed already. A collected (paid/void) close is not collected again;
-        # one still OPEN (collection failed or was declined) is retried — collection is
-        # idempotent (reference tg-<number>, deterministic Stripe meter-event identifiers).
-        already_closed = (
-            Invoice.objects.filter(organization_id=sub.organization_id, period_start=start, provider_reference="")
-            .exclude(status=InvoiceStatus.OPEN)
-            .exists()
+    closed = (invoice_close_period(subscription_id=pk, now=now) for pk in subscriptions_due_for_close(now=now))
+    return [invoice for invoice in closed if invoice is not None]
+
+
+def invoice_close_period(*, subscription_id: int, now: datetime | None = None) -> Invoice | None:
+    """Build and collect the invoice of one subscription's finished period; None when it is not
+    (or no longer) due, or was closed and collected already."""
+    now = now or timezone.now()
+    sub = (
+        Subscription.objects.select_related("plan", "price", "organization")
+        .filter(pk=subscription_id, status__in=LIVE_STATUSES, current_period_end__lte=now)
+        .first()
+    )
+    if sub is None:
+        return None
+    start, end = sub.current_period_start, sub.current_period_end
+    # The provider advances its subscriptions' periods by webhook; until it does, later runs
+    # find this period closed already. A collected (paid/void) close is not collected again;
+    # one still OPEN (collection failed or was declined) is retried — collection is
+    # idempotent (reference tg-<number>, deterministic Stripe meter-event identifiers).
+    already_closed = (
+        Invoice.objects.filter(organization_id=sub.organization_id, period_start=start, provider_reference="")
+        .exclude(status=InvoiceStatus.OPEN)
+        .exists()
+    )
+    invoice = invoice_build(subscription=sub, start=start, end=end)
+    if not sub.provider:  # manual/PAYG subscriptions: we own the period
+        Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
+            current_period_start=end, current_period_end=end + (end - start)
         )
-        invoice = invoice_build(subscription=sub, start=start, end=end)
-        if not sub.provider:  # manual/PAYG subscriptions: we own the period
-            Subscription.objects.filter(pk=sub.pk, current_period_end=end).update(
-                current_period_start=end, current_period_end=end + (end - start)
-            )
-        if already_closed:
-            continue
-        try:
-            invoice = invoice_collect(invoice=invoice)
-        except Exception:  # collection is retried by the provider / next run; the invoice stands
-            log.exception("collecting %s failed", invoice.number)
-        closed.append(invoice)
-    return closed
+    if already_closed:
+        return None
+    try:
+        invoice = invoice_collect(invoice=invoice)
+    except Exception:  # collection is retried by the provider / next run; the invoice stands
+        log.exception("collecting %s failed", invoice.number)
+    return invoice

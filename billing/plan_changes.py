@@ -17,6 +17,7 @@ from billing.checkout import PaymentNotConfirmed, price_for
 from billing.compensations import compensation_record
 from billing.invoices import invoice_for_payment
 from billing.models import BillingProfile, CompensationKind, Payment
+from billing.payments import payment_counted
 from billing.profiles import profile_for
 from billing.providers import provider_get
 from billing.providers.base import PaymentProvider, ProviderOutcomeUnknown
@@ -169,9 +170,11 @@ def _upgrade_charge(
             "Paystack did not confirm the upgrade charge; your plan is unchanged and, if your "
             "card was charged, the charge is refunded automatically."
         ) from exc
-    Payment.objects.get_or_create(
+    payment_row, created = Payment.objects.get_or_create(
         provider=sub.provider,
         reference=charged.reference,
         defaults={"organization": org, "amount_minor": charged.amount_minor, "currency": charged.currency},
     )
+    if created:
+        payment_counted(payment_row)
     return charged.reference, amount if charged.amount_minor is None else charged.amount_minor

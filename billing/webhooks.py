@@ -18,6 +18,7 @@ from billing.models import EventStatus, ProviderEvent
 from billing.providers.base import ParsedEvent, PaymentProvider, ProviderUnavailable, SignatureInvalid
 from billing.webhook_handlers import HANDLERS, Ignored, ignore
 from billing.webhooks_retention import webhook_rejection_record
+from portal.metrics import PROVIDER_WEBHOOKS
 from portal.problems import Problem
 
 log = logging.getLogger("billing.webhooks")
@@ -43,6 +44,12 @@ class Outcome:
 def webhook_receive(
     *, provider: PaymentProvider, body: bytes, headers: dict[str, str], client_address: str = ""
 ) -> Outcome:
+    outcome = _receive(provider=provider, body=body, headers=headers, client_address=client_address)
+    PROVIDER_WEBHOOKS.labels(provider.name, outcome.status).inc()
+    return outcome
+
+
+def _receive(*, provider: PaymentProvider, body: bytes, headers: dict[str, str], client_address: str) -> Outcome:
     try:
         event = provider.verify_and_parse_webhook(body=body, headers=headers)
     except SignatureInvalid as exc:

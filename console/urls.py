@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from console.views import overview, products
+from console import metrics
+from console.views import health, overview, products
 
 app_name = "console"
 
 urlpatterns = [
     path("usage/operator/", overview.operator_overview, name="overview"),
+    path("console/health/", health.health_page, name="health"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("console/products/", products.product_list, name="products"),
     path("console/products/<slug:slug>/", products.product_detail, name="product"),
     path("console/products/<slug:slug>/settings/", products.product_settings, name="product_settings"),

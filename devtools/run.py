@@ -1,5 +1,5 @@
-"""``make run``: services, migrations, demo data, Celery worker + beat, the demo product's
-upstream API (``devtools/demo_upstream.py``) and the ASGI server.
+"""``make run``: services, migrations, demo data, a Celery worker for every queue, beat, the
+demo product's upstream API (``devtools/demo_upstream.py``) and the ASGI server.
 
 Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM stops the
 server and the worker, then the embedded databases this run started, and exits 0. Running
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 from devtools import services
+from portal.celery import QUEUES
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
@@ -67,6 +69,7 @@ def _serve() -> int:
                 env={**os.environ, "TOLLGATE_IDENTITY_SECRET": os.environ["GATEWAY_IDENTITY_SECRET"]},
             )
         )
+        # One worker for every queue; beat on its own (redbeat takes its lock in `celery beat`).
         children.append(
             subprocess.Popen(
                 [
@@ -74,14 +77,14 @@ def _serve() -> int:
                     "-A",
                     "portal",
                     "worker",
-                    "--beat",
                     "--loglevel=WARNING",
                     "--concurrency=2",
-                    "--schedule",
-                    str(services.VAR / "celerybeat-schedule"),
+                    "-Q",
+                    ",".join(QUEUES),
                 ]
             )
         )
+        children.append(subprocess.Popen([_bin("celery"), "-A", "portal", "beat", "--loglevel=WARNING"]))
         # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
         children.append(
             subprocess.Popen(
@@ -124,6 +127,11 @@ def main() -> int:
     os.environ.setdefault("DEMO_UPSTREAM_URL", f"http://127.0.0.1:{DEMO_UPSTREAM_PORT}")
     # Links in emails point at the address this run actually serves on.
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
+    # Prometheus counters of every web and Celery process, added up at /metrics: emptied
+    # first, or the files of the last run would add their old counts (docs/metrics.md).
+    metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(services.VAR / "prometheus"))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
     code = 0
     try:
         code = _serve()

@@ -35,6 +35,7 @@ from gateway.idempotency import STORED_MAX, answer_store, idempotency_key_of, re
 from gateway.proxy_url import raw_path, upstream_url
 from gateway.requests import access_logged, request_id_of
 from gateway.responses import (
+    REFUSAL_REASONS,
     BadGateway,
     GatewayTimeout,
     MethodNotAllowed,
@@ -58,6 +59,7 @@ from gateway.upstream import (
     upstream_client,
 )
 from keys.cache import KeyRecord
+from portal.metrics import GATEWAY_CALLS, GATEWAY_REFUSALS
 from portal.problems import Problem
 from products.catalogue import acatalogue
 from products.router import Route
@@ -165,6 +167,11 @@ def _body_too_large(route: Route) -> PayloadTooLarge:
     )
 
 
+def _refused(reason: str) -> None:
+    """Count a call answered without the upstream (``tollgate_gateway_refusals_total``)."""
+    GATEWAY_REFUSALS.labels(reason).inc()
+
+
 @csrf_exempt
 async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase:
     """Serve one call to an API product (``/v1/<base path>/<operation path>``)."""
@@ -177,15 +184,18 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
         allowed = catalogue.methods_for(raw)
         if allowed:
             problem: Problem = MethodNotAllowed(f"Use {', '.join(sorted(allowed))}.")
+            _refused(problem.slug)
             response = problem_response(problem.as_dict(), request_id, {"Allow": ", ".join(sorted(allowed))})
         else:
             problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
+            _refused(problem.slug)
             response = problem_response(problem.as_dict(), request_id, {})
         access_logged(request, request_id, started, response.status_code, None)
         return response
     try:
         admitted = await _admission(request, route)
     except Problem as problem:
+        _refused(problem.slug)  # unauthenticated, invalid-credentials, auth-failures, scope, no-route
         response = problem_response(problem.as_dict(), request_id, problem.headers)
         access_logged(request, request_id, started, response.status_code, None, route.operation_id)
         return response
@@ -195,6 +205,7 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
         if admitted.prepared.invalid is not None:
             return call.problem(admitted.prepared.invalid)
         return await call.forward()
+    _refused(REFUSAL_REASONS.get(decision.code, "other"))
     if decision.code == limiter.PLAN_EXCLUDED:
         excluded = PlanExcluded(
             f"Your {decision.plan} plan does not include {route.product_slug}; "
@@ -224,7 +235,11 @@ class _Call:
         self.limits = rate_limit_headers(admitted.decision)
 
     def record(self, status: int, units: int) -> None:
-        access_logged(self.request, self.request_id, self.started, status, self.prepared.key, self.route.operation_id)
+        route = self.route
+        GATEWAY_CALLS.labels(route.product_slug, route.operation_id, str(status)).observe(
+            time.perf_counter() - self.started
+        )
+        access_logged(self.request, self.request_id, self.started, status, self.prepared.key, route.operation_id)
         recorder.record(
             usage_event_build(
                 key=self.prepared.key,

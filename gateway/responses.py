@@ -89,6 +89,21 @@ class PlanExcluded(Problem):
     status, slug, title = 403, "plan-excluded", "Not included in your plan"
 
 
+# The problem type each admission decision other than ADMITTED is answered with (the replay of a
+# stored idempotent answer is not a problem, but it does not reach the upstream either).
+REFUSAL_REASONS = {
+    limiter.LIMIT_SECOND: "rate-limited",
+    limiter.LIMIT_MINUTE: "rate-limited",
+    limiter.LIMIT_QUOTA: "quota-exceeded",
+    limiter.KEY_DEAD: "invalid-credentials",
+    limiter.NO_ENTITLEMENTS: "temporarily-unavailable",
+    limiter.IDEM_IN_PROGRESS: "idempotency-conflict",
+    limiter.IDEM_MISMATCH: "idempotency-key-reused",
+    limiter.PLAN_EXCLUDED: "plan-excluded",
+    limiter.IDEM_REPLAY: "idempotent-replay",
+}
+
+
 def rate_limit_headers(decision: limiter.Decision) -> dict[str, str]:
     """IETF draft-ietf-httpapi-ratelimit-headers: one named policy per limit that applies."""
     policies = decision.policies()

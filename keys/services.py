@@ -186,17 +186,32 @@ def api_keys_touch_last_used() -> int:
 KEY_EXPIRY_NOTICE = timedelta(days=7)
 
 
-def api_keys_notify_expiring(*, now: datetime | None = None, notice: timedelta = KEY_EXPIRY_NOTICE) -> int:
-    """Send the ``key.expiring`` customer event, once per key, for keys that stop working
-    within ``notice`` (their own expiry, or the end of a rotation overlap). Returns the count.
+def _expiring(*, now: datetime, notice: timedelta):
+    horizon = now + notice
+    return ApiKey.objects.filter(revoked_at__isnull=True, expiry_notified_at__isnull=True).filter(
+        Q(expires_at__gt=now, expires_at__lte=horizon) | Q(overlap_until__gt=now, overlap_until__lte=horizon)
+    )
+
+
+def api_keys_expiring_org_ids(*, now: datetime | None = None, notice: timedelta = KEY_EXPIRY_NOTICE) -> list[int]:
+    """The organizations with a key to announce as expiring (the beat task fans out over them)."""
+    expiring = _expiring(now=now or timezone.now(), notice=notice)
+    return list(expiring.order_by("organization_id").values_list("organization_id", flat=True).distinct())
+
+
+def api_keys_notify_expiring(
+    *, now: datetime | None = None, notice: timedelta = KEY_EXPIRY_NOTICE, org_id: int | None = None
+) -> int:
+    """Send the ``key.expiring`` customer event, once per key, for keys (of ``org_id``, or of
+    everyone) that stop working within ``notice`` (their own expiry, or the end of a rotation
+    overlap). Returns the count.
 
     The conditional UPDATE claims each key, so two beat runs racing announce it once.
     """
     now = now or timezone.now()
-    horizon = now + notice
-    candidates = ApiKey.objects.filter(revoked_at__isnull=True, expiry_notified_at__isnull=True).filter(
-        Q(expires_at__gt=now, expires_at__lte=horizon) | Q(overlap_until__gt=now, overlap_until__lte=horizon)
-    )
+    candidates = _expiring(now=now, notice=notice)
+    if org_id is not None:
+        candidates = candidates.filter(organization_id=org_id)
     sent = 0
     for key in candidates:
         with transaction.atomic():

@@ -11,3 +11,4 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         django_instrument()  # tracing on: Django's requests get spans (edits MIDDLEWARE, so here)
+        from portal import task_runs  # noqa: F401, PLC0415 - connects the Celery task_postrun receiver once apps are ready

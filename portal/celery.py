@@ -1,7 +1,9 @@
 """The Celery app. Tasks are discovered in each app's ``tasks.py``.
 
-The beat schedule is ``CELERY_BEAT_SCHEDULE`` at the end of ``portal/settings.py``, in one
-place (Celery's own beat: django-celery-beat does not support Django 6.1).
+The queues, the task routes and the beat schedule are static wiring (``portal/wiring.py``);
+beat is celery-redbeat (``CELERY_BEAT_SCHEDULER`` in ``portal/settings.py``), so any number of
+beat processes may be started and exactly one of them sends the schedule. ``QUEUES`` is the one
+list of queues a deployment's workers must consume between them.
 
 Logging is Django's ``LOGGING`` in workers too (Celery would otherwise install its own handlers
 and formats), and a task enqueued while serving a request carries the request id into the
@@ -17,8 +19,11 @@ from celery import Celery, signals
 from django.conf import settings
 
 from portal.logs import task_finished, task_publish_add_request_id, task_started
+from portal.wiring import CELERY_QUEUES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+QUEUES: tuple[str, ...] = CELERY_QUEUES
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
-import dj_database_url
 from django.utils.csp import CSP
 
 from portal import wiring
@@ -64,11 +64,27 @@ TEMPLATES = [{**wiring.TEMPLATES[0], "DIRS": [BASE_DIR / "templates"]}]
 
 # --- Data stores ---------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tollgate")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…).")
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Each process keeps a psycopg pool of DB_POOL_MIN..DB_POOL_MAX connections (Django's pool: a
+# request or task borrows one and hands it back, CONN_MAX_AGE stays 0). DB_POOL_MAX=0 turns the
+# pool off and keeps DB_CONN_MAX_AGE persistent connections instead (behind PgBouncer: 0 and 0).
+DB_POOL_MIN = env_int("DB_POOL_MIN", 2, minimum=0)
+DB_POOL_MAX = env_int("DB_POOL_MAX", 10, minimum=0)
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1)  # seconds to wait for a free one
+# Optional read replica for dashboards and the usage API (usage selectors read through
+# portal.db.REPLICA); unset, they read the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+_database = partial(
+    wiring.database,
+    pool_min=DB_POOL_MIN,
+    pool_max=DB_POOL_MAX,
+    pool_timeout=DB_POOL_TIMEOUT,
+    conn_max_age=env_int("DB_CONN_MAX_AGE", 60),  # only without the pool
+)
+DATABASES = {"default": _database(DATABASE_URL)}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", f"test_{DATABASES['default']['NAME']}")}
+if DATABASE_REPLICA_URL:
+    # Tests read the replica alias from the test database.
+    DATABASES["replica"] = {**_database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -120,6 +136,9 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 # Seconds each process reuses /readyz's Celery probe (a broker broadcast that waits up to 0.5 s),
 # so a flood of anonymous readiness calls cannot become a flood of broker pings.
 READYZ_CELERY_CACHE_SECONDS = env_float("READYZ_CELERY_CACHE_SECONDS", 10.0)
+# Bearer token of the Prometheus endpoint /metrics (docs/metrics.md); empty: no endpoint (404).
+# The multiprocess directory is PROMETHEUS_MULTIPROC_DIR, read by prometheus-client itself.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # --- E-mail: EMAIL_URL, else printed on the console ------------------------------------------
 # Development prints decoded messages so links can be copied; without DEBUG Django's own
@@ -193,7 +212,7 @@ DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "NGN")
 # --- Security (TLS-ready; see `manage.py check --deploy`) ---------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers on the internal port
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -290,15 +309,34 @@ STATUS_RETENTION_DAYS = env_int("STATUS_RETENTION_DAYS", 95)
 # --- Celery and the whole periodic workload ------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
-# A publish to a hung broker must fail, not wait forever (kombu's default).
+# The Redis broker hands an unacknowledged message (acks_late: every task until it finishes) to
+# another worker after the visibility timeout. It must outlast the longest hard time limit and
+# the longest retry countdown, or running and waiting tasks come back as duplicates
+# (tests/portal/test_celery.py holds it to that). Socket timeouts: a publish to a hung broker
+# fails instead of waiting forever (kombu's default).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
 }
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES, CELERY_TASK_ACKS_LATE, CELERY_WORKER_PREFETCH_MULTIPLIER = True, True, 1
 CELERY_TASK_SERIALIZER, CELERY_ACCEPT_CONTENT, CELERY_TIMEZONE = "json", ["json"], "UTC"
+CELERY_TASK_DEFAULT_QUEUE = wiring.CELERY_DEFAULT_QUEUE
+CELERY_TASK_ROUTES = wiring.CELERY_TASK_ROUTES
 CELERY_BEAT_SCHEDULE = wiring.CELERY_BEAT_SCHEDULE
+# Beat keeps its schedule in Redis (celery-redbeat) under a lock: every beat process started
+# waits for the lock, so exactly one sends the schedule and another takes over within
+# CELERY_BEAT_LOCK_TIMEOUT seconds of the holder's death. The holder renews it every loop
+# (at most CELERY_BEAT_MAX_LOOP_INTERVAL seconds apart).
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+CELERY_REDBEAT_REDIS_URL = env_str("CELERY_REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+CELERY_REDBEAT_KEY_PREFIX = env_str("CELERY_REDBEAT_KEY_PREFIX", "redbeat")
+CELERY_REDBEAT_LOCK_KEY = f"{CELERY_REDBEAT_KEY_PREFIX}:lock"
+CELERY_REDBEAT_LOCK_TIMEOUT = env_int("CELERY_BEAT_LOCK_TIMEOUT", 30, minimum=2 * CELERY_BEAT_MAX_LOOP_INTERVAL)
 
 # --- Logs, errors and traces (docs/observability.md) ---------------------------------------
 # "text" (human-readable) or "json" (one object per line); access lines (one per request and per

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from pythonjsonlogger.core import RESERVED_ATTRS
 from redis.backoff import NoBackoff
@@ -132,8 +134,26 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 
-# The whole periodic workload, for Celery's own beat (django-celery-beat does not support
-# Django 6.1). Schedules in seconds.
+# Celery queues by latency class (docs/deploy.md, "a worker pool per queue"); a worker started
+# without -Q consumes only the default one, so start every pool with the queues it serves and
+# make sure each queue has a pool: `celery -A portal worker -Q "$(python -c 'from portal.celery
+# import QUEUES; print(",".join(QUEUES))')"` consumes all of them.
+CELERY_DEFAULT_QUEUE = "celery"
+CELERY_QUEUES = (CELERY_DEFAULT_QUEUE, "usage", "billing", "webhooks")
+# Every task of our apps, by module (tests/portal/test_celery.py: each one has a route to one
+# of CELERY_QUEUES). Task names of a module not listed here fall to the default queue.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "usage.tasks.*": {"queue": "usage"},
+    "billing.tasks.webhook_delivery_attempt": {"queue": "webhooks"},  # its historic name (webhooks/tasks.py)
+    "billing.tasks.*": {"queue": "billing"},
+    "sandbox.tasks.*": {"queue": "billing"},  # the payment sandbox's provider webhooks
+    "webhooks.tasks.*": {"queue": "webhooks"},
+    "keys.tasks.*": {"queue": CELERY_DEFAULT_QUEUE},
+    "public.tasks.*": {"queue": CELERY_DEFAULT_QUEUE},
+}
+
+# The whole periodic workload, for beat (celery-redbeat keeps it in Redis under a lock, so only
+# one beat process sends it). Schedules in seconds.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Drain the usage stream into PostgreSQL; recompute the rollups it touched, then alerts.
     "usage-ingest-drain": {"task": "usage.tasks.usage_ingest_drain", "schedule": 2.0},
@@ -245,3 +265,18 @@ def redis_cache(url: str, *, key_prefix: str, connect_timeout: float, timeout: f
             "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
         },
     }
+
+
+def database(url: str, *, pool_min: int, pool_max: int, pool_timeout: float, conn_max_age: int) -> dict[str, Any]:
+    """One PostgreSQL alias from its URL: with a connection pool (``pool_max`` > 0; Django then
+    requires CONN_MAX_AGE=0 and the pool checks a connection before lending it), or with
+    persistent connections health-checked before reuse."""
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
+    if not config["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…).")
+    if pool_max:
+        pool = {"min_size": min(pool_min, pool_max), "max_size": pool_max, "timeout": pool_timeout}
+        config.update(CONN_MAX_AGE=0, OPTIONS={**config.get("OPTIONS", {}), "pool": pool})
+    else:
+        config.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True)
+    return config

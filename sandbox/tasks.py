@@ -10,7 +10,8 @@ from django.test import Client
 from sandbox.models import SandboxObject
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
+# One HTTP call of at most 10 s; retries wait 2, 4, 8, 16, 32 s (with jitter: up to that).
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, max_retries=5, soft_time_limit=30, time_limit=40)
 def sandbox_webhook_deliver(path: str, body: str, headers: dict, webhook_id: str = "") -> int:
     """The sandbox's webhook delivery to our own endpoint: over HTTP to SITE_URL when a server
     runs (``make run``; a 5xx is retried with backoff like the providers do), or in-process

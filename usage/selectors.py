@@ -10,6 +10,9 @@ returns, per meter code, the units of the organization's billable events with
 to. **Billable** = made with a *live* key and *served*: status < 500. Client errors (4xx)
 were served and count; server errors (5xx) are our fault and are free. Requests refused by
 the rate limiter or quota are never recorded, so they never appear.
+
+The dashboard reads (series, breakdowns, key names) go to the read replica when one is
+configured (``portal.db.read_alias``); billing, the ledger and the quota stay on the primary.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from keys.models import ApiKey
 from plans.selectors import current_period, plan_for_org
+from portal.db import read_alias
 from usage import histogram
 from usage.limiter import quota_used
 from usage.models import Granularity, UsageAlert, UsageRollup
@@ -173,7 +177,7 @@ def usage_series(
     table, dim, where, params = _source(
         org_id=org_id, start=start, end=end, granularity=granularity, key=key, operation=operation, group_by=group_by
     )
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
             f"SELECT bucket_start, {dim}, sum(requests), sum(units), sum(billable_units), sum(errors) "
             f"FROM {table} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2",
@@ -213,7 +217,7 @@ def usage_breakdown(
     table, dim, where, params = _source(
         org_id=org_id, start=start, end=end, granularity=granularity, key=key, operation=operation, group_by=group_by
     )
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
             f"SELECT {dim}, sum(requests), sum(units), sum(billable_units), sum(errors), sum(latency_sum_ms), "
             f"{_HIST_SUM} FROM {table} WHERE {where} GROUP BY 1 ORDER BY 2 DESC",
@@ -243,11 +247,12 @@ def _breakdown_row(group, requests, units, billable, errors, latency_sum, hist) 
 
 def key_names(*, org_id: int, prefixes: list[str]) -> dict[str, str]:
     """Visible key prefix → the key's name, for the organization's own keys only."""
-    return dict(ApiKey.objects.filter(organization_id=org_id, prefix__in=prefixes).values_list("prefix", "name"))
+    keys = ApiKey.objects.using(read_alias()).filter(organization_id=org_id, prefix__in=prefixes)
+    return dict(keys.values_list("prefix", "name"))
 
 
 def org_has_usage(*, org_id: int) -> bool:
-    return UsageRollup.objects.filter(org_id=org_id).exists()
+    return UsageRollup.objects.using(read_alias()).filter(org_id=org_id).exists()
 
 
 def usage_alerts_for_period(*, org_id: int, period_start: datetime) -> list[UsageAlert]:

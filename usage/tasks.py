@@ -1,4 +1,6 @@
-"""Celery tasks: thin wrappers that call the pipeline, rollups and services."""
+"""Celery tasks: thin wrappers that call the pipeline, rollups and services. Work for every
+organization fans out as one task per organization, so one slow or failing organization
+neither delays nor stops the others and the work spreads over the usage workers."""
 
 from __future__ import annotations
 
@@ -22,7 +24,12 @@ DRAIN_LOCK = "usage:ingest:drain-lock"
 ROLLUP_BATCH = 2000
 
 
-@shared_task(ignore_result=True)
+# The drain's budget is USAGE_INGEST_DRAIN_SECONDS (8 s by default); its lock outlives it by 30 s.
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=settings.USAGE_INGEST_DRAIN_SECONDS + 20,
+    time_limit=settings.USAGE_INGEST_DRAIN_SECONDS + 30,
+)
 def usage_ingest_drain() -> dict:
     """Drain the stream for at most USAGE_INGEST_DRAIN_SECONDS (beat runs this every 2 s).
 
@@ -54,9 +61,10 @@ def usage_ingest_drain() -> dict:
     }
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
 def usage_rollup_dirty() -> int:
-    """Recompute the rollups of the (org, hour) slices the consumer wrote, then check alerts."""
+    """Recompute the rollups of the (org, hour) slices the consumer wrote, then check the alerts
+    of each organization in them (one task each)."""
     redis = redis_client()
     members = redis.spop(DIRTY_KEY, ROLLUP_BATCH) or []
     if not members:
@@ -74,25 +82,32 @@ def usage_rollup_dirty() -> int:
     for org_id in (
         Organization.objects.filter(pk__in={org for org, _ in slices}).order_by("pk").values_list("pk", flat=True)
     ):
-        try:
-            services.usage_alerts_check(org_id=org_id)
-        except Exception:
-            log.exception("usage alerts check failed for org %s", org_id)
+        usage_alerts_check_org.delay(org_id)
     return len(slices)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def usage_alerts_check_org(org_id: int) -> int:
+    """One organization's quota alerts; a failure is logged and retried by the next rollup."""
+    try:
+        return len(services.usage_alerts_check(org_id=org_id))
+    except Exception:
+        log.exception("usage alerts check failed for org %s", org_id)
+        return 0
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def usage_rollup_recent() -> int:
     now = datetime.now(UTC)
     return rollups.rollup_range_recompute(start=now - timedelta(hours=2), end=now + timedelta(hours=1))
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
 def usage_partitions_ensure() -> list[str]:
     return partitions.partitions_ensure_ahead(now=datetime.now(UTC), months_ahead=2)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=1200, time_limit=1260)
 def usage_partitions_prune() -> list[str]:
     """Detach and drop the monthly event partitions older than USAGE_RETENTION_MONTHS whole
     months before the current one (0: keep everything)."""
@@ -101,7 +116,7 @@ def usage_partitions_prune() -> list[str]:
     return partitions.partitions_prune(now=datetime.now(UTC), keep_months=settings.USAGE_RETENTION_MONTHS)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def usage_quota_drift_prune() -> int:
     """Delete quota-drift rows older than USAGE_QUOTA_DRIFT_RETENTION_DAYS (0: keep them)."""
     days = settings.USAGE_QUOTA_DRIFT_RETENTION_DAYS
@@ -110,17 +125,24 @@ def usage_quota_drift_prune() -> int:
     return services.quota_drifts_prune(before=datetime.now(UTC) - timedelta(days=days))
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def usage_stream_trim() -> int:
     return stream_trim(redis_client())
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def usage_quota_reconcile() -> int:
-    """Compare Redis quota counters with PostgreSQL for every organization active this month."""
+    """From beat: one reconcile task per organization active this month."""
     start, end = calendar_month(datetime.now(UTC))
     active = rollups.orgs_with_events(start=start - timedelta(days=31), end=end)
     orgs = list(Organization.objects.filter(pk__in=active).order_by("pk").values_list("pk", flat=True))
     for org_id in orgs:
-        services.usage_quota_reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
+        usage_quota_reconcile_org.delay(org_id)
     return len(orgs)
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def usage_quota_reconcile_org(org_id: int) -> bool:
+    """Compare one organization's Redis quota counter with PostgreSQL; True when they agree."""
+    drift = services.usage_quota_reconcile(org_id=org_id, redis_count=quota_used_now(org_id=org_id))
+    return drift.drift == 0

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portal.metrics import WEBHOOK_ATTEMPTS
 from portal.problems import Problem
 from webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from webhooks.transport import post_bounded
@@ -178,6 +179,7 @@ def delivery_attempt(*, delivery_id: int, expected_attempts: int | None = None) 
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(delivery.attempt_count))
         delivery.save(update_fields=["status", "attempt_count", "next_attempt_at"])
+    WEBHOOK_ATTEMPTS.labels(delivery.status).inc()  # committed: succeeded, retrying or failed
     return attempt
 
 

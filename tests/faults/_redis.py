@@ -3,25 +3,17 @@ and restart without touching the shared Redis; and the app server (granian) in f
 
 from __future__ import annotations
 
-import http.client
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import redis
 
+from tests.servers import free_port, granian_start
+
 REDIS_SERVER = "/usr/bin/redis-server"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
@@ -101,47 +93,21 @@ def start_app_server(
 ) -> tuple[subprocess.Popen, int]:
     """granian (ASGI) as production runs it, on a free port; returns (process, port). Its
     output goes to ``log`` (a pipe nobody reads would block the workers once full)."""
-    port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         **(extra_env or {}),
     }
-    granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen(
-        [
-            granian,
-            "--interface",
-            "asginl",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "portal.asgi:application",
-        ],
-        cwd=ROOT,
+    return granian_start(
+        "portal.asgi:application",
         env=env,
+        workers=workers,
+        timeout=timeout,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("granian did not start")
 
 
 def _children(pid: int) -> list[int]:

@@ -34,6 +34,7 @@ from keys.services import api_key_create
 from products.demo import demo_product_seed
 from tests.factories import OrganizationFactory, PlanFactory, subscribe
 from tests.faults._postgres import ThrowawayPostgres, free_port, wait_until_accepting
+from tests.servers import granian_start
 from usage.events import STREAM_KEY
 from usage.ingest.stream import DEAD_LETTER_KEY, GROUP
 
@@ -110,39 +111,7 @@ def _env(database_url: str, redis_url: str) -> dict:
 
 
 def _app_server(env: dict, log) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    granian = str(Path(sys.executable).parent / "granian")
-    proc = subprocess.Popen(
-        [
-            granian,
-            "--interface",
-            "asginl",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "portal.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("granian did not start")
+    return granian_start("portal.asgi:application", env=env, workers=2, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:

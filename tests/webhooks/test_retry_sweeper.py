@@ -35,10 +35,10 @@ def delivery_for(org, url, *, public_id="evt_sweeper"):
 
 
 def queued_task_messages() -> list[dict]:
-    """The task messages waiting in the real Redis broker's default queue."""
+    """The task messages waiting in the real Redis broker's webhooks queue (their route)."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     out = []
-    for raw in broker.lrange("celery", 0, -1):
+    for raw in broker.lrange("webhooks", 0, -1):
         message = json.loads(raw)
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
         out.append(
