@@ -11,9 +11,10 @@ What the lane keeps from Django: the request object (``ASGIHandler.create_reques
 body spooled like Django does it), the response writer (``ASGIHandler.send_response``,
 streaming included) and the answers of ``portal.middleware.ApiErrorMiddleware`` for failures:
 Redis unavailable → 503 problem+json, anything else → 500 problem+json (logged with its
-traceback). ``request_started`` / ``request_finished`` are not sent: a warm call touches no
-database connection, and a cold one closes the connection its thread opened
-(``gateway.proxy._admit_on_thread``).
+traceback), and the request id (``X-Request-Id``, in the log context while the call is served;
+the access line is the gateway's own, ``gateway.requests.access_logged``). ``request_started`` /
+``request_finished`` are not sent: a warm call touches no database connection, and a cold one
+closes the connection its thread opened (``gateway.proxy._admit_on_thread``).
 
 ``/v1/auth/token`` and ``/v1/keys/verify`` (they read the database) and everything else take
 Django's full path, as does any server that speaks WSGI (the lane is ASGI only).
@@ -22,6 +23,7 @@ Django's full path, as does any server that speaks WSGI (the lane is ASGI only).
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import closing
 from typing import cast
 
@@ -32,7 +34,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from gateway.proxy import gateway_call
+from gateway.requests import access_logged
 from gateway.views import BASELINE_PREFIX, gateway_call_unmetered
+from portal.logs import REQUEST_ID_HEADER, request_id_from, request_id_var
 from portal.middleware import log_unavailable, unavailable_response
 from portal.problems import problem_body, problem_http_response
 from portal.redis import redis_unavailable
@@ -73,6 +77,10 @@ class GatewayFastLane:
             await self.django.send_response(response, send)
 
     async def _serve(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]  # gateway.requests.request_id_of
+        token = request_id_var.set(request_id)
         try:
             if self.baseline and request.path.startswith(BASELINE_PREFIX + "/"):
                 return await gateway_call_unmetered(request)
@@ -80,6 +88,14 @@ class GatewayFastLane:
         except Exception as exc:
             if redis_unavailable(exc):
                 log_unavailable(request, exc)
-                return unavailable_response()
-            log.exception("Internal Server Error: %s", request.path, extra={"status_code": 500, "request": request})
-            return problem_http_response(problem_body("error", "Something went wrong on our side; retry later."))
+                response = unavailable_response()
+            else:
+                log.exception("Internal Server Error: %s", request.path, extra={"status_code": 500, "request": request})
+                response = problem_http_response(
+                    problem_body("error", "Something went wrong on our side; retry later.")
+                )
+            response[REQUEST_ID_HEADER] = request_id
+            access_logged(request, request_id, started, response.status_code, None)
+            return response
+        finally:
+            request_id_var.reset(token)

@@ -33,7 +33,7 @@ from gateway import units as unit_rules
 from gateway.credentials import authenticate, authenticate_local
 from gateway.idempotency import STORED_MAX, answer_store, idempotency_key_of, replay, request_fingerprint
 from gateway.proxy_url import raw_path, upstream_url
-from gateway.requests import request_id_of
+from gateway.requests import access_logged, request_id_of
 from gateway.responses import (
     REFUSAL_REASONS,
     BadGateway,
@@ -185,18 +185,27 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
         if allowed:
             problem: Problem = MethodNotAllowed(f"Use {', '.join(sorted(allowed))}.")
             _refused(problem.slug)
-            return problem_response(problem.as_dict(), request_id, {"Allow": ", ".join(sorted(allowed))})
-        problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
-        _refused(problem.slug)
-        return problem_response(problem.as_dict(), request_id, {})
+            response = problem_response(problem.as_dict(), request_id, {"Allow": ", ".join(sorted(allowed))})
+        else:
+            problem = RouteNotFound(f"No operation matches {request.method} {request.path}.")
+            _refused(problem.slug)
+            response = problem_response(problem.as_dict(), request_id, {})
+        access_logged(request, request_id, started, response.status_code, None)
+        return response
     try:
         admitted = await _admission(request, route)
     except Problem as problem:
         _refused(problem.slug)  # unauthenticated, invalid-credentials, auth-failures, scope, no-route
-        return problem_response(problem.as_dict(), request_id, problem.headers)
+        response = problem_response(problem.as_dict(), request_id, problem.headers)
+        access_logged(request, request_id, started, response.status_code, None, route.operation_id)
+        return response
     decision = admitted.decision
-    if decision.code != limiter.ADMITTED:
-        _refused(REFUSAL_REASONS.get(decision.code, "other"))
+    if decision.code == limiter.ADMITTED:
+        call = _Call(request, route, admitted, request_id, started)
+        if admitted.prepared.invalid is not None:
+            return call.problem(admitted.prepared.invalid)
+        return await call.forward()
+    _refused(REFUSAL_REASONS.get(decision.code, "other"))
     if decision.code == limiter.PLAN_EXCLUDED:
         excluded = PlanExcluded(
             f"Your {decision.plan} plan does not include {route.product_slug}; "
@@ -205,15 +214,13 @@ async def gateway_call(request: HttpRequest, path: str = "") -> HttpResponseBase
             plan=decision.plan,
             upgrade_url=f"{settings.SITE_URL}/pricing/",
         )
-        return problem_response(excluded.as_dict(), request_id, {})
-    if decision.code == limiter.IDEM_REPLAY:
-        return replay(decision, request_id)
-    if decision.code != limiter.ADMITTED:
-        return refusal_response(decision, request_id)
-    call = _Call(request, route, admitted, request_id, started)
-    if admitted.prepared.invalid is not None:
-        return call.problem(admitted.prepared.invalid)
-    return await call.forward()
+        response = problem_response(excluded.as_dict(), request_id, {})
+    elif decision.code == limiter.IDEM_REPLAY:
+        response = replay(decision, request_id)
+    else:
+        response = refusal_response(decision, request_id)
+    access_logged(request, request_id, started, response.status_code, admitted.prepared.key, route.operation_id)
+    return response
 
 
 class _Call:
@@ -232,6 +239,7 @@ class _Call:
         GATEWAY_CALLS.labels(route.product_slug, route.operation_id, str(status)).observe(
             time.perf_counter() - self.started
         )
+        access_logged(self.request, self.request_id, self.started, status, self.prepared.key, route.operation_id)
         recorder.record(
             usage_event_build(
                 key=self.prepared.key,

@@ -24,6 +24,8 @@ from portal.env import (
     env_secret,
     env_str,
 )
+from portal.logs import logging_config
+from portal.observability import observability_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -338,4 +340,24 @@ CELERY_REDBEAT_KEY_PREFIX = env_str("CELERY_REDBEAT_KEY_PREFIX", "redbeat")
 CELERY_REDBEAT_LOCK_KEY = f"{CELERY_REDBEAT_KEY_PREFIX}:lock"
 CELERY_REDBEAT_LOCK_TIMEOUT = env_int("CELERY_BEAT_LOCK_TIMEOUT", 30, minimum=2 * CELERY_BEAT_MAX_LOOP_INTERVAL)
 
-LOGGING = {**wiring.LOGGING, "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")}}
+# --- Logs, errors and traces (docs/observability.md) ---------------------------------------
+# "text" (human-readable) or "json" (one object per line); access lines (one per request and per
+# task) are on by default with JSON. Secrets are scrubbed from every line (portal/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+ACCESS_LOG = env_bool("ACCESS_LOG", LOG_FORMAT == "json")
+LOGGING = logging_config(
+    wiring.LOGGING, log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"), access_log_on=ACCESS_LOG
+)
+# Error reports to Sentry and traces over OTLP/HTTP: each off unless its variable is set.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0)
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "tollgate")
+observability_init(
+    sentry_dsn=SENTRY_DSN,
+    sentry_environment=SENTRY_ENVIRONMENT,
+    sentry_traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    otlp_endpoint=OTEL_EXPORTER_OTLP_ENDPOINT,
+    service_name=OTEL_SERVICE_NAME,
+)

@@ -10,6 +10,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from pythonjsonlogger.core import RESERVED_ATTRS
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
@@ -49,7 +50,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: /api/ and /v1/ answer every failure in problem+json (Redis trouble: 503).
+    # Outermost: the request id (log context, X-Request-Id) and the access line.
+    "portal.logs.RequestIdMiddleware",
+    # Then: /api/ and /v1/ answer every failure in problem+json (Redis trouble: 503).
     "portal.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -203,14 +206,26 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "public.schema.postprocess_tollgate"],
 }
 
-# Logs go to stderr, one line each (settings.py sets the root level from LOG_LEVEL).
+# Logs go to stderr, one line each; settings.py picks the formatter (LOG_FORMAT), the root level
+# (LOG_LEVEL) and the access lines (ACCESS_LOG), and adds portal/logs.py's filters.
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{levelname}{name}{request_id}{message}",
+            "style": "{",
+            "timestamp": "time",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # Django's request in an extra field would print the query string (it may carry secrets).
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
     # httpx logs every request at INFO: one line per proxied call would flood the logs (and cost
-    # the hot path); the gateway records every call as a usage event instead.
+    # the hot path); the gateway writes its own access line (ACCESS_LOG) and a usage event.
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},

@@ -78,7 +78,7 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def portal_start(*, workers: int = 1, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+def portal_start(*, workers: int = 1, env: dict[str, str] | None = None, **popen) -> tuple[subprocess.Popen, int]:
     """The portal served by granian on this test session's database and Redis (call it from a
     test with committed data: ``transactional_db``), with the identity secret the tests' upstreams
     verify."""
@@ -95,4 +95,5 @@ def portal_start(*, workers: int = 1, env: dict[str, str] | None = None) -> tupl
             **(env or {}),
         },
         workers=workers,
+        **popen,
     )
