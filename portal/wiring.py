@@ -267,6 +267,12 @@ def redis_cache(url: str, *, key_prefix: str, connect_timeout: float, timeout: f
     }
 
 
+def _pooled_connection_reset(conn: Any) -> None:
+    """Back in the pool: a session setting (a ``SET statement_timeout`` someone forgot to undo)
+    must not follow the connection to its next borrower."""
+    conn.execute("RESET ALL")
+
+
 def database(url: str, *, pool_min: int, pool_max: int, pool_timeout: float, conn_max_age: int) -> dict[str, Any]:
     """One PostgreSQL alias from its URL: with a connection pool (``pool_max`` > 0; Django then
     requires CONN_MAX_AGE=0 and the pool checks a connection before lending it), or with
@@ -275,7 +281,12 @@ def database(url: str, *, pool_min: int, pool_max: int, pool_timeout: float, con
     if not config["ENGINE"].endswith("postgresql"):
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…).")
     if pool_max:
-        pool = {"min_size": min(pool_min, pool_max), "max_size": pool_max, "timeout": pool_timeout}
+        pool = {
+            "min_size": min(pool_min, pool_max),
+            "max_size": pool_max,
+            "timeout": pool_timeout,
+            "reset": _pooled_connection_reset,
+        }
         config.update(CONN_MAX_AGE=0, OPTIONS={**config.get("OPTIONS", {}), "pool": pool})
     else:
         config.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True)

@@ -116,13 +116,13 @@ def test_postgres_unreachable_leaves_entries_pending_with_a_bounded_backoff(redi
     consumer = IngestConsumer(redis_client, name="t1")
     real = dict(connection.settings_dict)
     connection.close()
-    connection.close_pool()  # the next connection comes from a new pool, made with the bad port
+    connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL backend: a new pool, with the bad port
     connection.settings_dict["PORT"] = 1  # "could not connect"
     try:
         results = [consumer.step(block=False) for _ in range(8)]
     finally:
         connection.close()
-        connection.close_pool()
+        connection.close_pool()  # type: ignore[attr-defined]  # the PostgreSQL backend has one
         connection.settings_dict.update(real)
 
     assert _pending() == 1 and redis_client.xlen(stream.DEAD_LETTER_KEY) == 0

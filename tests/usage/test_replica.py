@@ -41,7 +41,9 @@ def test_without_a_replica_reads_use_the_primary():
 def test_the_primary_is_pooled_with_no_persistent_connections():
     primary = settings.DATABASES[DEFAULT_DB_ALIAS]
     assert primary["CONN_MAX_AGE"] == 0
-    assert primary["OPTIONS"]["pool"] == {
+    pool = dict(primary["OPTIONS"]["pool"])
+    assert callable(pool.pop("reset"))
+    assert pool == {
         "min_size": settings.DB_POOL_MIN,
         "max_size": settings.DB_POOL_MAX,
         "timeout": settings.DB_POOL_TIMEOUT,
@@ -49,6 +51,20 @@ def test_the_primary_is_pooled_with_no_persistent_connections():
     wrapper = connections[DEFAULT_DB_ALIAS]
     assert isinstance(wrapper, DatabaseWrapper)
     assert wrapper.pool is not None
+
+
+def test_a_session_setting_does_not_follow_a_pooled_connection_to_its_next_borrower():
+    """``SET statement_timeout`` left behind by one borrower is reset when the connection returns."""
+    pool = connections[DEFAULT_DB_ALIAS].pool
+    with pool.connection() as conn:
+        conn.execute("SET statement_timeout = '1234ms'")
+        pid = conn.info.backend_pid
+    for _ in range(pool.max_size):  # until the pool hands out that same connection again
+        with pool.connection() as conn:
+            if conn.info.backend_pid == pid:
+                assert conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+                return
+    pytest.fail("the pool never handed the connection out again")
 
 
 # Committed data: the replica is another connection, it cannot see the test's open transaction.
