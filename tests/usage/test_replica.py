@@ -55,7 +55,9 @@ def test_the_primary_is_pooled_with_no_persistent_connections():
 
 def test_a_session_setting_does_not_follow_a_pooled_connection_to_its_next_borrower():
     """``SET statement_timeout`` left behind by one borrower is reset when the connection returns."""
-    pool = connections[DEFAULT_DB_ALIAS].pool
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    assert isinstance(wrapper, DatabaseWrapper)
+    pool = wrapper.pool
     with pool.connection() as conn:
         conn.execute("SET statement_timeout = '1234ms'")
         pid = conn.info.backend_pid
