@@ -132,7 +132,7 @@ def big_product() -> str:
     from plans.models import Meter
     from products.document_import import document_apply
     from products.models import ApiProduct
-    from products.services import operation_update, product_create
+    from products.services import operation_update, product_create, product_update
 
     paths = {
         f"/r{n}/items/{{id}}": {"get": {"operationId": f"item_get_{n}", "parameters": [_id()], "responses": _ok()}}
@@ -145,6 +145,8 @@ def big_product() -> str:
     product = ApiProduct.objects.filter(slug="bench-bulk").first() or product_create(
         name="Bench bulk", slug="bench-bulk", base_path="/v1/bulk", upstream_url=settings.DEMO_UPSTREAM_URL
     )
+    if product.upstream_url != settings.DEMO_UPSTREAM_URL:  # left by a run with another upstream port
+        product = product_update(product=product, upstream_url=settings.DEMO_UPSTREAM_URL)
     document_apply(product=product, text=json.dumps(document), user=None)
     operation = product.operations.get(operation_id="delivery_status_get")
     operation_update(operation=operation, meter=Meter.objects.get(code="delivery.status_check"))
