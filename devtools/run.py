@@ -42,6 +42,13 @@ def _stop_children(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
+def _granian(app: str, host: str, port: str, *options: str, env: dict | None = None) -> subprocess.Popen:
+    # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
+    return subprocess.Popen(
+        [_bin("granian"), "--interface", "asginl", "--host", host, "--port", port, *options, app], env=env
+    )
+
+
 def _serve() -> int:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput"], check=True)
@@ -50,22 +57,15 @@ def _serve() -> int:
 
     children: list[subprocess.Popen] = []
     try:
-        # The demo product's upstream: the gateway reaches it only through the catalogue.
+        # The demo product's upstream: the gateway reaches it only through the catalogue. It
+        # refuses calls whose Tollgate-Signature does not verify, like a real upstream.
         children.append(
-            subprocess.Popen(
-                [
-                    _bin("granian"),
-                    "--interface",
-                    "asginl",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    DEMO_UPSTREAM_PORT,
-                    "--log-level",
-                    "warning",
-                    "devtools.demo_upstream:app",
-                ],
-                # It refuses calls whose Tollgate-Signature does not verify, like a real upstream.
+            _granian(
+                "devtools.demo_upstream:app",
+                "127.0.0.1",
+                DEMO_UPSTREAM_PORT,
+                "--log-level",
+                "warning",
                 env={**os.environ, "TOLLGATE_IDENTITY_SECRET": os.environ["GATEWAY_IDENTITY_SECRET"]},
             )
         )
@@ -85,23 +85,7 @@ def _serve() -> int:
             )
         )
         children.append(subprocess.Popen([_bin("celery"), "-A", "portal", "beat", "--loglevel=WARNING"]))
-        # asginl: ASGI without lifespan events (Django has none), so granian does not warn.
-        children.append(
-            subprocess.Popen(
-                [
-                    _bin("granian"),
-                    "--interface",
-                    "asginl",
-                    "--host",
-                    HOST,
-                    "--port",
-                    PORT,
-                    "--workers",
-                    WEB_WORKERS,
-                    "portal.asgi:application",
-                ]
-            )
-        )
+        children.append(_granian("portal.asgi:application", HOST, PORT, "--workers", WEB_WORKERS))
         print(f"\n  Tollgate is serving on http://{HOST}:{PORT}/  (Ctrl-C stops everything)\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
